@@ -1,0 +1,160 @@
+// The configuration schema: one zod schema gives the type, the defaults and the validation
+// used by the daemon (config file, backstop/setConfig) and mirrored by the VS Code settings.
+import { z } from 'zod';
+
+const capability = z.enum(['chat', 'completion', 'code', 'fim', 'vision', 'tools', 'long_context', 'fast', 'high_quality']);
+
+const providerId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a provider id is letters, digits, ".", "_" or "-", and contains no "/"');
+
+const common = {
+  id: providerId,
+  maxConcurrency: z.number().int().min(1).max(256).optional(),
+  /** Per-model overrides: context length and capabilities the provider does not report. */
+  modelInfo: z
+    .record(z.string(), z.object({ contextLength: z.number().int().positive().optional(), capabilities: z.array(capability).optional() }))
+    .optional(),
+};
+
+const cloudCommon = {
+  ...common,
+  baseUrl: z.url().optional(),
+  /** Name of the environment variable holding the API key. The key itself never goes in a file. */
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  models: z.array(z.string().min(1)).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+};
+
+export const localProviderSchema = z.strictObject({
+  ...common,
+  type: z.literal('local'),
+  modelsDirs: z.array(z.string()).optional(),
+  /** Well-known model folders to scan besides modelsDirs. */
+  scan: z
+    .strictObject({
+      lmStudio: z.boolean().default(true),
+      huggingFace: z.boolean().default(true),
+      nodeLlamaCpp: z.boolean().default(true),
+      llamaCpp: z.boolean().default(true),
+    })
+    .partial()
+    .optional(),
+  contextSize: z.number().int().min(64).max(1_048_576).optional(),
+  threads: z.number().int().min(1).max(256).optional(),
+  memoryBudgetBytes: z.number().int().positive().optional(),
+  idleTtlMs: z.number().int().min(1000).optional(),
+  gpu: z.boolean().optional(),
+});
+
+export const cloudProviderSchema = z.discriminatedUnion('type', [
+  z.strictObject({ ...cloudCommon, type: z.literal('openai-compatible'), baseUrl: z.url() }),
+  z.strictObject({ ...cloudCommon, type: z.literal('ollama') }),
+  z.strictObject({ ...cloudCommon, type: z.literal('anthropic'), anthropicVersion: z.string().optional() }),
+  z.strictObject({ ...cloudCommon, type: z.literal('gemini') }),
+]);
+
+export const providerSchema = z.union([localProviderSchema, cloudProviderSchema]);
+
+export const configSchema = z.strictObject({
+  providers: z.array(providerSchema).default([]),
+  chain: z.array(z.string().regex(/^[^/]+\/.+$/, 'a model id is "<providerId>/<modelName>"')).default([]),
+  /** Named chains, usable as a model name on the gateway and in CompleteParams.chain ("chain:<name>"). */
+  chains: z.record(z.string(), z.array(z.string())).default({}),
+  strategy: z.enum(['sequential', 'fastest', 'load_balanced']).default('sequential'),
+  timeoutMs: z.number().int().min(5000).max(120_000).default(30_000),
+  /** The whole request, all attempts and waits included. */
+  requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  backoff: z
+    .strictObject({ baseMs: z.number().int().min(0).default(500), maxMs: z.number().int().min(0).default(8000), jitter: z.boolean().default(true) })
+    .prefault({}),
+  /** Wait for a Retry-After up to this long; beyond it fail over at once. */
+  maxRetryAfterMs: z.number().int().min(0).default(5000),
+  circuit: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).default(3),
+      cooldownMs: z.number().int().min(100).default(300_000),
+      maxCooldownMs: z.number().int().min(100).default(1_800_000),
+      failureRateThreshold: z.number().min(0).max(1).default(0.5),
+      windowSize: z.number().int().min(2).default(20),
+      minRequests: z.number().int().min(1).default(10),
+    })
+    .prefault({}),
+  hedging: z
+    .strictObject({ enabled: z.boolean().default(false), delayMs: z.union([z.number().int().min(0), z.literal('p95')]).default('p95') })
+    .prefault({}),
+  queue: z
+    .strictObject({ maxSize: z.number().int().min(0).default(100), maxWaitMs: z.number().int().min(100).default(600_000) })
+    .prefault({}),
+  firstTokenTimeoutMs: z.number().int().min(100).default(10_000),
+  idleTimeoutMs: z.number().int().min(100).default(10_000),
+  autoSwitch: z.boolean().default(true),
+  monitorVram: z.boolean().default(true),
+  /** Allow the planner to offer a clearly labelled mock answer as a last resort. */
+  mockGeneration: z.boolean().default(false),
+  gateway: z
+    .strictObject({ streamFailover: z.enum(['buffer', 'error']).default('buffer') })
+    .prefault({}),
+  server: z
+    .strictObject({
+      /** Browser origins allowed to open the WebSocket / call HTTP (exact match). */
+      allowedOrigins: z.array(z.string()).default([]),
+      maxMessageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    })
+    .prefault({}),
+  inline: z
+    .strictObject({
+      chain: z.array(z.string()).default([]),
+      timeoutMs: z.number().int().min(200).max(30_000).default(3000),
+      maxTokens: z.number().int().min(1).max(512).default(64),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type LocalProviderConfig = z.infer<typeof localProviderSchema>;
+export type CloudProviderConfig = z.infer<typeof cloudProviderSchema>;
+export type ProviderType = ProviderConfig['type'];
+
+/** The defaults of PROTOCOL.md. */
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+export interface ConfigIssue { path: string; message: string }
+
+/** Validate raw input; on failure name every offending key and why. */
+export function validateConfig(input: unknown): { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] } {
+  const r = configSchema.safeParse(input ?? {});
+  if (r.success) {
+    const ids = new Set<string>();
+    for (const [i, p] of r.data.providers.entries()) {
+      if (ids.has(p.id)) return { ok: false, issues: [{ path: `providers.${i}.id`, message: `duplicate provider id "${p.id}"` }] };
+      ids.add(p.id);
+    }
+    return { ok: true, config: r.data };
+  }
+  return {
+    ok: false,
+    issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })),
+  };
+}
+
+export function formatIssues(issues: ConfigIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+}
+
+/** Deep-merge a partial config over a full one (arrays and scalars replace; objects merge). */
+export function mergeConfig(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = v === undefined ? base[k] : mergeConfig(base[k], v);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,112 @@
+// Interfaces through which side effects enter the pure core. Wired in server/main.ts only.
+import type { ChatMessage, FailureKind, Usage } from '../../protocol/types';
+
+/** Time and timers. The core never calls Date.now or setTimeout itself. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Resolve after `ms` on `clock`; reject with the signal's reason if aborted first. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clock.clearTimeout(h);
+      reject(signal?.reason);
+    };
+    const h = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** One request as a provider sees it: the model name WITHOUT the provider prefix. */
+export interface GenerateRequest {
+  model: string;
+  prompt?: string;
+  messages?: ChatMessage[];
+  /** Fill-in-the-middle suffix (providers that cannot do FIM append nothing and treat prompt as plain). */
+  suffix?: string;
+  maxTokens?: number;
+  temperature?: number;
+  stop?: string[];
+  /** Planner adjustments (autoSwitch): a smaller context, fewer GPU layers. */
+  contextSize?: number;
+  gpuLayers?: number;
+}
+
+export interface GenerateOptions {
+  signal: AbortSignal;
+  /** Called for every text delta as it arrives. A provider calls it only with non-empty text. */
+  onDelta?: (delta: string) => void;
+}
+
+export interface GenerateResult {
+  text: string;
+  usage: Usage;
+  /** 'stop' | 'length' | provider-specific; a stream without one is a failure, never a result. */
+  finishReason: string;
+}
+
+/** A failure classified once, at the provider boundary. */
+export class ProviderError extends Error {
+  readonly kind: FailureKind;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  constructor(kind: FailureKind, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ProviderError';
+    this.kind = kind;
+    if (opts.status !== undefined) this.status = opts.status;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function isProviderError(e: unknown): e is ProviderError {
+  return e instanceof ProviderError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ProviderError' && typeof (e as { kind?: unknown }).kind === 'string');
+}
+
+/** A model a provider reports (discovery). */
+export interface ProviderModel {
+  name: string;
+  contextLength?: number;
+  capabilities?: import('../../protocol/types').Capability[];
+  sizeBytes?: number;
+  parameters?: string;
+  quantization?: string;
+}
+
+export interface Provider {
+  readonly id: string;
+  readonly type: 'local' | 'openai-compatible' | 'ollama' | 'anthropic' | 'gemini';
+  readonly kind: 'local' | 'cloud';
+  generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult>;
+  /** The provider's model list; rejects with a ProviderError (auth, network) when it cannot tell. */
+  listModels?(signal: AbortSignal): Promise<ProviderModel[]>;
+  dispose?(): Promise<void>;
+}
+
+/** Key/value persistence with atomic writes (server/store implements it on disk). */
+export interface Store {
+  read<T>(key: string): T | undefined;
+  write(key: string, value: unknown): void;
+}
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export const nullLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
