@@ -1,0 +1,38 @@
+// What activate() returns: a small read-mostly surface for the extension-host tests and for other
+// extensions. Waiting on events (not sleeps) is the point: tests subscribe instead of polling.
+import type * as vscode from 'vscode';
+import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { FallbackEvent, Status } from '../protocol';
+import type { CallResult, Ctx } from './ctx';
+import type { ConfigRejection } from './daemonSettings';
+import type { DaemonState } from './statusView';
+
+export interface BackstopApi {
+  readonly status: Status | undefined;
+  readonly daemonState: DaemonState;
+  readonly statusBarText: string;
+  readonly configRejection: ConfigRejection | undefined;
+  readonly onDidChangeStatus: vscode.Event<Status>;
+  readonly onDidChangeDaemonState: vscode.Event<DaemonState>;
+  readonly onFallback: vscode.Event<FallbackEvent>;
+  readonly onConfigRejected: vscode.Event<ConfigRejection>;
+  readonly onConfigApplied: vscode.Event<unknown>;
+  request<R>(type: RequestType0<R, void>): Promise<CallResult<R>>;
+  request<P, R>(type: RequestType<P, R, void>, params: P): Promise<CallResult<R>>;
+}
+
+export function createApi(ctx: Ctx): BackstopApi {
+  return {
+    get status() { return ctx.status; },
+    get daemonState() { return ctx.daemonState; },
+    get statusBarText() { return ctx.statusBar.text; },
+    get configRejection() { return ctx.settings.rejection; },
+    onDidChangeStatus: ctx.onDidChangeStatus,
+    onDidChangeDaemonState: ctx.onDidChangeDaemonState,
+    onFallback: ctx.onFallback,
+    onConfigRejected: ctx.settings.onDidReject,
+    onConfigApplied: ctx.settings.onDidApply,
+    request: <P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P) =>
+      type.numberOfParams === 0 ? ctx.call(type as RequestType0<R, void>) : ctx.call(type as RequestType<P, R, void>, params as P),
+  } as BackstopApi;
+}

@@ -1,0 +1,285 @@
+// The extension's context (rust-analyzer's `Ctx`): owns the LanguageClient (created once, restart()ed),
+// the status bar, the log channel, the settings bridge and every disposable. Commands get a Ctx.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  CloseAction, ErrorAction, LanguageClient, State, TransportKind,
+  type CancellationToken, type LanguageClientOptions, type ServerOptions,
+} from 'vscode-languageclient/node';
+import type { RequestParam, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import {
+  methods, type BenchmarkProgress, type FallbackEvent, type LastFallback, type LogMessage, type ModelInfo, type QueueItem,
+  type Status, type StreamDelta,
+} from '../protocol';
+import { DaemonSettings } from './daemonSettings';
+import { classifyError, describeFailure, type DaemonFailure } from './rpcErrors';
+import { ApiKeys } from './secrets';
+import { RestartPolicy } from './restartPolicy';
+import { StatusBar } from './statusBar';
+import type { DaemonState } from './statusView';
+
+/** A deliberate stop waits this long for the daemon to exit cleanly before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+
+export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
+
+export class Ctx implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly statusBar: StatusBar;
+  readonly apiKeys: ApiKeys;
+  readonly settings: DaemonSettings;
+  private client: LanguageClient | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly restartPolicy = new RestartPolicy();
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopping = false;
+  private busyCount = 0;
+  private shownStartFailure: string | undefined;
+
+  private _status: Status | undefined;
+  private _lastFallback: LastFallback | undefined;
+  private _daemon: DaemonState = 'starting';
+  private _daemonDetail: string | undefined;
+
+  private readonly statusEmitter = new vscode.EventEmitter<Status>();
+  private readonly fallbackEmitter = new vscode.EventEmitter<FallbackEvent>();
+  private readonly daemonEmitter = new vscode.EventEmitter<DaemonState>();
+  /** Status changes from the daemon (statusChanged notifications and the first status request). */
+  readonly onDidChangeStatus = this.statusEmitter.event;
+  readonly onFallback = this.fallbackEmitter.event;
+  readonly onDidChangeDaemonState = this.daemonEmitter.event;
+  private readonly modelsEmitter = new vscode.EventEmitter<ModelInfo[]>();
+  private readonly queueEmitter = new vscode.EventEmitter<QueueItem[]>();
+  private readonly benchmarkEmitter = new vscode.EventEmitter<BenchmarkProgress>();
+  private readonly streamEmitter = new vscode.EventEmitter<StreamDelta>();
+  private readonly logEmitter = new vscode.EventEmitter<LogMessage>();
+  readonly onModels = this.modelsEmitter.event;
+  readonly onQueue = this.queueEmitter.event;
+  readonly onBenchmarkProgress = this.benchmarkEmitter.event;
+  readonly onStream = this.streamEmitter.event;
+  readonly onLog = this.logEmitter.event;
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Backstop', { log: true });
+    this.statusBar = new StatusBar();
+    this.apiKeys = new ApiKeys(extension);
+    this.settings = new DaemonSettings(this);
+    this.disposables.push(this.log, this.statusBar, this.statusEmitter, this.fallbackEmitter, this.daemonEmitter, this.settings);
+    this.disposables.push(this.modelsEmitter, this.queueEmitter, this.benchmarkEmitter, this.streamEmitter, this.logEmitter);
+    this.disposables.push(this.apiKeys.onDidChange((id) => void this.pushSecret(id)));
+  }
+
+  get status(): Status | undefined { return this._status; }
+  get lastFallback(): LastFallback | undefined { return this._lastFallback; }
+  get daemonState(): DaemonState { return this._daemon; }
+  get daemonDetail(): string | undefined { return this._daemonDetail; }
+  get running(): boolean { return this.client?.state === State.Running; }
+
+  /** Start the daemon (creating the LanguageClient on first use). Never throws: failures show in the status bar. */
+  async start(): Promise<boolean> {
+    this.clearRestartTimer();
+    const client = (this.client ??= this.createClient());
+    this.setDaemon('starting');
+    try {
+      await client.start();
+    } catch (e) {
+      const text = this.startFailureText(e);
+      this.setDaemon('failed', text);
+      if (text !== this.shownStartFailure) {
+        this.shownStartFailure = text;
+        void vscode.window.showErrorMessage(`Backstop: ${text}`, 'Open Settings', 'Show Logs').then((pick) => {
+          if (pick === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'backstop');
+          if (pick === 'Show Logs') this.log.show();
+        });
+      }
+      return false;
+    }
+    this.shownStartFailure = undefined;
+    await this.afterStart();
+    return true;
+  }
+
+  /** Restart on the user's request: a fresh crash budget, same LanguageClient. */
+  async restart(): Promise<boolean> {
+    this.restartPolicy.reset();
+    this.clearRestartTimer();
+    if (!this.client || !this.client.isRunning()) return this.start();
+    this.setDaemon('restarting');
+    this.stopping = true;
+    try {
+      await this.client.stop(STOP_TIMEOUT_MS);
+    } catch (e) {
+      this.log.warn(`stopping the daemon: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.stopping = false;
+    }
+    return this.start();
+  }
+
+  /** Send a request; errors come back classified (MethodNotFound → not_available, never a throw). */
+  async call<R>(type: RequestType0<R, void>, token?: CancellationToken): Promise<CallResult<R>>;
+  async call<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<CallResult<R>>;
+  async call<P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P | CancellationToken, token?: CancellationToken): Promise<CallResult<R>> {
+    const client = this.client;
+    if (!client || !client.isRunning()) return { ok: false, failure: classifyError(new Error('not running'), type.method) };
+    try {
+      const tok = type.numberOfParams === 0 ? (params as CancellationToken | undefined) : token;
+      const value = type.numberOfParams === 0
+        ? (tok ? await client.sendRequest(type as RequestType0<R, void>, tok) : await client.sendRequest(type as RequestType0<R, void>))
+        : await client.sendRequest(type as RequestType<P, R, void>, params as RequestParam<P>, token);
+      return { ok: true, value };
+    } catch (e) {
+      const failure = classifyError(e, type.method);
+      if (failure.kind !== 'cancelled' && failure.kind !== 'not_available') this.log.warn(`${type.method}: ${failure.message}`);
+      return { ok: false, failure };
+    }
+  }
+
+  /** `call` that shows a notification on failure and returns undefined. */
+  async callOrShow<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R | undefined> {
+    const r = await this.call(type, params, token);
+    if (r.ok) return r.value;
+    if (r.failure.kind !== 'cancelled') void vscode.window.showWarningMessage(`Backstop: ${describeFailure(r.failure)}`);
+    return undefined;
+  }
+
+  /** Show the spinner while `work` runs. */
+  async busy<T>(work: Promise<T>): Promise<T> {
+    this.statusBar.update({ busy: ++this.busyCount });
+    try {
+      return await work;
+    } finally {
+      this.statusBar.update({ busy: --this.busyCount });
+    }
+  }
+
+  pushDisposable(...d: vscode.Disposable[]): void {
+    this.disposables.push(...d);
+  }
+
+  private createClient(): LanguageClient {
+    const module = this.extension.asAbsolutePath(path.join('dist', 'cli.js'));
+    const args = ['serve', ...this.settings.serveArgs()];
+    const run = { module, args, transport: TransportKind.ipc, options: { env: { ...process.env } } };
+    const serverOptions: ServerOptions = {
+      run,
+      debug: { ...run, options: { ...run.options, execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      // The daemon is not a language server: it answers initialize with empty capabilities.
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      outputChannel: this.log,
+      initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
+      initializationFailedHandler: (error) => {
+        this.log.error(`the daemon refused to start: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      },
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => this.onClosed(),
+      },
+    };
+    const client = new LanguageClient('backstop', 'Backstop daemon', serverOptions, clientOptions);
+    this.disposables.push(
+      client.onNotification(methods.statusChanged, (s) => this.setStatus(s)),
+      client.onNotification(methods.fallback, (f) => {
+        this._lastFallback = { ...f, at: new Date().toISOString() };
+        this.statusBar.update({ lastFallback: this._lastFallback });
+        this.log.info(`fallback ${f.from} → ${f.to} (${f.failure}): ${f.message}`);
+        this.fallbackEmitter.fire(f);
+      }),
+      client.onNotification(methods.log, (m) => {
+        const text = `[daemon] ${m.message}`;
+        if (m.level === 'trace') this.log.trace(text);
+        else if (m.level === 'debug') this.log.debug(text);
+        else if (m.level === 'info') this.log.info(text);
+        else if (m.level === 'warn') this.log.warn(text);
+        else this.log.error(text);
+        this.logEmitter.fire(m);
+      }),
+      client.onNotification(methods.modelsChanged, (p) => this.modelsEmitter.fire(p.models)),
+      client.onNotification(methods.queueChanged, (p) => this.queueEmitter.fire(p.items)),
+      client.onNotification(methods.benchmarkProgress, (p) => this.benchmarkEmitter.fire(p)),
+      client.onNotification(methods.stream, (p) => this.streamEmitter.fire(p)),
+    );
+    return client;
+  }
+
+  private async afterStart(): Promise<void> {
+    this.setDaemon('running');
+    await this.pushAllSecrets();
+    // One request for the first picture; from here on notifications keep it current.
+    const r = await this.call(methods.status);
+    if (r.ok) this.setStatus(r.value);
+  }
+
+  private onClosed(): { action: CloseAction; handled: boolean } {
+    if (this.stopping) return { action: CloseAction.DoNotRestart, handled: true };
+    const decision = this.restartPolicy.onCrash(Date.now());
+    if (!decision.restart) {
+      const text = `The Backstop daemon stopped ${decision.crashes} times in a few minutes; it is not restarted again automatically.`;
+      this.setDaemon('failed', `${text} See "Backstop: Show Logs", then run "Backstop: Restart Daemon".`);
+      void vscode.window.showErrorMessage(`Backstop: ${text}`, 'Show Logs', 'Restart').then((pick) => {
+        if (pick === 'Show Logs') this.log.show();
+        if (pick === 'Restart') void this.restart();
+      });
+      return { action: CloseAction.DoNotRestart, handled: true };
+    }
+    const detail = `The daemon stopped; restarting in ${Math.round(decision.delayMs / 100) / 10} s (try ${decision.attempt}).`;
+    this.log.warn(detail);
+    this.setDaemon('restarting', detail);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.start();
+    }, decision.delayMs);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private startFailureText(e: unknown): string {
+    const message = e instanceof Error ? e.message : String(e);
+    this.log.error(`could not start the daemon: ${message}`);
+    return `Could not start the daemon: ${message}`;
+  }
+
+  private setStatus(s: Status): void {
+    this._status = s;
+    this.statusBar.update({ status: s });
+    this.statusEmitter.fire(s);
+  }
+
+  private setDaemon(state: DaemonState, detail?: string): void {
+    this._daemon = state;
+    this._daemonDetail = detail;
+    this.statusBar.update({ daemon: state, daemonDetail: detail });
+    this.daemonEmitter.fire(state);
+  }
+
+  private clearRestartTimer(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+  }
+
+  private async pushAllSecrets(): Promise<void> {
+    const ids = new Set([...this.apiKeys.stored(), ...this.settings.providerIds()]);
+    await Promise.all([...ids].map((id) => this.pushSecret(id, true)));
+  }
+
+  /** Send one provider's key (or its absence) to the daemon. The key itself is never logged. */
+  private async pushSecret(providerId: string, onlyIfSet = false): Promise<void> {
+    const apiKey = (await this.apiKeys.get(providerId)) ?? null;
+    if (onlyIfSet && apiKey === null) return;
+    const r = await this.call(methods.setSecret, { providerId, apiKey });
+    if (!r.ok && r.failure.kind !== 'not_running') this.log.warn(`could not pass the API key of "${providerId}" to the daemon: ${describeFailure(r.failure)}`);
+  }
+
+  async dispose(): Promise<void> {
+    this.clearRestartTimer();
+    this.stopping = true;
+    try {
+      if (this.client?.isRunning()) await this.client.stop(STOP_TIMEOUT_MS);
+    } catch {
+      // The extension host is going away; nothing useful to report.
+    }
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,24 @@
+// Entry point: build the Ctx, register commands and the inline provider, start the daemon.
+// Activation does not wait for the daemon: the status bar shows it starting, and commands that
+// need it explain when it is not there.
+import * as vscode from 'vscode';
+import { createApi, type BackstopApi } from './api';
+import { registerCommands } from './commands';
+import { Ctx } from './ctx';
+import { InlineProvider } from './inline';
+
+let ctx: Ctx | undefined;
+
+export function activate(context: vscode.ExtensionContext): BackstopApi {
+  ctx = new Ctx(context);
+  registerCommands(ctx);
+  ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineProvider(ctx)));
+  void ctx.start();
+  return createApi(ctx);
+}
+
+export async function deactivate(): Promise<void> {
+  const c = ctx;
+  ctx = undefined;
+  await c?.dispose();
+}

@@ -1,0 +1,69 @@
+// Classify JSON-RPC errors from the daemon once, so commands only deal with a small union.
+// Duck-typed (code/message/data) so it works for vscode-jsonrpc's ResponseError and in unit tests.
+import { ErrorCodes, type ErrorData, type FallbackPlan } from '../protocol';
+
+export type DaemonFailure =
+  | { kind: 'not_available'; method: string; message: string }
+  | { kind: 'invalid_params'; message: string; field?: string }
+  | { kind: 'exhausted'; message: string; retryAfterMs?: number; plan?: FallbackPlan; data?: ErrorData }
+  | { kind: 'cancelled'; message: string }
+  | { kind: 'not_running'; message: string }
+  | { kind: 'other'; code?: number; message: string; data?: ErrorData };
+
+interface RpcErrorLike { code: number; message: string; data?: unknown }
+
+function isRpcError(e: unknown): e is RpcErrorLike {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' && typeof (e as { message?: unknown }).message === 'string';
+}
+
+function isErrorData(d: unknown): d is ErrorData {
+  return typeof d === 'object' && d !== null && typeof (d as { kind?: unknown }).kind === 'string';
+}
+
+export function classifyError(e: unknown, method: string): DaemonFailure {
+  if (isRpcError(e)) {
+    const data = isErrorData(e.data) ? e.data : undefined;
+    switch (e.code) {
+      case ErrorCodes.MethodNotFound:
+        return { kind: 'not_available', method, message: `${method} is not available yet in this daemon version` };
+      case ErrorCodes.InvalidParams:
+        return { kind: 'invalid_params', message: e.message, ...(data?.field ? { field: data.field } : {}) };
+      case ErrorCodes.Exhausted:
+        return {
+          kind: 'exhausted', message: e.message, data,
+          ...(data?.retryAfterMs !== undefined ? { retryAfterMs: data.retryAfterMs } : {}),
+          ...(data?.plan ? { plan: data.plan } : {}),
+        };
+      case ErrorCodes.RequestCancelled:
+        return { kind: 'cancelled', message: 'cancelled' };
+      default:
+        return { kind: 'other', code: e.code, message: e.message, ...(data ? { data } : {}) };
+    }
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  // vscode-languageclient rejects requests with these messages while the client is not running.
+  if (/not running|client is not ready|Client is stopped|Pending response rejected since connection got disposed/i.test(message)) {
+    return { kind: 'not_running', message: 'the Backstop daemon is not running' };
+  }
+  if (/cancel/i.test(message)) return { kind: 'cancelled', message: 'cancelled' };
+  return { kind: 'other', message };
+}
+
+/** One sentence for a notification: what went wrong and what to do. */
+export function describeFailure(f: DaemonFailure): string {
+  switch (f.kind) {
+    case 'not_available': return `${f.message}.`;
+    case 'invalid_params': return `The daemon rejected the value: ${f.message}. Fix it and try again.`;
+    case 'exhausted': return `Every model in the chain failed or is cooling down${f.retryAfterMs !== undefined ? `; the next one is expected back in ${formatDuration(f.retryAfterMs)}` : ''}.`;
+    case 'cancelled': return 'Cancelled.';
+    case 'not_running': return 'The Backstop daemon is not running. Run "Backstop: Restart Daemon" or see "Backstop: Show Logs".';
+    case 'other': return `The daemon answered an error${f.code !== undefined ? ` (${f.code})` : ''}: ${f.message}`;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')} min`;
+}

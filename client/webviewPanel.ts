@@ -1,0 +1,165 @@
+// Hosts the diagnostics webview: strict CSP (nonce from crypto.randomBytes, only dist/ loadable),
+// typed messages checked by a runtime guard, and live updates from daemon notifications while open.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { methods, type ChainResult } from '../protocol';
+import type { Ctx } from './ctx';
+import { persistChain } from './commands/switchPrimary';
+import { describeFailure, type DaemonFailure } from './rpcErrors';
+import { isFromWebview, type FromWebview, type Section, type SettingsValues, type Snapshot, type ToWebview } from '../webview/messages';
+
+const VIEW_TYPE = 'backstop.diagnostics';
+const SETTINGS_KEYS: readonly (keyof SettingsValues)[] = ['timeoutMs', 'maxRetries', 'autoSwitch', 'monitorVram'];
+
+export class DiagnosticsPanel implements vscode.Disposable {
+  private static current: DiagnosticsPanel | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+
+  static show(ctx: Ctx): DiagnosticsPanel {
+    if (DiagnosticsPanel.current) {
+      DiagnosticsPanel.current.panel.reveal();
+      return DiagnosticsPanel.current;
+    }
+    const dist = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist');
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'Backstop Diagnostics', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [dist],
+    });
+    DiagnosticsPanel.current = new DiagnosticsPanel(ctx, panel, dist);
+    return DiagnosticsPanel.current;
+  }
+
+  private constructor(private readonly ctx: Ctx, private readonly panel: vscode.WebviewPanel, dist: vscode.Uri) {
+    panel.webview.html = html(panel.webview, dist);
+    this.subs.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (isFromWebview(m)) void this.handle(m);
+        else ctx.log.warn('diagnostics view: dropped a malformed message');
+      }),
+      ctx.onDidChangeStatus((status) => this.post({ type: 'status', status })),
+      ctx.onModels((models) => this.post({ type: 'models', models })),
+      ctx.onFallback((event) => this.post({ type: 'fallback', event })),
+      ctx.onBenchmarkProgress((progress) => this.post({ type: 'benchmarkProgress', progress })),
+      ctx.onQueue((items) => this.event('info', 'queue', `queue: ${items.length} waiting`)),
+      ctx.onLog((m) => { if (m.level === 'warn' || m.level === 'error') this.event(m.level, 'log', m.message); }),
+      ctx.onDidChangeDaemonState((s) => this.event(s === 'failed' ? 'error' : 'info', 'status', `daemon ${s}`)),
+      ctx.settings.onDidReject((r) => this.event('error', 'log', `${r.setting} rejected: ${r.message}`)),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('backstop')) void this.sendSnapshot(); }),
+    );
+  }
+
+  private post(message: ToWebview): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  private event(level: 'info' | 'warn' | 'error', kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue', text: string): void {
+    this.post({ type: 'event', event: { at: new Date().toISOString(), level, kind, text } });
+  }
+
+  private async handle(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready': case 'refresh': return this.sendSnapshot();
+      case 'showLogs': return this.ctx.log.show();
+      case 'setPrimary': return this.applyChain(this.ctx.call(methods.setPrimary, { model: m.model }), 'chain');
+      case 'setChain': return this.applyChain(this.ctx.call(methods.setChain, { chain: m.chain }), 'chain');
+      case 'benchmark': {
+        this.post({ type: 'busy', section: 'benchmark', busy: true });
+        const r = await this.ctx.busy(this.ctx.call(methods.benchmark, m.models ? { models: m.models } : {}));
+        this.post({ type: 'busy', section: 'benchmark', busy: false });
+        if (r.ok) this.post({ type: 'benchmarkResults', results: r.value.results });
+        else this.unavailable('benchmark', r.failure);
+        return;
+      }
+      case 'saveSettings':
+        for (const k of SETTINGS_KEYS) await this.ctx.settings.update(k, m.settings[k]);
+        return;
+      case 'resetSettings':
+        for (const k of SETTINGS_KEYS) await this.ctx.settings.update(k, undefined);
+        return;
+      case 'monitorStart': case 'monitorStop': {
+        this.post({ type: 'monitor', samples: [], running: m.type === 'monitorStart' });
+        const r = await this.ctx.call(methods.monitor, m.type === 'monitorStart' ? { action: 'start', durationS: m.durationS } : { action: 'stop' });
+        if (r.ok) this.post({ type: 'monitor', samples: r.value.samples, running: r.value.running ?? false });
+        else { this.post({ type: 'monitor', samples: [], running: false }); this.unavailable('monitor', r.failure); }
+        return;
+      }
+    }
+  }
+
+  private async applyChain(request: Promise<{ ok: true; value: ChainResult } | { ok: false; failure: DaemonFailure }>, section: Section): Promise<void> {
+    const r = await request;
+    if (!r.ok) {
+      void vscode.window.showWarningMessage(`Backstop: ${describeFailure(r.failure)}`);
+      this.unavailable(section, r.failure);
+      return;
+    }
+    await persistChain(this.ctx, r.value);
+    this.event('info', 'status', `chain: ${r.value.chain.join(' → ')} (${r.value.strategy})`);
+  }
+
+  private unavailable(section: Section, f: DaemonFailure): void {
+    if (f.kind === 'cancelled') return;
+    this.post({ type: 'unavailable', section, message: f.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(f) });
+  }
+
+  /** One round of requests for the full picture; sections the daemon lacks say so instead of failing the view. */
+  private async sendSnapshot(): Promise<void> {
+    const c = this.ctx;
+    const [status, health, system, models, stats] = await Promise.all([
+      c.call(methods.status), c.call(methods.health), c.call(methods.system), c.call(methods.models, {}), c.call(methods.stats),
+    ]);
+    const unavailable: Snapshot['unavailable'] = {};
+    const note = (s: Section, r: { ok: boolean; failure?: DaemonFailure }): void => {
+      if (!r.ok && r.failure) unavailable[s] = r.failure.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(r.failure);
+    };
+    note('status', status); note('health', health); note('system', system); note('models', models); note('stats', stats);
+    const get = (k: keyof SettingsValues): unknown => c.settings.get(k);
+    const snapshot: Snapshot = {
+      settings: {
+        timeoutMs: Number(get('timeoutMs') ?? 30_000), maxRetries: Number(get('maxRetries') ?? 2),
+        autoSwitch: get('autoSwitch') !== false, monitorVram: get('monitorVram') !== false,
+      },
+      unavailable,
+      ...(status.ok ? { status: status.value } : c.status ? { status: c.status } : {}),
+      ...(health.ok ? { health: health.value } : {}),
+      ...(system.ok ? { system: system.value } : {}),
+      ...(models.ok ? { models: models.value.models } : {}),
+      ...(stats.ok ? { stats: stats.value } : {}),
+    };
+    this.post({ type: 'snapshot', snapshot });
+  }
+
+  dispose(): void {
+    DiagnosticsPanel.current = undefined;
+    for (const d of this.subs.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+function html(webview: vscode.Webview, dist: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>Backstop Diagnostics</title>
+</head>
+<body>
+<main id="app" aria-live="polite"><p>Loading diagnostics…</p></main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,72 @@
+// One bundler, three contexts: the VS Code client (cjs, `vscode` external), the daemon (node cjs,
+// native and ESM-only packages external) and the webview (browser iife).
+// usage: node esbuild.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import fs from 'node:fs';
+
+const production = process.argv.includes('--production');
+const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const watch = process.argv.includes('--watch');
+
+/** Loaded at run time from node_modules, never bundled: native code and ESM-only packages. */
+const SERVER_EXTERNALS = ['node-llama-cpp', '@node-llama-cpp/*', 'systeminformation'];
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const contexts = [];
+
+if (fs.existsSync('client/extension.ts')) {
+  contexts.push({
+    ...common,
+    entryPoints: { client: 'client/extension.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  });
+}
+
+contexts.push({
+  ...common,
+  entryPoints: { cli: 'server/cli.ts', localWorker: 'server/providers/localWorker.ts' },
+  outdir: 'dist',
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: SERVER_EXTERNALS,
+  banner: { js: '#!/usr/bin/env node' },
+  define: { __BACKSTOP_VERSION__: JSON.stringify(pkg.version) },
+  // Keep `await import('node-llama-cpp')` a real dynamic import in the cjs bundle.
+  supported: { 'dynamic-import': true },
+});
+
+if (fs.existsSync('webview/main.ts')) {
+  contexts.push({
+    ...common,
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    loader: { '.css': 'css' },
+  });
+}
+
+const built = await Promise.all(contexts.map((c) => esbuild.context(c)));
+if (watch) {
+  await Promise.all(built.map((c) => c.watch()));
+  console.log(`esbuild: watching ${built.length} contexts`);
+} else {
+  await Promise.all(built.map((c) => c.rebuild()));
+  await Promise.all(built.map((c) => c.dispose()));
+  if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  console.log(`esbuild: built ${built.length} contexts${production ? ' (production)' : ''}`);
+}

@@ -1,0 +1,65 @@
+// `backstop` — the daemon and its command line. `serve` runs the daemon; every other command talks
+// to the running daemon (found through daemon.json) or starts an embedded one for the call.
+import { Command, Option } from 'commander';
+import { ConfigError } from './config/loadConfig';
+import { startDaemon } from './main';
+import { registerClientCommands } from './cli/commands';
+import { VERSION } from './version';
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
+
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${v}" is not a port (0..65535; 0 picks a free one)`);
+  return n;
+};
+
+const program = new Command()
+  .name('backstop')
+  .description('Keeps AI completions working when a model fails: fallback chains over local GGUF and cloud models.')
+  .version(VERSION)
+  .showHelpAfterError('(add --help for usage)');
+
+program
+  .command('serve')
+  .description('run the daemon (JSON-RPC over stdio, node IPC, WebSocket; OpenAI-compatible HTTP gateway)')
+  .option('--stdio', 'serve JSON-RPC (LSP framing) on stdin/stdout')
+  .addOption(new Option('--node-ipc', 'serve over the node IPC channel (used by VS Code)'))
+  .addOption(new Option('--clientProcessId <pid>', 'VS Code client process id').hideHelp())
+  .option('--ws <port>', 'serve JSON-RPC over WebSocket on 127.0.0.1:<port> (0 = free port)', port)
+  .option('--http <port>', 'serve the OpenAI-compatible gateway and /rpc on 127.0.0.1:<port> (0 = free port)', port)
+  .option('--config <file>', 'configuration file (JSON or YAML)')
+  .option('--state-dir <dir>', 'where state, benchmarks and daemon.json live')
+  .action(async (o: { stdio?: boolean; nodeIpc?: boolean; ws?: number; http?: number; config?: string; stateDir?: string }) => {
+    const ipc = o.nodeIpc || process.argv.includes('--node-ipc');
+    if (!o.stdio && !ipc && o.ws === undefined && o.http === undefined) {
+      process.stderr.write('backstop serve: choose at least one transport: --stdio, --ws <port> or --http <port>\n');
+      process.exit(EXIT_USAGE);
+    }
+    try {
+      const d = await startDaemon({
+        stdio: !!o.stdio, ipc,
+        ...(o.ws !== undefined ? { wsPort: o.ws } : {}),
+        ...(o.http !== undefined ? { httpPort: o.http } : {}),
+        ...(o.config ? { configFile: o.config } : {}),
+        ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+      });
+      if (!o.stdio && !ipc) {
+        process.stderr.write(`backstop: ws ${d.wsPort ?? '-'} http ${d.httpPort ?? '-'}; token and ports in ${d.stateDir}/daemon.json\n`);
+      }
+      const shutdown = () => void d.stop().then(() => process.exit(EXIT_OK));
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    } catch (e) {
+      const msg = (e as Error).message;
+      process.stderr.write(`backstop: ${msg}\n`);
+      process.exit(e instanceof ConfigError ? EXIT_USAGE : EXIT_ERROR);
+    }
+  });
+
+registerClientCommands(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`backstop: ${(e as Error).message}\n`);
+  process.exit(EXIT_ERROR);
+});

@@ -1,0 +1,177 @@
+// One model's circuit breaker, as a pure state machine over explicit `now` values (resilience4j's
+// count-based breaker plus Envoy-style consecutive-failure ejection):
+//   closed ──(N consecutive failures, or failure rate over the sliding window)──▶ open
+//   open ──(cooldown elapsed)──▶ half_open ──(the single probe succeeds)──▶ closed
+//                                   └──────(the probe fails)──▶ open, with a longer cooldown
+// A 429 does not trip the breaker: it pauses the model ("cooling down") until its Retry-After.
+import type { CircuitState, FailureKind } from '../../protocol/types';
+
+export interface CircuitConfig {
+  failureThreshold: number;
+  cooldownMs: number;
+  maxCooldownMs: number;
+  failureRateThreshold: number;
+  windowSize: number;
+  minRequests: number;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** Failures that say something about the model/route. The rest are about the request itself. */
+export const COUNTS_AGAINST_MODEL: ReadonlySet<FailureKind> = new Set([
+  'server_error', 'network', 'timeout', 'stream_interrupted', 'model_load', 'out_of_memory', 'model_missing', 'unknown',
+]);
+
+/** First 429-without-Retry-After pause; doubles per consecutive 429, capped at the circuit cooldown. */
+export const RATE_LIMIT_BASE_COOLDOWN_MS = 1000;
+/** A probe that neither reports nor is released within this long is presumed lost (a leak must not wedge a model). */
+export const PROBE_LEASE_MS = 180_000;
+/** While a probe runs, callers are told to ask again after this long. */
+export const PROBE_BUSY_RETRY_MS = 1000;
+/** "degraded": still closed, but one of the last few calls failed. */
+export const DEGRADED_RECENT_CALLS = 5;
+const MAX_COOLDOWN_DOUBLINGS = 30;
+
+export interface CircuitSnapshot {
+  state: BreakerState;
+  consecutiveFailures: number;
+  /** Most recent last; true = success. Only calls that count for the model. */
+  window: boolean[];
+  /** Opens since the circuit was last closed by a successful probe: drives cooldown growth. */
+  opens: number;
+  openUntil?: number;
+  coolingUntil?: number;
+  rateLimitStreak: number;
+}
+
+export type Admission = { ok: true; probe: boolean } | { ok: false; until: number; reason: string };
+
+export class Circuit {
+  private s: CircuitSnapshot;
+  private probeSince: number | undefined;
+
+  constructor(snapshot?: CircuitSnapshot) {
+    this.s = snapshot ? { ...snapshot, window: [...snapshot.window] } : { state: 'closed', consecutiveFailures: 0, window: [], opens: 0, rateLimitStreak: 0 };
+  }
+
+  snapshot(): CircuitSnapshot {
+    return { ...this.s, window: [...this.s.window] };
+  }
+
+  get consecutiveFailures(): number {
+    return this.s.consecutiveFailures;
+  }
+
+  /** Share of successes among the recent counted calls; undefined before any. */
+  recentSuccessRate(): number | undefined {
+    const n = this.s.window.length;
+    return n === 0 ? undefined : this.s.window.filter(Boolean).length / n;
+  }
+
+  /** Time-driven transitions (open → half_open). Returns why, when the state moved. */
+  refresh(now: number): string | undefined {
+    if (this.s.state === 'open' && now >= (this.s.openUntil ?? 0)) {
+      this.s.state = 'half_open';
+      this.probeSince = undefined;
+      return 'cooldown elapsed; the next call is a probe';
+    }
+    if (this.probeSince !== undefined && now - this.probeSince > PROBE_LEASE_MS) this.probeSince = undefined;
+    return undefined;
+  }
+
+  /** Why the model may not be called at `now`, without taking anything. */
+  blocked(now: number): { until: number; reason: string } | undefined {
+    const openUntil = this.s.state === 'open' ? (this.s.openUntil ?? 0) : 0;
+    const coolingUntil = this.s.coolingUntil ?? 0;
+    if (openUntil > now) return { until: Math.max(openUntil, coolingUntil), reason: `circuit open after repeated failures; next probe at +${openUntil - now} ms` };
+    if (coolingUntil > now) return { until: coolingUntil, reason: `rate limited; cooling down for ${coolingUntil - now} ms` };
+    const probeBusy = this.s.state === 'half_open' && this.probeSince !== undefined && now - this.probeSince <= PROBE_LEASE_MS;
+    if (probeBusy) return { until: now + PROBE_BUSY_RETRY_MS, reason: 'recovering: a probe request is already testing this model' };
+    return undefined;
+  }
+
+  admit(now: number): Admission {
+    this.refresh(now);
+    const b = this.blocked(now);
+    if (b) return { ok: false, ...b };
+    if (this.s.state === 'half_open') {
+      this.probeSince = now;
+      return { ok: true, probe: true };
+    }
+    return { ok: true, probe: false };
+  }
+
+  releaseProbe(): void {
+    this.probeSince = undefined;
+  }
+
+  success(cfg: CircuitConfig): string | undefined {
+    const wasHalfOpen = this.s.state === 'half_open';
+    this.s.consecutiveFailures = 0;
+    this.s.rateLimitStreak = 0;
+    this.s.coolingUntil = undefined;
+    this.probeSince = undefined;
+    if (wasHalfOpen || this.s.state === 'open') {
+      // A fresh start: the failures that opened the circuit must not re-open it on the next blip.
+      this.s = { state: 'closed', consecutiveFailures: 0, window: [true], opens: 0, rateLimitStreak: 0 };
+      return 'probe succeeded';
+    }
+    this.s.window.push(true);
+    this.trim(cfg);
+    return undefined;
+  }
+
+  /** A failure that counts against the model (see COUNTS_AGAINST_MODEL). Returns why, when it opened. */
+  failure(now: number, cfg: CircuitConfig): string | undefined {
+    this.s.consecutiveFailures++;
+    this.s.window.push(false);
+    this.trim(cfg);
+    if (this.s.state === 'half_open' || this.s.state === 'open') return this.open(now, cfg, 'probe failed');
+    if (this.s.consecutiveFailures >= cfg.failureThreshold) return this.open(now, cfg, `${this.s.consecutiveFailures} consecutive failures`);
+    const n = this.s.window.length;
+    const rate = this.s.window.filter((ok) => !ok).length / Math.max(1, n);
+    if (n >= cfg.minRequests && rate > cfg.failureRateThreshold) {
+      return this.open(now, cfg, `failure rate ${Math.round(rate * 100)}% over the last ${n} calls`);
+    }
+    return undefined;
+  }
+
+  /** A 429: pause the model until Retry-After (or a growing default), without tripping the breaker. */
+  rateLimited(now: number, cfg: CircuitConfig, retryAfterMs: number | undefined): string {
+    this.s.rateLimitStreak++;
+    this.probeSince = undefined;
+    const exp = Math.min(this.s.rateLimitStreak - 1, MAX_COOLDOWN_DOUBLINGS);
+    const pauseMs = retryAfterMs ?? Math.min(RATE_LIMIT_BASE_COOLDOWN_MS * 2 ** exp, cfg.cooldownMs);
+    this.s.coolingUntil = Math.max(this.s.coolingUntil ?? 0, now + Math.max(0, pauseMs));
+    return retryAfterMs === undefined ? `rate limited; pausing ${pauseMs} ms` : `rate limited; Retry-After ${retryAfterMs} ms`;
+  }
+
+  /** Public state at `now`. An open circuit whose cooldown has elapsed already reads half_open. */
+  publicState(now: number): CircuitState {
+    if (this.s.state === 'open') return now >= (this.s.openUntil ?? 0) ? 'half_open' : 'open';
+    if (this.s.state === 'half_open') return 'half_open';
+    const recentFailure = this.s.window.slice(-DEGRADED_RECENT_CALLS).includes(false);
+    return recentFailure || (this.s.coolingUntil ?? 0) > now ? 'degraded' : 'healthy';
+  }
+
+  /** When the model stops being refused for circuit or 429 reasons (undefined if it is not). */
+  cooldownUntil(now: number): number | undefined {
+    const until = Math.max(this.s.state === 'open' ? (this.s.openUntil ?? 0) : 0, this.s.coolingUntil ?? 0);
+    return until > now ? until : undefined;
+  }
+
+  private open(now: number, cfg: CircuitConfig, why: string): string {
+    this.s.opens++;
+    const exp = Math.min(this.s.opens - 1, MAX_COOLDOWN_DOUBLINGS);
+    const cooldownMs = Math.min(cfg.cooldownMs * 2 ** exp, Math.max(cfg.maxCooldownMs, cfg.cooldownMs));
+    this.s.state = 'open';
+    this.s.openUntil = now + cooldownMs;
+    this.probeSince = undefined;
+    return `${why}; open for ${cooldownMs} ms`;
+  }
+
+  private trim(cfg: CircuitConfig): void {
+    const excess = this.s.window.length - Math.max(1, cfg.windowSize);
+    if (excess > 0) this.s.window.splice(0, excess);
+  }
+}

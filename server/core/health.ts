@@ -1,0 +1,230 @@
+// Per-model health: the circuit breaker (circuit.ts) plus counters and latency statistics,
+// exposed in the protocol's ModelHealth shape and persisted through a Store so a restart
+// neither forgets an outage nor forgives it early.
+import type { CircuitState, FailureKind, ModelHealth } from '../../protocol/types';
+import { Circuit, COUNTS_AGAINST_MODEL, type Admission, type CircuitConfig, type CircuitSnapshot } from './circuit';
+import type { Clock, Store } from './types';
+import { restoreHealth, type PersistedModel } from './healthPersistence';
+
+export type { CircuitConfig } from './circuit';
+
+export const HEALTH_STORE_KEY = 'health';
+/** Weight of the newest sample in the latency EWMA: ~the last 10 calls dominate. */
+export const LATENCY_EWMA_ALPHA = 0.2;
+/** Latency/TTFT samples kept for percentiles. */
+export const LATENCY_SAMPLES = 100;
+/** Fewer TTFT samples than this give no p95 (hedging on noise would double traffic for nothing). */
+export const MIN_TTFT_SAMPLES = 5;
+
+export interface HealthDeps {
+  clock: Clock;
+  config: () => CircuitConfig;
+  store?: Store;
+  onTransition?: (model: string, from: CircuitState, to: CircuitState, why: string) => void;
+}
+
+interface ModelRecord extends Omit<PersistedModel, 'circuit'> {
+  circuit: Circuit;
+}
+
+export class HealthRegistry {
+  private readonly models = new Map<string, ModelRecord>();
+
+  constructor(private readonly deps: HealthDeps) {
+    for (const [model, p] of Object.entries(restoreHealth(deps.store?.read<unknown>(HEALTH_STORE_KEY)))) {
+      this.models.set(model, { ...p, circuit: new Circuit(p.circuit) });
+    }
+  }
+
+  /** May this model be called now? `probe: true` = the half-open probe slot is now taken by the caller. */
+  admit(model: string): Admission {
+    return this.mutate(model, (r, now) => {
+      const a = r.circuit.admit(now);
+      return { result: a, why: a.ok && a.probe ? 'cooldown elapsed; probing' : undefined };
+    });
+  }
+
+  /** Why the model is refused right now, without taking a probe slot; undefined = callable. */
+  blocked(model: string): { until: number; reason: string } | undefined {
+    const r = this.models.get(model);
+    if (!r) return undefined;
+    this.refresh(model, r);
+    const b = r.circuit.blocked(this.deps.clock.now());
+    if (!b) return undefined;
+    return r.needsKey && r.lastFailureMessage ? { ...b, reason: `${b.reason} (${r.lastFailureMessage})` } : b;
+  }
+
+  /** An admitted probe that was never run (request cancelled before the call). */
+  releaseProbe(model: string): void {
+    this.models.get(model)?.circuit.releaseProbe();
+  }
+
+  onSuccess(model: string, latencyMs: number, ttftMs?: number): void {
+    this.mutate(model, (r) => {
+      r.successCount++;
+      r.needsKey = false;
+      r.latencyEwma = r.latencyEwma === undefined ? latencyMs : r.latencyEwma + LATENCY_EWMA_ALPHA * (latencyMs - r.latencyEwma);
+      pushSample(r.latencies, latencyMs);
+      if (ttftMs !== undefined) pushSample(r.ttfts, ttftMs);
+      return { result: undefined, why: r.circuit.success(this.deps.config()) ?? 'call succeeded' };
+    });
+  }
+
+  onFailure(model: string, kind: FailureKind, message: string, retryAfterMs?: number): void {
+    // A cancelled call says nothing about the model; the caller releases its probe if it held one.
+    if (kind === 'cancelled') return;
+    this.mutate(model, (r, now) => {
+      if (kind === 'rate_limited') {
+        r.failureCount++;
+        setLastFailure(r, kind, message, now);
+        return { result: undefined, why: r.circuit.rateLimited(now, this.deps.config(), retryAfterMs) };
+      }
+      if (kind === 'auth') {
+        r.needsKey = true;
+        setLastFailure(r, kind, `API key missing or rejected: ${message}. Set the provider's key (its apiKeyEnv variable or "Backstop: Set API Key").`, now);
+      }
+      if (!COUNTS_AGAINST_MODEL.has(kind)) {
+        // About the request (or the key), not the model. A probe that met one proved nothing:
+        // its holder releases it (only the holder knows it holds it).
+        return { result: undefined, why: kind === 'auth' ? 'API key missing or rejected' : undefined };
+      }
+      r.failureCount++;
+      setLastFailure(r, kind, message, now);
+      const opened = r.circuit.failure(now, this.deps.config());
+      return { result: undefined, why: opened ?? `${kind}: ${message}` };
+    });
+  }
+
+  get(model: string): ModelHealth {
+    const r = this.models.get(model);
+    if (!r) return { state: 'healthy', successCount: 0, failureCount: 0, consecutiveFailures: 0, successRate: 1, avgLatencyMs: null, p50LatencyMs: null, p95LatencyMs: null };
+    this.refresh(model, r);
+    const now = this.deps.clock.now();
+    const calls = r.successCount + r.failureCount;
+    const sorted = [...r.latencies].sort((a, b) => a - b);
+    const h: ModelHealth = {
+      state: this.publicState(r, now),
+      successCount: r.successCount,
+      failureCount: r.failureCount,
+      consecutiveFailures: r.circuit.consecutiveFailures,
+      successRate: calls === 0 ? 1 : r.successCount / calls,
+      avgLatencyMs: r.latencyEwma === undefined ? null : Math.round(r.latencyEwma),
+      p50LatencyMs: percentile(sorted, 0.5) ?? null,
+      p95LatencyMs: percentile(sorted, 0.95) ?? null,
+    };
+    const until = r.circuit.cooldownUntil(now);
+    if (until !== undefined) h.cooldownUntil = new Date(until).toISOString();
+    if (r.lastFailure) h.lastFailure = r.lastFailure;
+    if (r.lastFailureMessage) h.lastFailureMessage = r.lastFailureMessage;
+    if (r.needsKey) h.needsKey = true;
+    return h;
+  }
+
+  all(): Record<string, ModelHealth> {
+    const out: Record<string, ModelHealth> = {};
+    for (const model of [...this.models.keys()].sort()) out[model] = this.get(model);
+    return out;
+  }
+
+  /** Earliest clock time at which any of these models becomes callable; undefined if one is callable now. */
+  nextRecovery(models: string[]): number | undefined {
+    let earliest: number | undefined;
+    for (const m of models) {
+      const b = this.blocked(m);
+      if (!b) return undefined;
+      earliest = earliest === undefined ? b.until : Math.min(earliest, b.until);
+    }
+    return earliest;
+  }
+
+  ttftP95(model: string): number | undefined {
+    const t = this.models.get(model)?.ttfts ?? [];
+    return t.length < MIN_TTFT_SAMPLES ? undefined : percentile([...t].sort((a, b) => a - b), 0.95);
+  }
+
+  latencyEwma(model: string): number | undefined {
+    return this.models.get(model)?.latencyEwma;
+  }
+
+  /** Share of successes over the circuit's sliding window (the recent past, unlike successRate). */
+  recentSuccessRate(model: string): number | undefined {
+    return this.models.get(model)?.circuit.recentSuccessRate();
+  }
+
+  reset(model?: string): void {
+    const names = model === undefined ? [...this.models.keys()] : [model];
+    for (const m of names) {
+      const r = this.models.get(m);
+      if (!r) continue;
+      const from = this.publicState(r, this.deps.clock.now());
+      this.models.delete(m);
+      if (from !== 'healthy') this.deps.onTransition?.(m, from, 'healthy', 'health reset');
+    }
+    this.persist();
+  }
+
+  private record(model: string): ModelRecord {
+    let r = this.models.get(model);
+    if (!r) {
+      r = { circuit: new Circuit(), successCount: 0, failureCount: 0, needsKey: false, latencies: [], ttfts: [] };
+      this.models.set(model, r);
+    }
+    return r;
+  }
+
+  private publicState(r: ModelRecord, now: number): CircuitState {
+    const s = r.circuit.publicState(now);
+    return s === 'healthy' && r.needsKey ? 'degraded' : s;
+  }
+
+  private refresh(model: string, r: ModelRecord): void {
+    const now = this.deps.clock.now();
+    const from = this.publicState(r, now);
+    const why = r.circuit.refresh(now);
+    if (why) this.emit(model, from, this.publicState(r, now), why);
+  }
+
+  /** Run a change to one model, then report a state transition and persist. */
+  private mutate<T>(model: string, fn: (r: ModelRecord, now: number) => { result: T; why: string | undefined }): T {
+    const r = this.record(model);
+    this.refresh(model, r);
+    const now = this.deps.clock.now();
+    const from = this.publicState(r, now);
+    const { result, why } = fn(r, now);
+    this.emit(model, from, this.publicState(r, now), why ?? '');
+    this.persist();
+    return result;
+  }
+
+  private emit(model: string, from: CircuitState, to: CircuitState, why: string): void {
+    if (from !== to) this.deps.onTransition?.(model, from, to, why);
+  }
+
+  private persist(): void {
+    if (!this.deps.store) return;
+    const models: Record<string, PersistedModel> = {};
+    for (const [m, r] of this.models) {
+      const { circuit, ...rest } = r;
+      models[m] = { ...rest, latencies: [...r.latencies], ttfts: [...r.ttfts], circuit: circuit.snapshot() satisfies CircuitSnapshot };
+    }
+    this.deps.store.write(HEALTH_STORE_KEY, { version: 1, models });
+  }
+}
+
+function setLastFailure(r: ModelRecord, kind: FailureKind, message: string, now: number): void {
+  r.lastFailure = kind;
+  r.lastFailureMessage = message;
+  r.lastFailureAt = now;
+}
+
+function pushSample(samples: number[], v: number): void {
+  samples.push(v);
+  if (samples.length > LATENCY_SAMPLES) samples.splice(0, samples.length - LATENCY_SAMPLES);
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: number[], q: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}

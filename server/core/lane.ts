@@ -1,0 +1,159 @@
+// One model's part of a request: ask health for admission, take a queue slot, run the attempt,
+// tell health the verdict, and apply the retry policy — until the model answers, the policy says
+// "next model", or the lane is stopped (request cancelled or past its deadline, race lost).
+import type { Attempt, FailureKind } from '../../protocol/types';
+import { runAttempt, type AttemptOutcome } from './attempt';
+import { COUNTS_AGAINST_MODEL } from './circuit';
+import type { EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engine';
+import { decideRetry } from './retryPolicy';
+import type { StreamGate } from './streamGate';
+import { sleep, type GenerateRequest, type GenerateResult } from './types';
+
+/** What a lane needs from the request it belongs to (RequestRun implements it). */
+export interface LaneContext {
+  readonly deps: EngineDeps;
+  readonly cfg: EngineConfig;
+  readonly req: EngineRequest;
+  readonly gate: StreamGate;
+  readonly startedAt: number;
+  readonly deadlineAt: number;
+  record(a: Attempt): void;
+  /** A queue slot for the model (a no-op release when there is no queue); rejects when `signal` aborts. */
+  acquire(model: string, signal: AbortSignal): Promise<() => void>;
+  /** Why the whole request stopped, if it did: the outcome its aborted attempts get. */
+  stopOutcome(): 'cancelled' | 'timeout' | undefined;
+}
+
+export type LaneOutcome =
+  | { type: 'won'; model: string; result: GenerateResult }
+  | { type: 'failed'; model: string; kind: FailureKind; message: string; contextOverflow: boolean; contextLength?: number }
+  | { type: 'stopped'; model: string };
+
+/** The abort reason of a lane that lost a race (fastest, hedging). */
+export const LOST_RACE = 'another model answered first';
+
+export class Lane {
+  private readonly ctl = new AbortController();
+  /** The current attempt has produced a first token (hedging waits for exactly this). */
+  firstToken = false;
+
+  constructor(private readonly ctx: LaneContext, readonly model: string, parent: AbortSignal) {
+    if (parent.aborted) this.ctl.abort(parent.reason);
+    else parent.addEventListener('abort', () => this.ctl.abort(parent.reason), { once: true, signal: this.ctl.signal });
+  }
+
+  abort(reason: string): void {
+    this.ctl.abort(reason);
+  }
+
+  async run(): Promise<LaneOutcome> {
+    const { deps } = this.ctx;
+    const resolved = deps.resolve(this.model);
+    if (!resolved) return this.skip('model_missing', `unknown model "${this.model}": no configured provider serves it`, 0);
+    const fail = this.ctx.req.forceFail;
+    const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
+    for (let retry = 0; ; retry++) {
+      if (this.ctl.signal.aborted) return { type: 'stopped', model: this.model };
+      const adm = deps.health.admit(this.model);
+      if (!adm.ok) return this.skip(deps.health.get(this.model).lastFailure ?? 'unknown', adm.reason, retry);
+      if (forced) {
+        // The failover drill: health must not learn anything from a failure that never happened.
+        if (adm.probe) deps.health.releaseProbe(this.model);
+        const message = `forced failure (failover drill): ${forced}`;
+        this.ctx.record({ model: this.model, outcome: 'error', failure: forced, message, latencyMs: 0, retry, startedAtMs: this.sinceStart() });
+        return { type: 'failed', model: this.model, kind: forced, message, contextOverflow: forced === 'context_overflow' };
+      }
+      let release: () => void;
+      try {
+        release = await this.ctx.acquire(this.model, this.ctl.signal);
+      } catch (e) {
+        if (adm.probe) deps.health.releaseProbe(this.model);
+        if (this.ctl.signal.aborted) return { type: 'stopped', model: this.model };
+        return this.skip('unknown', `no queue slot: ${e instanceof Error ? e.message : String(e)}`, retry);
+      }
+      const o = await this.attempt(resolved, release);
+      const startedAtMs = this.sinceStart() - o.latencyMs;
+      const base = { model: this.model, retry, latencyMs: o.latencyMs, startedAtMs };
+      if (o.ok) {
+        deps.health.onSuccess(this.model, o.latencyMs, o.ttftMs);
+        this.ctx.record({ ...base, outcome: 'success' });
+        return { type: 'won', model: this.model, result: o.result };
+      }
+      if (o.aborted) {
+        if (adm.probe) deps.health.releaseProbe(this.model);
+        const outcome = this.ctx.stopOutcome() ?? 'cancelled';
+        this.ctx.record({ ...base, outcome, failure: outcome === 'timeout' ? 'timeout' : 'cancelled', message: o.message });
+        return { type: 'stopped', model: this.model };
+      }
+      deps.health.onFailure(this.model, o.kind, o.message, o.retryAfterMs);
+      if (adm.probe && o.kind !== 'rate_limited' && !COUNTS_AGAINST_MODEL.has(o.kind)) deps.health.releaseProbe(this.model);
+      this.ctx.record({
+        ...base, outcome: o.kind === 'timeout' ? 'timeout' : 'error', failure: o.kind, message: o.message,
+        ...(o.status === undefined ? {} : { status: o.status }),
+      });
+      const now = deps.clock.now();
+      const d = decideRetry({
+        kind: o.kind, retry, maxRetries: this.ctx.cfg.maxRetries, blockedForMs: Math.max(0, (deps.health.blocked(this.model)?.until ?? now) - now),
+        backoff: this.ctx.cfg.backoff, maxRetryAfterMs: this.ctx.cfg.maxRetryAfterMs, timeLeftMs: this.ctx.deadlineAt - now, random: deps.random,
+        ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
+      });
+      if (d.action === 'stop') return { type: 'stopped', model: this.model };
+      if (d.action === 'retry') {
+        try {
+          await sleep(deps.clock, d.delayMs, this.ctl.signal);
+        } catch {
+          return { type: 'stopped', model: this.model };
+        }
+        continue;
+      }
+      const failed: LaneOutcome = { type: 'failed', model: this.model, kind: o.kind, message: o.message, contextOverflow: d.action === 'next_fitting' };
+      if (resolved.contextLength !== undefined) failed.contextLength = resolved.contextLength;
+      return failed;
+    }
+  }
+
+  private async attempt(resolved: ResolvedModel, release: () => void): Promise<AttemptOutcome> {
+    const { deps, cfg, gate } = this.ctx;
+    const ch = gate.open(this.model);
+    this.firstToken = false;
+    let o: AttemptOutcome;
+    try {
+      o = await runAttempt({
+        clock: deps.clock,
+        provider: resolved.provider,
+        request: toGenerateRequest(this.ctx.req, resolved.name),
+        signal: this.ctl.signal,
+        limits: { attemptMs: cfg.timeoutMs, firstTokenMs: Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs), idleMs: cfg.idleTimeoutMs },
+        onDelta: (delta) => {
+          this.firstToken = true;
+          gate.push(ch, delta);
+        },
+      });
+    } finally {
+      release();
+    }
+    if (o.ok) gate.succeed(ch, o.result.text);
+    else gate.fail(ch);
+    return o;
+  }
+
+  private skip(failure: FailureKind, message: string, retry: number): LaneOutcome {
+    this.ctx.record({ model: this.model, outcome: 'skipped', failure, message, latencyMs: 0, retry, startedAtMs: this.sinceStart() });
+    return { type: 'failed', model: this.model, kind: failure, message, contextOverflow: false };
+  }
+
+  private sinceStart(): number {
+    return this.ctx.deps.clock.now() - this.ctx.startedAt;
+  }
+}
+
+function toGenerateRequest(req: EngineRequest, model: string): GenerateRequest {
+  const g: GenerateRequest = { model };
+  if (req.prompt !== undefined) g.prompt = req.prompt;
+  if (req.messages !== undefined) g.messages = req.messages;
+  if (req.suffix !== undefined) g.suffix = req.suffix;
+  if (req.maxTokens !== undefined) g.maxTokens = req.maxTokens;
+  if (req.temperature !== undefined) g.temperature = req.temperature;
+  if (req.stop !== undefined) g.stop = req.stop;
+  return g;
+}

@@ -1,0 +1,280 @@
+// One priority queue per model with its own concurrency. critical > high > normal > low, FIFO within a
+// level, aging so low never starves; bounded (queue.maxSize), with expiry (queue.maxWaitMs) and
+// cancellation. Dispatch is synchronous: the moment a slot frees or poke() reports the model is back.
+import { ErrorCodes } from '../../protocol/errors';
+import { PRIORITIES, type Priority, type QueueItem, type WaitEstimate } from '../../protocol/types';
+import type { Clock } from './types';
+import type { EstimateContext, WaitEstimator } from './waitEstimate';
+
+/** A waiting item rises one priority level per AGING_MS waited. 60 s is longer than a typical local
+ *  completion (seconds to tens of seconds), so priority still decides the order within an ordinary
+ *  burst; and `low` reaches `critical` after 3 × 60 s = 3 min, well inside the default
+ *  queue.maxWaitMs of 10 min, so a low request reaches the head of the line long before it expires.
+ *  At equal effective level the earlier arrival goes first, so an aged item also beats new arrivals. */
+export const AGING_MS = 60_000;
+
+export type QueueErrorKind = 'queue_full' | 'timeout' | 'cancelled';
+const CODES: Record<QueueErrorKind, number> = {
+  queue_full: ErrorCodes.QueueFull,
+  timeout: ErrorCodes.Timeout,
+  cancelled: ErrorCodes.RequestCancelled,
+};
+
+export class QueueError extends Error {
+  readonly code: number;
+  readonly kind: QueueErrorKind;
+  readonly model: string;
+  constructor(kind: QueueErrorKind, model: string, message: string) {
+    super(message);
+    this.name = 'QueueError';
+    this.kind = kind;
+    this.code = CODES[kind];
+    this.model = model;
+  }
+}
+
+/** Frees the slot. Idempotent: a second call does nothing. */
+export type Release = () => void;
+
+/** What the queue cannot know by itself about a model: a download or a cooldown still to go. */
+export interface WaitContext { downloadBytes?: number; bandwidthBytesPerS?: number; cooldownRemainingMs?: number }
+
+export interface RequestQueueDeps {
+  clock: Clock;
+  maxSize: () => number;
+  maxWaitMs: () => number;
+  concurrency: (model: string) => number;
+  /** False while the model cannot serve (cooldown, download); call poke() when that changes. */
+  isAvailable?: (model: string) => boolean;
+  estimator?: WaitEstimator;
+  onChange?: () => void;
+  newId?: () => string;
+  waitContext?: (model: string) => WaitContext | undefined;
+  /** Override AGING_MS (tests, or a deployment that wants stricter priorities). */
+  agingMs?: number;
+}
+
+export interface AcquireOptions {
+  /** Called synchronously with the item's id when the request has to wait. */
+  onQueued?: (id: string) => void;
+  /** Use this id (e.g. the JSON-RPC request id) unless it is already taken. */
+  id?: string;
+  /** Expected output tokens (the request's maxTokens): short and long requests get their own estimates. */
+  expectedTokens?: number;
+}
+
+interface Waiter {
+  id: string;
+  model: string;
+  priority: Priority;
+  enqueuedAt: number;
+  seq: number;
+  tokens: number | undefined;
+  resolve: (release: Release) => void;
+  reject: (err: QueueError) => void;
+  cleanup: () => void;
+}
+
+export class RequestQueue {
+  private readonly deps: RequestQueueDeps;
+  private readonly agingMs: number;
+  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly byId = new Map<string, Waiter>();
+  /** Start times of the requests holding a slot, per model. */
+  private readonly slots = new Map<string, Map<number, { startedAt: number; tokens: number | undefined }>>();
+  private seq = 0;
+  private slotSeq = 0;
+
+  constructor(deps: RequestQueueDeps) {
+    this.deps = deps;
+    this.agingMs = deps.agingMs ?? AGING_MS;
+  }
+
+  /** Resolves with a release() once a slot is free. Calls opts.onQueued(id) synchronously when it
+   *  has to wait. Rejects with QueueError: queue_full, timeout (after maxWaitMs) or cancelled. */
+  acquire(model: string, priority: Priority, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
+    return new Promise<Release>((resolve, reject) => {
+      if (signal.aborted) return reject(new QueueError('cancelled', model, `request for ${model} was cancelled before it was queued`));
+      this.deps.estimator?.observeArrival(model, priority);
+      // The model may have become available without a poke(): serve those already waiting first.
+      if (this.canRun(model) && this.dispatch(model)) this.changed();
+      const list = this.waiting.get(model) ?? [];
+      if (list.length === 0 && this.canRun(model)) return resolve(this.start(model, opts.expectedTokens));
+      const max = this.deps.maxSize();
+      if (this.byId.size >= max) {
+        return reject(new QueueError('queue_full', model,
+          `the queue is full: ${this.byId.size} request(s) already waiting (queue.maxSize = ${max}); retry later, lower the load or raise queue.maxSize`));
+      }
+      const id = opts.id && !this.byId.has(opts.id) ? opts.id : this.makeId();
+      const maxWaitMs = this.deps.maxWaitMs();
+      const onAbort = () => this.cancel(id);
+      const timer = this.deps.clock.setTimeout(() => {
+        if (!this.remove(id)) return;
+        reject(new QueueError('timeout', model,
+          `waited ${fmtSeconds(maxWaitMs)} for a free slot on ${model} without getting one (queue.maxWaitMs = ${maxWaitMs}); the model is busy or unavailable: try another model or raise queue.maxWaitMs`));
+        this.changed();
+      }, maxWaitMs);
+      const w: Waiter = {
+        id, model, priority, enqueuedAt: this.deps.clock.now(), seq: ++this.seq, tokens: opts.expectedTokens, resolve, reject,
+        cleanup: () => {
+          this.deps.clock.clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+        },
+      };
+      list.push(w);
+      this.waiting.set(model, list);
+      this.byId.set(id, w);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.changed();
+      opts.onQueued?.(id);
+    });
+  }
+
+  /** Remove a waiting item (`$/cancelRequest`, `backstop/queue/cancel`); false if it is not waiting. */
+  cancel(id: string): boolean {
+    const w = this.byId.get(id);
+    if (!w || !this.remove(id)) return false;
+    w.reject(new QueueError('cancelled', w.model, `request ${id} for ${w.model} was cancelled while queued`));
+    this.changed();
+    return true;
+  }
+
+  /** Waiting items, each model's in dispatch order, with position (0 = next) and the estimated
+   *  time until it gets its slot (its own processing time is not included). */
+  items(): QueueItem[] {
+    const now = this.deps.clock.now();
+    const out: QueueItem[] = [];
+    for (const [model, list] of this.waiting) {
+      const ordered = this.ordered(list, now);
+      ordered.forEach((w, position) => {
+        const est = this.estimateAt(model, ordered.slice(0, position), w.priority, w.tokens, now - w.enqueuedAt);
+        out.push({
+          id: w.id, model, priority: w.priority, position,
+          enqueuedAt: new Date(w.enqueuedAt).toISOString(),
+          estimatedWaitMs: est ? Math.max(0, est.totalMs - est.factors.processingMs) : 0,
+        });
+      });
+    }
+    return out;
+  }
+
+  /** How long a NEW request at `priority` would take for `model` (`backstop/estimateWait`): totalMs
+   *  includes its own processing; undefined without an estimator. */
+  estimateNew(model: string, priority: Priority = 'normal', expectedTokens?: number): WaitEstimate | undefined {
+    const now = this.deps.clock.now();
+    const level = PRIORITIES.indexOf(priority);
+    const ahead = this.ordered(this.waiting.get(model) ?? [], now).filter((w) => this.level(w, now) <= level);
+    return this.estimateAt(model, ahead, priority, expectedTokens, 0);
+  }
+
+  length(): number {
+    return this.byId.size;
+  }
+
+  running(model: string): number {
+    return this.slots.get(model)?.size ?? 0;
+  }
+
+  /** A model became available again (cooldown over, download done): dispatch what can run now. */
+  poke(model?: string): void {
+    const models = model === undefined ? [...this.waiting.keys()] : [model];
+    let any = false;
+    for (const m of models) any = this.dispatch(m) || any;
+    if (any) this.changed();
+  }
+
+  private canRun(model: string): boolean {
+    return this.running(model) < Math.max(1, this.deps.concurrency(model)) && (this.deps.isAvailable?.(model) ?? true);
+  }
+
+  private start(model: string, tokens: number | undefined): Release {
+    const key = ++this.slotSeq;
+    const startedAt = this.deps.clock.now();
+    let running = this.slots.get(model);
+    if (!running) {
+      running = new Map();
+      this.slots.set(model, running);
+    }
+    running.set(key, { startedAt, tokens });
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.slots.get(model)?.delete(key);
+      // The slot-hold time is what queued requests wait on, whether the request succeeded or not.
+      this.deps.estimator?.observe(model, this.deps.clock.now() - startedAt, tokens);
+      if (this.dispatch(model)) this.changed();
+    };
+  }
+
+  /** Hand free slots to the best waiting items; true if any was dispatched. */
+  private dispatch(model: string): boolean {
+    const list = this.waiting.get(model);
+    let any = false;
+    while (list && list.length > 0 && this.canRun(model)) {
+      const next = this.ordered(list, this.deps.clock.now())[0];
+      if (!next) break;
+      this.remove(next.id);
+      next.resolve(this.start(model, next.tokens));
+      any = true;
+    }
+    return any;
+  }
+
+  /** Effective level: the priority's index, one better per agingMs waited, never above critical. */
+  private level(w: Waiter, now: number): number {
+    return Math.max(0, PRIORITIES.indexOf(w.priority) - Math.floor((now - w.enqueuedAt) / this.agingMs));
+  }
+
+  private ordered(list: Waiter[], now: number): Waiter[] {
+    return [...list].sort((a, b) => this.level(a, now) - this.level(b, now) || a.seq - b.seq);
+  }
+
+  private estimateAt(model: string, ahead: Waiter[], priority: Priority, tokens: number | undefined, waitedMs: number): WaitEstimate | undefined {
+    const est = this.deps.estimator;
+    if (!est) return undefined;
+    const now = this.deps.clock.now();
+    const running = [...(this.slots.get(model)?.values() ?? [])];
+    const ctx: EstimateContext = {
+      ...this.deps.waitContext?.(model),
+      position: ahead.length, priority, waitedMs, agingMs: this.agingMs,
+      aheadTokens: ahead.map((w) => w.tokens),
+      concurrency: Math.max(1, this.deps.concurrency(model)),
+      running: running.length,
+      runningElapsedMs: running.map((r) => now - r.startedAt),
+      runningTokens: running.map((r) => r.tokens),
+    };
+    if (tokens !== undefined) ctx.tokens = tokens;
+    return est.estimate(model, ctx);
+  }
+
+  private remove(id: string): boolean {
+    const w = this.byId.get(id);
+    if (!w) return false;
+    this.byId.delete(id);
+    w.cleanup();
+    const list = this.waiting.get(w.model);
+    if (list) {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.waiting.delete(w.model);
+    }
+    return true;
+  }
+
+  private makeId(): string {
+    const fromDeps = this.deps.newId?.();
+    if (fromDeps !== undefined && !this.byId.has(fromDeps)) return fromDeps;
+    let n = this.seq + 1;
+    while (this.byId.has(`q${n}`)) n += 1;
+    return `q${n}`;
+  }
+
+  private changed(): void {
+    this.deps.onChange?.();
+  }
+}
+
+function fmtSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}

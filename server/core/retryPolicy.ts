@@ -1,0 +1,74 @@
+// What to do after one failed attempt: retry the same model (after how long), move to the next
+// model, move to the next model whose context fits, or stop. Decided once, here, from the
+// FailureKind the provider boundary classified — the engine never looks at status codes.
+import type { FailureKind } from '../../protocol/types';
+import { backoffDelayMs, type BackoffConfig } from './backoff';
+
+export type RetryDecision =
+  | { action: 'retry'; delayMs: number; why: string }
+  | { action: 'next'; why: string }
+  | { action: 'next_fitting'; why: string }
+  | { action: 'stop'; why: string };
+
+export interface RetryInput {
+  kind: FailureKind;
+  /** Index of the attempt that just failed on this model (0 = first try). */
+  retry: number;
+  maxRetries: number;
+  retryAfterMs?: number;
+  /** How long health will still refuse this model (circuit open, 429 cooldown); 0 when callable now. */
+  blockedForMs: number;
+  backoff: BackoffConfig;
+  maxRetryAfterMs: number;
+  /** Time left before the whole request's deadline. */
+  timeLeftMs: number;
+  random: () => number;
+}
+
+/** Failures worth another try on the same model: transient by nature. */
+const RETRY_SAME_MODEL: ReadonlySet<FailureKind> = new Set(['server_error', 'network']);
+
+/** Why each non-retryable kind goes straight to the next model (shown in logs and attempts). */
+const FAIL_OVER_WHY: Partial<Record<FailureKind, string>> = {
+  timeout: 'a silent route is not retried',
+  stream_interrupted: 'a broken stream is answered by the next model from the start',
+  content_filter: 'the same model would refuse again',
+  bad_request: 'the same model would reject the request again',
+  auth: 'the provider needs a valid API key',
+  model_missing: 'the model is not available',
+  model_load: 'the model could not be loaded',
+  out_of_memory: 'the model does not fit in memory',
+  unknown: 'an unclassified failure is not retried blindly',
+};
+
+export function decideRetry(i: RetryInput): RetryDecision {
+  if (i.kind === 'cancelled') return { action: 'stop', why: 'cancelled' };
+  if (i.kind === 'context_overflow') return { action: 'next_fitting', why: 'the prompt does not fit this model' };
+  if (i.kind === 'rate_limited') return decideRateLimited(i);
+  if (!RETRY_SAME_MODEL.has(i.kind)) return { action: 'next', why: FAIL_OVER_WHY[i.kind] ?? 'not retryable' };
+  if (i.retry >= i.maxRetries) return { action: 'next', why: `gave up after ${i.retry + 1} attempts` };
+  const delayMs = Math.max(backoffDelayMs(i.backoff, i.retry, i.random), i.blockedForMs);
+  // An open circuit means health already decided this model is down: waiting out a cooldown
+  // inside one request is only worth it when it is as short as an acceptable Retry-After.
+  if (i.blockedForMs > i.maxRetryAfterMs) return { action: 'next', why: 'the model is cooling down' };
+  if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a retry' };
+  return { action: 'retry', delayMs, why: `backoff ${delayMs} ms` };
+}
+
+function decideRateLimited(i: RetryInput): RetryDecision {
+  if (i.retry >= i.maxRetries) return { action: 'next', why: `still rate limited after ${i.retry + 1} attempts` };
+  if (i.retryAfterMs !== undefined) {
+    if (i.retryAfterMs > i.maxRetryAfterMs) {
+      return { action: 'next', why: `Retry-After ${i.retryAfterMs} ms exceeds maxRetryAfterMs ${i.maxRetryAfterMs} ms` };
+    }
+    const delayMs = Math.max(i.retryAfterMs, i.blockedForMs);
+    if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left to honour Retry-After' };
+    return { action: 'retry', delayMs, why: `honouring Retry-After ${i.retryAfterMs} ms` };
+  }
+  // No header: back off with full jitter, but never sooner than health's own 429 cooldown,
+  // which grows with consecutive 429s — the engine must not hammer a model health has paused.
+  const delayMs = Math.max(backoffDelayMs(i.backoff, i.retry, i.random), i.blockedForMs);
+  if (delayMs > i.maxRetryAfterMs) return { action: 'next', why: `rate-limit backoff ${delayMs} ms exceeds maxRetryAfterMs` };
+  if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a rate-limit backoff' };
+  return { action: 'retry', delayMs, why: `rate limited, backoff ${delayMs} ms` };
+}

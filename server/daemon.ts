@@ -1,0 +1,126 @@
+// The daemon's state: configuration, secrets, providers and the core services, plus the events
+// that become notifications. Transports never touch this directly: they go through the handler table.
+import { type Config, type ConfigInput, formatIssues, mergeConfig, validateConfig } from '../protocol/config';
+import { ErrorCodes } from '../protocol/errors';
+import { methods } from '../protocol/index';
+import type { Status, Strategy } from '../protocol/types';
+import type { Clock, Store } from './core/types';
+import type { DaemonLogger } from './logger';
+import { PeerSet } from './rpc';
+import { RpcError } from './rpcError';
+
+export interface DaemonOptions {
+  config: Config;
+  stateDir: string;
+  store: Store;
+  logger: DaemonLogger;
+  clock: Clock;
+  version: string;
+}
+
+export type ConfigListener = (next: Config, prev: Config) => void;
+
+export class DaemonState {
+  config: Config;
+  readonly peers = new PeerSet();
+  readonly startedAt: number;
+  private readonly secrets = new Map<string, string>();
+  private readonly configListeners: ConfigListener[] = [];
+
+  constructor(readonly opts: DaemonOptions) {
+    this.config = opts.config;
+    this.startedAt = opts.clock.now();
+  }
+
+  get logger(): DaemonLogger {
+    return this.opts.logger;
+  }
+
+  onConfig(fn: ConfigListener): void {
+    this.configListeners.push(fn);
+  }
+
+  /** Validate a partial config merged over the current one, then apply it everywhere without a restart. */
+  setConfig(patch: ConfigInput | undefined): Config {
+    if (patch !== undefined && (typeof patch !== 'object' || patch === null || Array.isArray(patch))) {
+      throw new RpcError(ErrorCodes.InvalidParams, 'invalid params: setConfig takes an object of config keys', { field: 'params' });
+    }
+    const merged = mergeConfig(this.config, patch ?? {});
+    const r = validateConfig(merged);
+    if (!r.ok) {
+      const first = r.issues[0];
+      throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(r.issues)}`, { field: first?.path ?? 'config' });
+    }
+    this.replaceConfig(r.config);
+    return this.config;
+  }
+
+  replaceConfig(next: Config): void {
+    const prev = this.config;
+    this.config = next;
+    for (const l of this.configListeners) {
+      try {
+        l(next, prev);
+      } catch (e) {
+        this.logger.error(`applying configuration failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  setChain(chain: string[], strategy?: Strategy): { chain: string[]; strategy: Strategy } {
+    const unknown = chain.find((m) => !this.providerIdKnown(m));
+    if (unknown) throw this.unknownModel(unknown);
+    const patch: ConfigInput = { chain: dedupe(chain) };
+    if (strategy) patch.strategy = strategy;
+    const c = this.setConfig(patch);
+    return { chain: c.chain, strategy: c.strategy };
+  }
+
+  setPrimary(model: string): { chain: string[]; strategy: Strategy } {
+    if (!this.providerIdKnown(model)) throw this.unknownModel(model);
+    return this.setChain([model, ...this.config.chain.filter((m) => m !== model)]);
+  }
+
+  providerIdKnown(model: string): boolean {
+    const pid = model.split('/')[0];
+    return this.config.providers.some((p) => p.id === pid);
+  }
+
+  unknownModel(model: string): RpcError {
+    const ids = this.config.providers.map((p) => p.id);
+    return new RpcError(
+      ErrorCodes.UnknownModel,
+      `unknown model "${model}": a model id is "<providerId>/<modelName>" and the configured providers are ${ids.length ? ids.map((i) => `"${i}"`).join(', ') : '(none)'}`,
+    );
+  }
+
+  // ---- secrets: memory only ----
+  setSecret(providerId: string, apiKey: string | null): void {
+    const old = this.secrets.get(providerId);
+    if (old) this.logger.removeSecret(old);
+    if (apiKey === null) this.secrets.delete(providerId);
+    else {
+      this.secrets.set(providerId, apiKey);
+      this.logger.addSecret(apiKey);
+    }
+  }
+
+  /** The key for a provider: a secret set by the client wins over the environment variable. */
+  apiKey(providerId: string): string | undefined {
+    const s = this.secrets.get(providerId);
+    if (s) return s;
+    const p = this.config.providers.find((x) => x.id === providerId);
+    const env = p && p.type !== 'local' ? p.apiKeyEnv : undefined;
+    const v = env ? process.env[env] : undefined;
+    if (v) this.logger.addSecret(v);
+    return v || undefined;
+  }
+
+  broadcastStatus(status: Status): void {
+    this.peers.broadcast(methods.statusChanged, status);
+  }
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}

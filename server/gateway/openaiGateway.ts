@@ -1,0 +1,192 @@
+// The OpenAI-compatible gateway: any tool that speaks OpenAI gets the fallback chain.
+// A stream is never cut into a success, and a fallback never continues a dead stream with the
+// partial answer as an assistant prefill: the next model starts over.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import { z } from 'zod';
+import { ErrorCodes } from '../../protocol/errors';
+import type { CompleteParams, CompleteResult, ErrorData } from '../../protocol/types';
+import { runComplete } from '../handlers/complete';
+import type { Peer } from '../rpc';
+import { RpcError, toRpcError } from '../rpcError';
+import type { Services } from '../services';
+import { openAiError, readBody, sendJson } from '../transports/httpServer';
+import { chainFor } from './chainFor';
+
+const stopSchema = z.union([z.string(), z.array(z.string()).max(16)]).optional();
+const common = {
+  model: z.string().min(1, 'model is required ("backstop" means the configured chain)'),
+  stream: z.boolean().optional(),
+  max_tokens: z.number().int().positive().optional(),
+  max_completion_tokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  stop: stopSchema,
+  models: z.array(z.string().min(1)).optional(),
+  fallbacks: z.array(z.string().min(1)).optional(),
+  user: z.string().optional(),
+};
+const contentPart = z.object({ type: z.string(), text: z.string().optional() });
+const chatSchema = z.object({
+  ...common,
+  messages: z.array(z.object({
+    role: z.enum(['system', 'user', 'assistant', 'developer']),
+    content: z.union([z.string(), z.array(contentPart)]).nullable(),
+  })).min(1, 'messages must hold at least one message'),
+});
+const completionSchema = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().optional() });
+
+const silentPeer: Peer = { id: 'gateway', notify() {} };
+
+export async function handleGateway(req: http.IncomingMessage, res: http.ServerResponse, url: URL, s: Services): Promise<void> {
+  if (req.method === 'GET' && url.pathname === '/v1/models') return listModels(res, s);
+  const kind = url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
+  if (!kind || req.method !== 'POST') return sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found'));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readBody(req, s.state.config.server.maxMessageBytes));
+  } catch (e) {
+    return sendJson(res, (e as Error).name === 'SyntaxError' ? 400 : 413, openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'));
+  }
+  const parsed = (kind === 'chat' ? chatSchema : completionSchema).safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    const param = i?.path.map(String).join('.') || null;
+    return sendJson(res, 400, openAiError(`invalid request: ${param ?? 'body'}: ${i?.message ?? 'invalid'}`, 'invalid_request_error', 'invalid_value', param));
+  }
+  const body = parsed.data;
+  let chain: string[];
+  try {
+    chain = chainFor(s, body);
+  } catch (e) {
+    const err = toRpcError(e);
+    return sendJson(res, 400, openAiError(err.message, 'invalid_request_error', 'model_not_found', 'model'));
+  }
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const params: CompleteParams = {
+    chain,
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
+    ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+    ...(body.stop !== undefined ? { stop: typeof body.stop === 'string' ? [body.stop] : body.stop } : {}),
+  };
+  if ('messages' in body) {
+    params.messages = body.messages.map((m) => ({
+      role: m.role === 'developer' ? 'system' : m.role,
+      content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join(''),
+    }));
+  } else {
+    params.prompt = Array.isArray(body.prompt) ? (body.prompt[0] ?? '') : body.prompt;
+    if (body.suffix !== undefined) params.suffix = body.suffix;
+  }
+
+  const ac = new AbortController();
+  res.on('close', () => { if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected')); });
+  const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+
+  if (!body.stream) {
+    try {
+      const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer });
+      return sendJson(res, 200, kind === 'chat' ? chatBody(id, created, r) : textBody(id, created, r), explainHeaders(r));
+    } catch (e) {
+      return sendError(res, e);
+    }
+  }
+  const mode = s.state.config.gateway.streamFailover;
+  const sse = new SseWriter(res);
+  const chunk = (model: string, text: string | null, finish: string | null) =>
+    kind === 'chat'
+      ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish }] }
+      : { id, object: 'text_completion', created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }] };
+  let broken = false;
+  try {
+    const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer }, mode === 'error'
+      ? {
+          onDelta: (delta, model) => { if (!broken) sse.data(chunk(model, delta, null)); },
+          onReset: (model) => {
+            // Content already reached the client and that attempt died: say so, never [DONE].
+            broken = true;
+            sse.data(openAiError(`the stream from the model failed after content was sent; ${model} would start over, so the stream ends here — retry the request`, 'server_error', 'stream_interrupted'));
+            sse.end();
+            ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
+          },
+        }
+      : {});
+    if (broken) return;
+    if (!sse.started) sse.start(explainHeaders(r));
+    if (mode === 'buffer') sse.data(chunk(r.modelUsed, r.text, null));
+    sse.data(chunk(r.modelUsed, null, r.finishReason ?? 'stop'));
+    sse.data({ id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: r.modelUsed, choices: [], usage: usageOf(r) });
+    sse.done();
+  } catch (e) {
+    if (broken) return;
+    if (!sse.started) return sendError(res, e);
+    const err = toRpcError(e);
+    sse.data(openAiError(err.message, 'server_error', err.data.kind));
+    sse.end();
+  }
+}
+
+class SseWriter {
+  started = false;
+  constructor(private readonly res: http.ServerResponse) {}
+  start(headers: Record<string, string> = {}): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+  }
+  data(obj: unknown): void {
+    this.start();
+    this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  }
+  done(): void {
+    this.res.write('data: [DONE]\n\n');
+    this.res.end();
+  }
+  end(): void {
+    this.res.end();
+  }
+}
+
+function usageOf(r: CompleteResult) {
+  const p = r.usage?.promptTokens ?? 0;
+  const c = r.usage?.completionTokens ?? 0;
+  return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+}
+
+function chatBody(id: string, created: number, r: CompleteResult) {
+  return { id, object: 'chat.completion', created, model: r.modelUsed, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+}
+
+function textBody(id: string, created: number, r: CompleteResult) {
+  return { id, object: 'text_completion', created, model: r.modelUsed, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+}
+
+function explainHeaders(r: CompleteResult): Record<string, string> {
+  const first = r.attempts[0]?.model;
+  return {
+    'x-backstop-model': r.modelUsed,
+    'x-backstop-fallback': r.fallbackOccurred && first ? `${first} -> ${r.modelUsed}` : 'none',
+    'x-backstop-attempts': String(r.attempts.length),
+  };
+}
+
+const STATUS_BY_CODE: Record<number, number> = {
+  [ErrorCodes.Exhausted]: 429, [ErrorCodes.QueueFull]: 429, [ErrorCodes.Timeout]: 504, [ErrorCodes.InvalidParams]: 400,
+  [ErrorCodes.UnknownModel]: 400, [ErrorCodes.RequestCancelled]: 499, [ErrorCodes.Unauthorized]: 401,
+};
+
+function sendError(res: http.ServerResponse, e: unknown): void {
+  const err = toRpcError(e);
+  const status = STATUS_BY_CODE[err.code] ?? 500;
+  const data: ErrorData = err.data;
+  const headers: Record<string, string> = { 'x-backstop-attempts': String(data.attempts?.length ?? 0) };
+  if (status === 429) headers['retry-after'] = String(Math.max(1, Math.ceil((data.retryAfterMs ?? 1000) / 1000)));
+  const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
+  sendJson(res, status, { ...openAiError(err.message, type, data.kind), backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null } }, headers);
+}
+
+function listModels(res: http.ServerResponse, s: Services): void {
+  const created = Math.floor(s.state.startedAt / 1000);
+  const ids = new Set<string>(['backstop', ...Object.keys(s.state.config.chains).map((n) => `chain:${n}`), ...s.state.config.chain, ...s.models().map((m) => m.id)]);
+  sendJson(res, 200, { object: 'list', data: [...ids].map((id) => ({ id, object: 'model', created, owned_by: id.includes('/') ? id.slice(0, id.indexOf('/')) : 'backstop' })) });
+}

@@ -1,0 +1,28 @@
+// Configuration, chain and secrets: the methods every front end needs first.
+import { methods } from '../../protocol/index';
+import type { ConfigInput } from '../../protocol/config';
+import { parseParams, schemas } from '../params';
+import type { HandlerTable } from '../rpc';
+import type { Services } from '../services';
+
+export function registerBase(t: HandlerTable, s: Services): void {
+  t.on(methods.status, () => s.status());
+  t.on(methods.getConfig, () => s.state.config);
+  t.on(methods.setConfig, (p: ConfigInput) => {
+    const c = s.state.setConfig(p);
+    s.log.info('configuration updated');
+    return c;
+  });
+  t.on(methods.setChain, (p) => {
+    const v = parseParams(schemas.setChain, p);
+    return s.state.setChain(v.chain, v.strategy);
+  });
+  t.on(methods.setPrimary, (p) => s.state.setPrimary(parseParams(schemas.setPrimary, p).model));
+  t.on(methods.setSecret, (p) => {
+    const v = parseParams(schemas.setSecret, p);
+    if (!s.state.config.providers.some((x) => x.id === v.providerId)) throw s.state.unknownModel(`${v.providerId}/*`);
+    s.state.setSecret(v.providerId, v.apiKey);
+    s.onSecretChanged(v.providerId);
+    return { ok: true as const };
+  });
+}

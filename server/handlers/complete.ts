@@ -1,0 +1,67 @@
+// backstop/complete: validate, resolve the chain, run the engine, stream deltas to the caller only.
+import crypto from 'node:crypto';
+import { methods } from '../../protocol/index';
+import { ErrorCodes } from '../../protocol/errors';
+import type { CompleteParams, CompleteResult } from '../../protocol/types';
+import { isEngineError } from '../core/engine';
+import { parseParams, schemas } from '../params';
+import type { CallContext } from '../rpc';
+import { RpcError } from '../rpcError';
+import type { Services } from '../services';
+
+export interface CompleteHooks {
+  /** Gateway streaming: receive deltas and resets directly instead of notifications. */
+  onDelta?: (delta: string, model: string) => void;
+  onReset?: (model: string) => void;
+}
+
+/** "chain:<name>" entries expand to the named chain from config; duplicates keep their first place. */
+export function resolveChain(s: Services, requested: string[] | undefined): string[] {
+  const cfg = s.state.config;
+  const raw = requested && requested.length ? requested : cfg.chain;
+  const out: string[] = [];
+  for (const id of raw) {
+    if (id.startsWith('chain:')) {
+      const named = cfg.chains[id.slice(6)];
+      if (!named) throw new RpcError(ErrorCodes.UnknownModel, `unknown chain "${id.slice(6)}": configured chains are ${Object.keys(cfg.chains).join(', ') || '(none)'}`);
+      out.push(...named);
+    } else out.push(id);
+  }
+  const chain = [...new Set(out)];
+  if (!chain.length) throw new RpcError(ErrorCodes.InvalidParams, 'invalid params: chain: no models to try — set "chain" in the configuration or pass one with the request', { field: 'chain' });
+  for (const id of chain) if (!s.state.providerIdKnown(id) || id.indexOf('/') <= 0) throw s.state.unknownModel(id);
+  return chain;
+}
+
+export async function runComplete(s: Services, params: unknown, ctx: CallContext, hooks: CompleteHooks = {}): Promise<CompleteResult> {
+  const p = parseParams(schemas.complete, params) as CompleteParams;
+  const chain = resolveChain(s, p.chain);
+  const requestId = crypto.randomUUID();
+  const streamId = p.streamId;
+  s.requestStarted();
+  try {
+    const result = await s.engine.run(
+      { ...p, chain },
+      {
+        requestId,
+        signal: ctx.signal,
+        onDelta: (delta, model) => {
+          hooks.onDelta?.(delta, model);
+          if (streamId) ctx.peer.notify(methods.stream, { streamId, delta, model });
+        },
+        onReset: (model) => {
+          hooks.onReset?.(model);
+          if (streamId) ctx.peer.notify(methods.stream, { streamId, delta: '', model, reset: true });
+        },
+      },
+    );
+    s.stats.record({ modelUsed: result.modelUsed, fallback: result.fallbackOccurred, ok: true });
+    return result;
+  } catch (e) {
+    s.stats.record({ fallback: false, ok: false });
+    if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
+    throw e;
+  } finally {
+    s.requestEnded();
+  }
+}

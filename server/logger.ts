@@ -1,0 +1,39 @@
+// The daemon's logger: stderr (never stdout: with --stdio that is the protocol) plus listeners
+// (the `backstop/log` notification). Secrets are redacted before anything leaves.
+import type { LogMessage } from '../protocol/methods';
+import type { Logger } from './core/types';
+
+type Level = LogMessage['level'];
+const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+
+export class DaemonLogger implements Logger {
+  private listeners = new Set<(m: LogMessage) => void>();
+  private secrets = new Set<string>();
+  constructor(private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info', private readonly toStderr = true) {}
+
+  addSecret(s: string): void {
+    if (s.length >= 4) this.secrets.add(s);
+  }
+  removeSecret(s: string): void {
+    this.secrets.delete(s);
+  }
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+  onLog(fn: (m: LogMessage) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  private emit(level: Level, msg: string): void {
+    if (ORDER[level] < ORDER[this.level]) return;
+    const m: LogMessage = { level, message: this.redact(msg), at: new Date().toISOString() };
+    if (this.toStderr) process.stderr.write(`[backstop ${m.at} ${level}] ${m.message}\n`);
+    for (const l of this.listeners) l(m);
+  }
+  debug(msg: string): void { this.emit('debug', msg); }
+  info(msg: string): void { this.emit('info', msg); }
+  warn(msg: string): void { this.emit('warn', msg); }
+  error(msg: string): void { this.emit('error', msg); }
+}

@@ -1,0 +1,115 @@
+// Start the daemon: configuration, state, services, then the transports asked for. The same
+// handler table serves stdio/IPC (LSP framing), WebSocket and HTTP.
+import fs from 'node:fs';
+import { type Config, defaultConfig } from '../protocol/config';
+import { methods } from '../protocol/index';
+import { ConfigError, checkConfig, loadConfigFile } from './config/loadConfig';
+import { systemClock } from './core/types';
+import { DaemonState } from './daemon';
+import { removeDaemonFile, writeDaemonFile } from './daemonFile';
+import { registerBase } from './handlers/base';
+import { registerKnowledge } from './handlers/knowledge';
+import { DaemonLogger } from './logger';
+import { defaultStateDir } from './paths';
+import { HandlerTable } from './rpc';
+import { Services } from './services';
+import { FileStore } from './store/fileStore';
+import { newToken } from './transports/auth';
+import { startHttpServer } from './transports/httpServer';
+import { startLspServer } from './transports/lspServer';
+import { startWsServer } from './transports/wsServer';
+import { VERSION } from './version';
+
+export interface ServeOptions {
+  stdio?: boolean;
+  ipc?: boolean;
+  wsPort?: number;
+  httpPort?: number;
+  host?: string;
+  configFile?: string;
+  config?: Config;
+  stateDir?: string;
+  /** Write daemon.json (default: when a network listener runs). */
+  writeDaemonFile?: boolean;
+  logToStderr?: boolean;
+  homeDir?: string;
+}
+
+export interface RunningDaemon {
+  services: Services;
+  table: HandlerTable;
+  state: DaemonState;
+  wsPort?: number;
+  httpPort?: number;
+  token: string;
+  stateDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
+  const logger = new DaemonLogger(undefined, opts.logToStderr ?? true);
+  const config = opts.config ?? (opts.configFile ? loadConfigFile(opts.configFile) : defaultConfig());
+  const stateDir = opts.stateDir ?? defaultStateDir();
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const store = new FileStore(stateDir, logger);
+  const state = new DaemonState({ config, stateDir, store, logger, clock: systemClock, version: VERSION });
+  const services = new Services(state, opts.homeDir ? { homeDir: opts.homeDir } : {});
+  const table = new HandlerTable();
+  registerBase(table, services);
+  registerKnowledge(table, services);
+  logger.onLog((m) => state.peers.broadcast(methods.log, m));
+
+  const token = newToken();
+  const host = opts.host ?? '127.0.0.1';
+  const closers: (() => Promise<void>)[] = [];
+  let wsPort: number | undefined;
+  let httpPort: number | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      removeDaemonFile(stateDir);
+      await Promise.allSettled(closers.map((c) => c()));
+      await services.stop();
+    })());
+
+  await services.start();
+  if (opts.wsPort !== undefined) {
+    const ws = await startWsServer(table, state.peers, { port: opts.wsPort, host, token, allowedOrigins: () => state.config.server.allowedOrigins, maxBytes: () => state.config.server.maxMessageBytes }, logger);
+    wsPort = ws.port;
+    closers.push(ws.close);
+  }
+  if (opts.httpPort !== undefined) {
+    const http = await startHttpServer(table, services, { port: opts.httpPort, host, token }, logger);
+    httpPort = http.port;
+    closers.push(http.close);
+  }
+  if (opts.stdio || opts.ipc) {
+    startLspServer(
+      table,
+      state.peers,
+      {
+        mode: opts.ipc ? 'ipc' : 'stdio',
+        version: VERSION,
+        onInitialize: (init) => applyInitOptions(state, init),
+        onClose: () => void stop().then(() => process.exit(0)),
+      },
+      logger,
+    );
+  }
+  const wantFile = opts.writeDaemonFile ?? (wsPort !== undefined || httpPort !== undefined);
+  if (wantFile) {
+    writeDaemonFile(stateDir, { pid: process.pid, version: VERSION, token, startedAt: new Date().toISOString(), ...(wsPort !== undefined ? { wsPort } : {}), ...(httpPort !== undefined ? { httpPort } : {}) });
+  }
+  logger.info(`backstop ${VERSION} serving${opts.stdio ? ' stdio' : ''}${opts.ipc ? ' ipc' : ''}${wsPort !== undefined ? ` ws:${wsPort}` : ''}${httpPort !== undefined ? ` http:${httpPort}` : ''}; state in ${stateDir}`);
+  return { services, table, state, token, stateDir, stop, ...(wsPort !== undefined ? { wsPort } : {}), ...(httpPort !== undefined ? { httpPort } : {}) };
+}
+
+/** VS Code passes its settings as initializationOptions: { config?: Partial<Config> }. */
+function applyInitOptions(state: DaemonState, init: unknown): void {
+  const cfg = (init as { config?: unknown } | undefined)?.config;
+  if (cfg === undefined) return;
+  state.setConfig(cfg as never);
+}
+
+export { ConfigError, checkConfig };

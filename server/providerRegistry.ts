@@ -1,0 +1,87 @@
+// Providers built from configuration, rebuilt when it changes; model ids resolved to a provider.
+import os from 'node:os';
+import path from 'node:path';
+import type { Config, LocalProviderConfig } from '../protocol/config';
+import type { ResolvedModel } from './core/engine';
+import type { Logger, Provider } from './core/types';
+import type { LocalModelEntry } from './discovery/localScan';
+import { createCloudProvider } from './providers/cloud';
+import { LocalProvider } from './providers/local';
+
+export interface RegistryDeps {
+  logger: Logger;
+  apiKey(providerId: string): string | undefined;
+  localEntry(providerId: string, name: string): LocalModelEntry | undefined;
+  localDirs(providerId: string): string[];
+  cloudContextLength(providerId: string, name: string): number | undefined;
+  threads(): number;
+  totalMemoryBytes(): number;
+}
+
+export function workerPath(): string {
+  // dist/cli.js and dist/localWorker.js sit side by side.
+  return process.env.BACKSTOP_WORKER ?? path.join(__dirname, 'localWorker.js');
+}
+
+export class ProviderRegistry {
+  private providers = new Map<string, Provider>();
+  private config: Config | undefined;
+
+  constructor(private readonly deps: RegistryDeps) {}
+
+  apply(config: Config): void {
+    this.config = config;
+    const next = new Map<string, Provider>();
+    for (const p of config.providers) {
+      const old = this.providers.get(p.id);
+      if (p.type === 'local') {
+        if (old instanceof LocalProvider) {
+          old.updateConfig(p);
+          next.set(p.id, old);
+        } else next.set(p.id, this.makeLocal(p));
+      } else {
+        next.set(p.id, createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }));
+      }
+    }
+    for (const [id, old] of this.providers) if (next.get(id) !== old) void old.dispose?.();
+    this.providers = next;
+  }
+
+  private makeLocal(p: LocalProviderConfig): LocalProvider {
+    return new LocalProvider(p.id, p, {
+      resolve: (name) => this.deps.localEntry(p.id, name),
+      searched: () => this.deps.localDirs(p.id),
+      workerPath: workerPath(),
+      threads: this.deps.threads(),
+      totalMemoryBytes: this.deps.totalMemoryBytes(),
+      logger: this.deps.logger,
+    });
+  }
+
+  get(id: string): Provider | undefined {
+    return this.providers.get(id);
+  }
+
+  all(): Provider[] {
+    return [...this.providers.values()];
+  }
+
+  /** `<providerId>/<name>` → the provider and what it needs; undefined when the provider is unknown. */
+  resolve(modelId: string): ResolvedModel | undefined {
+    const slash = modelId.indexOf('/');
+    if (slash <= 0) return undefined;
+    const pid = modelId.slice(0, slash);
+    const name = modelId.slice(slash + 1);
+    const provider = this.providers.get(pid);
+    if (!provider) return undefined;
+    const override = this.config?.providers.find((p) => p.id === pid)?.modelInfo?.[name]?.contextLength;
+    const ctx = override ?? (provider.kind === 'local' ? this.deps.localEntry(pid, name)?.contextLength : this.deps.cloudContextLength(pid, name));
+    return { id: modelId, provider, name, kind: provider.kind, ...(ctx !== undefined ? { contextLength: ctx } : {}) };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.all().map((p) => p.dispose?.()));
+  }
+}
+
+export const physicalCoresGuess = (): number => Math.max(1, os.availableParallelism());

@@ -1,0 +1,138 @@
+// Local GGUF models through node-llama-cpp, run in a child process (localWorker.ts) so a crash or
+// a native abort in llama.cpp fails the attempt, never the daemon.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { LocalProviderConfig } from '../../protocol/config';
+import { type GenerateOptions, type GenerateRequest, type GenerateResult, type Logger, type Provider, ProviderError } from '../core/types';
+import type { FromWorker, ToWorker } from './localWorkerProtocol';
+
+/** What the provider needs to know of a discovered file. */
+export interface LocalModelRef { path: string; ok: boolean; reason?: string; contextLength?: number; hasChatTemplate: boolean }
+
+export const DEFAULT_LOCAL_CONTEXT = 4096;
+export const DEFAULT_IDLE_TTL_MS = 10 * 60_000;
+/** Without a configured budget, loaded models may use half of the machine's RAM. */
+export const DEFAULT_BUDGET_FRACTION = 0.5;
+const DEFAULT_MAX_TOKENS = 256;
+
+export interface LocalProviderDeps {
+  resolve(name: string): LocalModelRef | undefined;
+  /** Folders searched, for the "not found" message. */
+  searched(): string[];
+  workerPath: string;
+  threads: number;
+  totalMemoryBytes: number;
+  logger: Logger;
+}
+
+interface Pending { resolve(r: GenerateResult): void; reject(e: ProviderError): void; onDelta?: (d: string) => void; text: string }
+
+export class LocalProvider implements Provider {
+  readonly type = 'local' as const;
+  readonly kind = 'local' as const;
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  /** Peak RSS of the worker process, as last reported (benchmarks). */
+  peakRssBytes: number | undefined;
+
+  constructor(readonly id: string, private cfg: LocalProviderConfig, private readonly deps: LocalProviderDeps) {}
+
+  updateConfig(cfg: LocalProviderConfig): void {
+    this.cfg = cfg;
+  }
+
+  async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
+    if (opts.signal.aborted) throw new ProviderError('cancelled', 'cancelled before start');
+    const ref = this.deps.resolve(req.model);
+    if (!ref) {
+      throw new ProviderError('model_missing', `local model "${req.model}" not found; searched ${this.deps.searched().join(', ') || '(no folders configured: set modelsDirs)'}`);
+    }
+    if (!ref.ok) throw new ProviderError('model_load', `local model "${req.model}" cannot be loaded: ${ref.reason ?? 'incompatible file'}`);
+    const trained = ref.contextLength;
+    const contextSize = req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
+    // Validate before llama.cpp sees it: absurd sizes take it ~60 s to refuse.
+    if (trained !== undefined && contextSize > trained) {
+      throw new ProviderError('context_overflow', `context size ${contextSize} exceeds what local/${req.model} was trained for (${trained})`);
+    }
+    const child = this.ensureChild();
+    const id = this.nextId++;
+    return await new Promise<GenerateResult>((resolve, reject) => {
+      const onAbort = () => this.post({ type: 'abort', id });
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => opts.signal.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        resolve: (r) => { done(); resolve(r); },
+        reject: (e) => { done(); reject(e); },
+        ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
+        text: '',
+      });
+      this.post({
+        type: 'generate', id, modelPath: ref.path, contextSize,
+        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS, temperature: req.temperature ?? 0.7,
+        useChatTemplate: ref.hasChatTemplate,
+        ...(req.gpuLayers !== undefined ? { gpuLayers: req.gpuLayers } : {}),
+        ...(req.prompt !== undefined ? { prompt: req.prompt } : {}),
+        ...(req.messages ? { messages: req.messages } : {}),
+        ...(req.suffix !== undefined ? { suffix: req.suffix } : {}),
+        ...(req.stop ? { stop: req.stop } : {}),
+      });
+      void child;
+    });
+  }
+
+  private post(m: ToWorker): void {
+    this.child?.send(m);
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child && this.child.connected) return this.child;
+    const child = fork(this.deps.workerPath, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    child.stderr?.on('data', (d: Buffer) => this.deps.logger.debug(`local worker: ${d.toString().trim()}`));
+    child.on('message', (m: FromWorker) => this.onMessage(m));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      const why = `local inference process exited (${signal ?? `code ${code}`})`;
+      if (this.pending.size) this.deps.logger.warn(`${why} with ${this.pending.size} generation(s) running`);
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(new ProviderError('model_load', `${why}; the model crashed or ran out of memory`));
+      }
+    });
+    const budget = this.cfg.memoryBudgetBytes ?? Math.floor(this.deps.totalMemoryBytes * DEFAULT_BUDGET_FRACTION);
+    child.send({ type: 'init', threads: this.cfg.threads ?? this.deps.threads, gpu: this.cfg.gpu ?? false, memoryBudgetBytes: budget, idleTtlMs: this.cfg.idleTtlMs ?? DEFAULT_IDLE_TTL_MS } satisfies ToWorker);
+    this.child = child;
+    return child;
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type === 'log') return this.deps.logger[m.level](`local worker: ${m.message}`);
+    if (m.type === 'loaded') return this.deps.logger.info(`loaded ${m.modelPath} (in memory: ${m.loaded.length})`);
+    if (m.type === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.type === 'delta') {
+      p.text += m.text;
+      p.onDelta?.(m.text);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.type === 'done') {
+      this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, m.peakRssBytes);
+      p.resolve({ text: m.text, usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens }, finishReason: m.finishReason });
+    } else {
+      p.reject(new ProviderError(m.kind, m.message));
+    }
+  }
+
+  workerPid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async dispose(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (c && c.exitCode === null) {
+      c.kill();
+    }
+  }
+}

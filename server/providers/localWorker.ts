@@ -1,0 +1,218 @@
+// The local-inference child process. node-llama-cpp runs here, isolated from the daemon's event
+// loop: a native crash or abort in llama.cpp ends this process, and the daemon fails the attempt.
+// Loaded models are kept within a memory budget (least recently used evicted) and unloaded after
+// an idle TTL.
+import type { FailureKind } from '../../protocol/types';
+import type { FromWorker, ToWorker, WorkerGenerate, WorkerInit } from './localWorkerProtocol';
+
+type Nlc = typeof import('node-llama-cpp');
+type Llama = Awaited<ReturnType<Nlc['getLlama']>>;
+type LlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
+type LlamaContext = Awaited<ReturnType<LlamaModel['createContext']>>;
+
+interface Loaded { path: string; model: LlamaModel; ctx?: LlamaContext; ctxSize?: number; gpuLayers?: number; bytes: number; lastUsed: number; busy: Promise<unknown> }
+
+/** How long to wait for llama.cpp's log line that explains a failed load (it arrives after the rejection). */
+const NATIVE_REASON_WAIT_MS = 250;
+const IDLE_SWEEP_MS = 10_000;
+const LOG_RING = 40;
+
+let nlc: Nlc | undefined;
+let llama: Llama | undefined;
+let init: WorkerInit = { type: 'init', threads: 2, gpu: false, memoryBudgetBytes: 8 * 1024 ** 3, idleTtlMs: 600_000 };
+const loaded = new Map<string, Loaded>();
+const aborts = new Map<number, AbortController>();
+const nativeLog: string[] = [];
+
+function send(m: FromWorker): void {
+  process.send?.(m);
+}
+
+async function getLlamaOnce(): Promise<Llama> {
+  if (llama) return llama;
+  nlc ??= await import('node-llama-cpp');
+  llama = await nlc.getLlama({
+    gpu: init.gpu ? 'auto' : false,
+    maxThreads: init.threads,
+    build: 'never',
+    logLevel: nlc.LlamaLogLevel.warn,
+    logger: (level, message) => {
+      const line = `${String(level)}: ${message.trim()}`;
+      nativeLog.push(line);
+      if (nativeLog.length > LOG_RING) nativeLog.shift();
+    },
+  });
+  return llama;
+}
+
+async function loadModel(path: string, gpuLayers: number | undefined): Promise<Loaded> {
+  const have = loaded.get(path);
+  if (have && (gpuLayers === undefined || have.gpuLayers === gpuLayers)) return have;
+  if (have) await unload(path);
+  const l = await getLlamaOnce();
+  const before = process.memoryUsage().rss;
+  const mark = nativeLog.length;
+  let model: LlamaModel;
+  try {
+    model = await l.loadModel({ modelPath: path, ...(gpuLayers !== undefined ? { gpuLayers } : {}) });
+  } catch (e) {
+    throw await classifyLoadError(e, mark);
+  }
+  const entry: Loaded = { path, model, bytes: Math.max(0, process.memoryUsage().rss - before), lastUsed: Date.now(), busy: Promise.resolve(), ...(gpuLayers !== undefined ? { gpuLayers } : {}) };
+  loaded.set(path, entry);
+  await enforceBudget(path);
+  send({ type: 'loaded', modelPath: path, loaded: [...loaded.keys()] });
+  return entry;
+}
+
+async function classifyLoadError(e: unknown, mark: number): Promise<WorkerError> {
+  const err = e as { code?: string; constructor?: { name?: string }; message?: string };
+  if (err.code === 'ENOENT') return new WorkerError('model_missing', `model file not found: ${err.message ?? ''}`);
+  if (err.constructor?.name === 'InsufficientMemoryError') return new WorkerError('out_of_memory', `not enough memory to load the model: ${err.message ?? ''}`);
+  if (err.constructor?.name === 'InvalidGgufMagicError') return new WorkerError('model_load', `not a GGUF file (bad magic): ${err.message ?? ''}`);
+  await new Promise((r) => setTimeout(r, NATIVE_REASON_WAIT_MS));
+  const reason = nativeLog.slice(mark).filter((l) => /error|fail|invalid|corrupt|expected|tensor/i.test(l)).slice(-3).join(' | ');
+  return new WorkerError('model_load', `${err.message ?? 'failed to load model'}${reason ? ` — llama.cpp: ${reason}` : ''}`);
+}
+
+/** Evict least recently used models (never the one just loaded) until the estimate fits the budget. */
+async function enforceBudget(keep: string): Promise<void> {
+  const total = () => [...loaded.values()].reduce((a, m) => a + m.bytes, 0);
+  while (total() > init.memoryBudgetBytes && loaded.size > 1) {
+    const lru = [...loaded.values()].filter((m) => m.path !== keep).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+    if (!lru) break;
+    await unload(lru.path);
+  }
+}
+
+async function unload(path: string): Promise<void> {
+  const m = loaded.get(path);
+  if (!m) return;
+  loaded.delete(path);
+  await m.busy.catch(() => undefined);
+  await m.ctx?.dispose().catch(() => undefined);
+  await m.model.dispose().catch(() => undefined);
+}
+
+class WorkerError extends Error {
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message);
+  }
+}
+
+async function contextFor(m: Loaded, size: number): Promise<LlamaContext> {
+  if (m.ctx && m.ctxSize === size) return m.ctx;
+  await m.ctx?.dispose().catch(() => undefined);
+  const mark = nativeLog.length;
+  try {
+    m.ctx = await m.model.createContext({ contextSize: size, threads: init.threads, sequences: 1 });
+  } catch (e) {
+    m.ctx = undefined;
+    if ((e as Error).constructor?.name === 'InsufficientMemoryError') throw new WorkerError('out_of_memory', `context of ${size} tokens does not fit in memory: ${(e as Error).message}`);
+    throw await classifyLoadError(e, mark);
+  }
+  m.ctxSize = size;
+  return m.ctx;
+}
+
+function flatten(g: WorkerGenerate): string {
+  if (g.prompt !== undefined) return g.prompt;
+  return (g.messages ?? []).map((x) => `${x.role}: ${x.content}`).join('\n') + '\nassistant:';
+}
+
+async function generate(g: WorkerGenerate): Promise<void> {
+  const ac = new AbortController();
+  aborts.set(g.id, ac);
+  try {
+    const m = await loadModel(g.modelPath, g.gpuLayers);
+    m.lastUsed = Date.now();
+    // One sequence per model: serialise generations on the same model.
+    const run = m.busy.catch(() => undefined).then(() => runOn(m, g, ac.signal));
+    m.busy = run;
+    await run;
+  } catch (e) {
+    if (ac.signal.aborted) send({ type: 'error', id: g.id, kind: 'cancelled', message: 'generation cancelled' });
+    else if (e instanceof WorkerError) send({ type: 'error', id: g.id, kind: e.kind, message: e.message });
+    else send({ type: 'error', id: g.id, kind: 'unknown', message: (e as Error).message ?? String(e) });
+  } finally {
+    aborts.delete(g.id);
+  }
+}
+
+async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw signal.reason;
+  const n = nlc!;
+  const ctx = await contextFor(m, g.contextSize);
+  const seq = ctx.getSequence();
+  try {
+    await seq.clearHistory();
+    const promptText = flatten(g);
+    const promptTokens = m.model.tokenize(promptText + (g.suffix ?? '')).length;
+    if (promptTokens + g.maxTokens > g.contextSize) {
+      throw new WorkerError('context_overflow', `prompt (${promptTokens} tokens) + maxTokens (${g.maxTokens}) exceed the context size ${g.contextSize}`);
+    }
+    let completionTokens = 0;
+    const common = {
+      maxTokens: g.maxTokens,
+      temperature: g.temperature,
+      signal,
+      onToken: (t: readonly unknown[]) => (completionTokens += t.length),
+      onTextChunk: (text: string) => { if (text) send({ type: 'delta', id: g.id, text }); },
+      ...(g.stop?.length ? { customStopTriggers: g.stop } : {}),
+    };
+    let text: string;
+    let stop: string;
+    if (g.messages && g.useChatTemplate) {
+      const session = new n.LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false });
+      const last = g.messages[g.messages.length - 1];
+      const history = g.messages.slice(0, -1).map((x) =>
+        x.role === 'system' ? { type: 'system' as const, text: x.content } : x.role === 'user' ? { type: 'user' as const, text: x.content } : { type: 'model' as const, response: [x.content] },
+      );
+      session.setChatHistory(history);
+      const r = await session.promptWithMeta(last?.content ?? '', common);
+      text = r.responseText;
+      stop = r.stopReason;
+      session.dispose({ disposeSequence: false });
+    } else {
+      const completion = new n.LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
+      const r = g.suffix !== undefined && completion.infillSupported
+        ? await completion.generateInfillCompletionWithMeta(promptText, g.suffix, common)
+        : await completion.generateCompletionWithMeta(promptText, common);
+      text = r.response;
+      stop = r.metadata.stopReason;
+      completion.dispose({ disposeSequence: false });
+    }
+    if (signal.aborted || stop === 'abort') throw signal.reason ?? new Error('aborted');
+    const finishReason = stop === 'maxTokens' ? 'length' : 'stop';
+    const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    send({ type: 'done', id: g.id, text, promptTokens, completionTokens, finishReason, peakRssBytes });
+  } finally {
+    m.lastUsed = Date.now();
+  }
+}
+
+process.on('message', (raw: ToWorker) => {
+  switch (raw.type) {
+    case 'init':
+      init = raw;
+      send({ type: 'ready' });
+      break;
+    case 'generate':
+      void generate(raw);
+      break;
+    case 'abort':
+      aborts.get(raw.id)?.abort(new Error('cancelled'));
+      break;
+    case 'unload':
+      void (raw.modelPath ? unload(raw.modelPath) : Promise.all([...loaded.keys()].map(unload)));
+      break;
+  }
+});
+
+setInterval(() => {
+  const now = Date.now();
+  for (const m of loaded.values()) if (now - m.lastUsed > init.idleTtlMs && aborts.size === 0) void unload(m.path);
+}, IDLE_SWEEP_MS).unref();
+
+// The daemon went away: nothing left to serve.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,38 @@
+// Messages between the daemon and its local-inference child process (internal, not public API).
+import type { ChatMessage, FailureKind } from '../../protocol/types';
+
+export interface WorkerInit {
+  type: 'init';
+  threads: number;
+  gpu: boolean;
+  memoryBudgetBytes: number;
+  idleTtlMs: number;
+}
+
+export interface WorkerGenerate {
+  type: 'generate';
+  id: number;
+  modelPath: string;
+  contextSize: number;
+  gpuLayers?: number;
+  prompt?: string;
+  messages?: ChatMessage[];
+  suffix?: string;
+  maxTokens: number;
+  temperature: number;
+  stop?: string[];
+  useChatTemplate: boolean;
+}
+
+export interface WorkerAbort { type: 'abort'; id: number }
+export interface WorkerUnload { type: 'unload'; modelPath?: string }
+
+export type ToWorker = WorkerInit | WorkerGenerate | WorkerAbort | WorkerUnload;
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'delta'; id: number; text: string }
+  | { type: 'done'; id: number; text: string; promptTokens: number; completionTokens: number; finishReason: string; peakRssBytes: number }
+  | { type: 'error'; id: number; kind: FailureKind; message: string }
+  | { type: 'loaded'; modelPath: string; loaded: string[] }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };

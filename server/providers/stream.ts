@@ -1,0 +1,185 @@
+// The streaming half shared by every cloud format: POST, check status, then read SSE or NDJSON
+// into deltas until the answer is provably complete. Integrity rules (the engine relies on them):
+// - complete = an explicit end marker ([DONE], message_stop, done:true), or finish reason AND
+//   usage both received — then we resolve at once, without waiting for the body to close;
+// - the body closing after a finish reason (usage or not) is complete too;
+// - the body closing without a finish reason, a read error, or an unparseable chunk is
+//   `stream_interrupted` — partial text is never returned as a success.
+import { createParser } from 'eventsource-parser';
+import type { GenerateResult } from '../core/types';
+import { ProviderError, isProviderError } from '../core/types';
+import type { Usage } from '../../protocol/types';
+import type { ErrorContext } from './http';
+import { cancelledError, httpFetch, networkErrorCode, throwHttpError } from './http';
+import { redact } from './redact';
+
+/** How much of an unparseable chunk is quoted in the error. */
+const MAX_CHUNK_QUOTE_CHARS = 80;
+/** Rough chars-per-token, only for servers that report no usage at all. */
+const CHARS_PER_TOKEN_ESTIMATE = 4;
+
+export interface StreamState {
+  text: string;
+  deltas: number;
+  finishReason?: string;
+  usage?: Usage;
+  /** An explicit end marker was seen. */
+  ended: boolean;
+}
+
+export interface WireMessage {
+  event?: string | undefined;
+  data: string;
+}
+
+export interface WireDecoder {
+  framing: 'sse' | 'ndjson';
+  /**
+   * One SSE event or NDJSON line: call `emit` for text, set finishReason/usage/ended on `state`.
+   * Throw a ProviderError for an error event; a SyntaxError (JSON.parse) means an unparseable chunk.
+   */
+  onMessage(msg: WireMessage, state: StreamState, emit: (text: string) => void): void;
+  /** A whole JSON body: the server ignored `stream: true` (or the caller asked for no stream). */
+  whole(json: unknown): { text: string; finishReason?: string; usage?: Usage };
+}
+
+export interface StreamRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** POST `req`, then read the answer with `decoder`. Every failure is a redacted ProviderError. */
+export async function streamGeneration(
+  ctx: ErrorContext,
+  req: StreamRequest,
+  signal: AbortSignal,
+  decoder: WireDecoder,
+  onDelta?: (text: string) => void,
+): Promise<GenerateResult> {
+  try {
+    const res = await httpFetch(ctx, req.url, { method: 'POST', headers: { 'content-type': 'application/json', ...req.headers }, body: JSON.stringify(req.body) }, signal);
+    if (!res.ok) await throwHttpError(ctx, res, signal);
+    return await readGeneration(ctx, res, signal, decoder, onDelta);
+  } catch (e) {
+    if (isProviderError(e)) throw e;
+    if (signal.aborted) throw cancelledError(ctx, signal);
+    throw new ProviderError('unknown', redact(`${ctx.label}: unexpected failure: ${redact(e)}`, ctx.secrets()), { cause: e });
+  }
+}
+
+export async function readGeneration(
+  ctx: ErrorContext,
+  res: Response,
+  signal: AbortSignal,
+  decoder: WireDecoder,
+  onDelta?: (text: string) => void,
+): Promise<GenerateResult> {
+  const contentType = res.headers.get('content-type') ?? '';
+  if (contentType.includes('application/json')) return readWhole(ctx, res, signal, decoder, onDelta);
+  if (res.body === null) throw interrupted(ctx, 'the response has no body');
+
+  const state: StreamState = { text: '', deltas: 0, ended: false };
+  const emit = (text: string): void => {
+    if (text === '') return;
+    state.text += text;
+    state.deltas++;
+    onDelta?.(text);
+  };
+  const pending: WireMessage[] = [];
+  const parser = decoder.framing === 'sse' ? createParser({ onEvent: (e) => pending.push({ event: e.event, data: e.data }) }) : undefined;
+  let lineBuf = '';
+  const feed = (chunk: string, atEnd: boolean): void => {
+    if (parser !== undefined) return parser.feed(chunk);
+    lineBuf += chunk;
+    const lines = lineBuf.split('\n');
+    // An NDJSON body may end without a final newline: the last line still counts at EOF.
+    lineBuf = atEnd ? '' : (lines.pop() ?? '');
+    for (const line of lines) if (line.trim() !== '') pending.push({ data: line.trim() });
+  };
+  const drain = (): void => {
+    while (pending.length > 0 && !isComplete(state)) {
+      const msg = pending.shift();
+      if (msg === undefined) break;
+      try {
+        decoder.onMessage(msg, state, emit);
+      } catch (e) {
+        if (e instanceof SyntaxError) throw interrupted(ctx, `unparseable chunk ${JSON.stringify(msg.data.slice(0, MAX_CHUNK_QUOTE_CHARS))}`);
+        throw e;
+      }
+    }
+  };
+
+  const reader = res.body.getReader();
+  const utf8 = new TextDecoder();
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      if (signal.aborted) throw cancelledError(ctx, signal);
+      const code = networkErrorCode(e);
+      throw interrupted(ctx, `the connection broke mid-stream after ${state.deltas} deltas${code === undefined ? '' : ` (${code})`}`);
+    }
+    feed(chunk.done ? utf8.decode() : utf8.decode(chunk.value, { stream: true }), chunk.done);
+    try {
+      drain();
+    } catch (e) {
+      void reader.cancel().catch(() => undefined);
+      throw e;
+    }
+    if (signal.aborted) {
+      void reader.cancel().catch(() => undefined);
+      throw cancelledError(ctx, signal);
+    }
+    if (isComplete(state)) {
+      // Release the connection now: a missing [DONE] or a lingering body must not delay the answer.
+      if (!chunk.done) void reader.cancel().catch(() => undefined);
+      return result(state);
+    }
+    if (chunk.done) break;
+  }
+  if (state.finishReason !== undefined) return result(state);
+  throw interrupted(ctx, `the stream ended after ${state.deltas} deltas (${state.text.length} chars) without a finish signal; the answer is incomplete`);
+}
+
+function isComplete(state: StreamState): boolean {
+  return state.ended || (state.finishReason !== undefined && state.usage !== undefined);
+}
+
+function result(state: StreamState): GenerateResult {
+  return {
+    text: state.text,
+    // Some servers (older llama.cpp, LM Studio) send no usage: count deltas, about one token each.
+    usage: state.usage ?? { promptTokens: 0, completionTokens: state.deltas },
+    finishReason: state.finishReason ?? 'stop',
+  };
+}
+
+async function readWhole(ctx: ErrorContext, res: Response, signal: AbortSignal, decoder: WireDecoder, onDelta?: (text: string) => void): Promise<GenerateResult> {
+  let body: string;
+  try {
+    body = await res.text();
+  } catch (e) {
+    if (signal.aborted) throw cancelledError(ctx, signal);
+    const code = networkErrorCode(e);
+    throw interrupted(ctx, `the connection broke while reading the response${code === undefined ? '' : ` (${code})`}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw interrupted(ctx, `unparseable response body ${JSON.stringify(body.slice(0, MAX_CHUNK_QUOTE_CHARS))}`);
+  }
+  const whole = decoder.whole(json);
+  if (whole.text !== '') onDelta?.(whole.text);
+  return {
+    text: whole.text,
+    usage: whole.usage ?? { promptTokens: 0, completionTokens: Math.ceil(whole.text.length / CHARS_PER_TOKEN_ESTIMATE) },
+    finishReason: whole.finishReason ?? 'stop',
+  };
+}
+
+function interrupted(ctx: ErrorContext, why: string): ProviderError {
+  return new ProviderError('stream_interrupted', redact(`${ctx.label}: stream interrupted: ${why}`, ctx.secrets()));
+}

@@ -1,0 +1,259 @@
+// The composition root: the pure core (engine, health, queue, planner, scores) wired to the real
+// world (providers, discovery, system, store) — the only place the two meet.
+import crypto from 'node:crypto';
+import { methods } from '../protocol/index';
+import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../protocol/types';
+import { BenchmarkStore } from './benchmark/benchmark';
+import { Engine, type PlanContext } from './core/engine';
+import { HealthRegistry } from './core/health';
+import { computeHealth } from './core/healthScore';
+import { planFallback } from './core/planner';
+import { RequestQueue } from './core/queue';
+import { StatsRecorder } from './core/stats';
+import type { Clock } from './core/types';
+import { WaitEstimator } from './core/waitEstimate';
+import type { DaemonState } from './daemon';
+import type { DaemonLogger } from './logger';
+import { ModelCatalog } from './modelCatalog';
+import { physicalCoresGuess, ProviderRegistry } from './providerRegistry';
+import { SystemMonitor } from './system/systemSource';
+import { VERSION } from './version';
+
+/** Cloud providers without maxConcurrency: generous, the provider's own limits answer with 429. */
+export const DEFAULT_CLOUD_CONCURRENCY = 16;
+/** Local models run one generation at a time unless configured otherwise. */
+export const DEFAULT_LOCAL_CONCURRENCY = 1;
+const STATUS_DEBOUNCE_MS = 50;
+
+export class Services {
+  readonly clock: Clock;
+  readonly log: DaemonLogger;
+  readonly health: HealthRegistry;
+  readonly stats: StatsRecorder;
+  readonly waits: WaitEstimator;
+  readonly queue: RequestQueue;
+  readonly registry: ProviderRegistry;
+  readonly benchmarks: BenchmarkStore;
+  readonly system: SystemMonitor;
+  readonly catalog: ModelCatalog;
+  readonly engine: Engine;
+  lastFallback: LastFallback | undefined;
+  private inFlight = 0;
+  private statusTimer: ReturnType<typeof setTimeout> | undefined;
+  private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastStatusJson = '';
+
+  constructor(readonly state: DaemonState, opts: { homeDir?: string } = {}) {
+    const { clock, store } = state.opts;
+    this.clock = clock;
+    this.log = state.logger;
+    this.health = new HealthRegistry({
+      clock,
+      config: () => state.config.circuit,
+      store,
+      onTransition: (model, from, to, why) => {
+        this.log.info(`health ${model}: ${from} → ${to} (${why})`);
+        this.queue?.poke(model);
+        this.catalog?.emitIfChanged(true);
+        this.statusSoon();
+      },
+    });
+    this.stats = new StatsRecorder(store);
+    this.waits = new WaitEstimator({ clock });
+    this.queue = new RequestQueue({
+      clock,
+      maxSize: () => state.config.queue.maxSize,
+      maxWaitMs: () => state.config.queue.maxWaitMs,
+      concurrency: (model) => this.concurrency(model),
+      estimator: this.waits,
+      onChange: () => {
+        state.peers.broadcast(methods.queueChanged, { items: this.queue.items() });
+        this.statusSoon();
+      },
+      newId: () => crypto.randomUUID(),
+    });
+    this.benchmarks = new BenchmarkStore(store);
+    this.system = new SystemMonitor();
+    this.registry = new ProviderRegistry({
+      logger: this.log,
+      apiKey: (pid) => state.apiKey(pid),
+      localEntry: (pid, name) => this.catalog.localEntry(pid, name),
+      localDirs: (pid) => this.catalog.dirsFor(pid),
+      cloudContextLength: (pid, name) => this.catalog.cloudContextLength(pid, name),
+      threads: () => this.system.snapshot().cpu.physicalCores ?? physicalCoresGuess(),
+      totalMemoryBytes: () => this.system.snapshot().memory.totalBytes,
+    });
+    this.catalog = new ModelCatalog({
+      config: () => state.config,
+      providers: () => this.registry.all(),
+      health: this.health,
+      benchmarks: this.benchmarks,
+      system: () => this.system.snapshot(),
+      logger: this.log,
+      onChange: (models) => {
+        state.peers.broadcast(methods.modelsChanged, { models });
+        this.statusSoon();
+      },
+      ...(opts.homeDir ? { homeDir: opts.homeDir } : {}),
+    });
+    this.engine = new Engine({
+      clock,
+      random: Math.random,
+      health: this.health,
+      config: () => state.config,
+      resolve: (id) => this.registry.resolve(id),
+      acquire: (model, priority, signal) => this.queue.acquire(model, priority, signal),
+      plan: (ctx) => this.planFor(ctx),
+      onEvent: (e) => {
+        if (e.type === 'fallback') {
+          this.lastFallback = { ...e, at: new Date(clock.now()).toISOString() };
+          this.log.info(`fallback ${e.from} → ${e.to}: ${e.failure} (${e.message})`);
+          state.peers.broadcast(methods.fallback, { requestId: e.requestId, from: e.from, to: e.to, failure: e.failure, message: e.message });
+          this.statusSoon();
+        } else {
+          const a = e.attempt;
+          this.log.debug(`attempt ${e.requestId} ${a.model} #${a.retry}: ${a.outcome}${a.failure ? ` ${a.failure}` : ''} ${a.latencyMs} ms${a.message ? ` — ${a.message}` : ''}`);
+        }
+      },
+    });
+    this.registry.apply(state.config);
+    state.onConfig((next, prev) => {
+      this.registry.apply(next);
+      if (JSON.stringify(next.providers) !== JSON.stringify(prev.providers)) {
+        void this.catalog.rescan();
+        void this.catalog.cloud.refresh(true);
+        this.catalog.restartWatcher();
+      }
+      this.catalog.emitIfChanged(true);
+      this.statusSoon();
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.system.start();
+    this.catalog.start();
+    await this.catalog.rescan();
+  }
+
+  async stop(): Promise<void> {
+    this.system.stop();
+    this.catalog.close();
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    await this.registry.dispose();
+  }
+
+  concurrency(model: string): number {
+    const pid = model.slice(0, model.indexOf('/'));
+    const p = this.state.config.providers.find((x) => x.id === pid);
+    if (!p) return 1;
+    return p.maxConcurrency ?? (p.type === 'local' ? DEFAULT_LOCAL_CONCURRENCY : DEFAULT_CLOUD_CONCURRENCY);
+  }
+
+  onSecretChanged(providerId: string): void {
+    this.health.reset();
+    void this.catalog.cloud.refresh(true);
+    this.log.info(`API key for ${providerId} updated`);
+  }
+
+  planFor(ctx: PlanContext | { model: string; failure: PlanContext['failure']; message?: string; retryAfterMs?: number; requirements?: import('../protocol/types').Requirements }, exhausted = true): FallbackPlan {
+    const models = this.catalog.list();
+    const requirements = 'request' in ctx ? ctx.request.requirements : ctx.requirements;
+    return planFallback({
+      model: ctx.model,
+      failure: ctx.failure,
+      ...(ctx.message !== undefined ? { message: ctx.message } : {}),
+      ...(ctx.retryAfterMs !== undefined ? { retryAfterMs: ctx.retryAfterMs } : {}),
+      models,
+      ...(requirements ? { requirements } : {}),
+      mockGeneration: this.state.config.mockGeneration,
+      waitMs: (m) => this.queue.estimateNew(m)?.totalMs,
+      freeMemoryBytes: this.system.snapshot().memory.availableBytes,
+      exhausted,
+    });
+  }
+
+  models(): ModelInfo[] {
+    return this.catalog.list();
+  }
+
+  systemSnapshot(): SystemSnapshot {
+    return this.system.snapshot();
+  }
+
+  healthReport(): HealthReport {
+    const h = computeHealth({ chain: this.state.config.chain, models: this.catalog.list(), system: this.system.snapshot(), recentSuccessRate: this.recentSuccessRate() });
+    return { ...h, perModel: this.health.all() };
+  }
+
+  private recentSuccessRate(): number | undefined {
+    const s = this.stats.get();
+    return s.totalRequests ? 1 - (s.failedRequests ?? 0) / s.totalRequests : undefined;
+  }
+
+  statsSnapshot(): Stats {
+    return this.stats.get();
+  }
+
+  requestStarted(): void {
+    this.inFlight++;
+    this.statusSoon();
+  }
+
+  requestEnded(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.statusSoon();
+  }
+
+  status(): Status {
+    const cfg = this.state.config;
+    const models = this.catalog.list();
+    const report = this.healthReport();
+    const now = this.clock.now();
+    const next = cfg.chain.length ? this.health.nextRecovery(cfg.chain) : undefined;
+    const exhausted = next !== undefined && next > now;
+    if (exhausted) this.scheduleRecoveryStatus(next - now);
+    const active = cfg.chain.find((id) => this.health.admit(id).ok && models.find((m) => m.id === id)?.availability !== 'missing') ?? null;
+    return {
+      version: VERSION,
+      uptimeMs: now - this.state.startedAt,
+      healthScore: report.score,
+      healthLevel: report.level,
+      activeModel: active,
+      chain: cfg.chain,
+      strategy: cfg.strategy,
+      exhausted,
+      ...(exhausted ? { exhaustedUntil: new Date(next).toISOString() } : {}),
+      queueLength: this.queue.length(),
+      models: { total: models.length, ready: models.filter((m) => m.availability === 'ready').length },
+      inFlight: this.inFlight,
+      ...(this.lastFallback ? { lastFallback: this.lastFallback } : {}),
+      ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),
+    };
+  }
+
+  /** Coalesce bursts of changes into one `statusChanged`, sent only when something differs. */
+  statusSoon(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (this.state.peers.size() === 0) return;
+      const s = this.status();
+      const { uptimeMs: _u, ...rest } = s;
+      const json = JSON.stringify(rest);
+      if (json === this.lastStatusJson) return;
+      this.lastStatusJson = json;
+      this.state.broadcastStatus(s);
+    }, STATUS_DEBOUNCE_MS);
+  }
+
+  private scheduleRecoveryStatus(ms: number): void {
+    if (this.recoveryTimer) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      this.queue.poke();
+      this.statusSoon();
+    }, Math.min(ms + 10, 2 ** 31 - 1));
+    this.recoveryTimer.unref?.();
+  }
+}

@@ -1,0 +1,128 @@
+// What the machine has: CPU, load, memory, GPUs and VRAM, from `systeminformation`.
+// Its calls take 30 ms to 0.5 s (currentLoad's first call), so they run on a timer and callers
+// read the cached snapshot: nothing on a request path ever waits for the OS.
+import * as os from 'node:os';
+import * as si from 'systeminformation';
+import type { Systeminformation } from 'systeminformation';
+import type { GpuInfo, SystemSnapshot } from '../../protocol/types';
+
+export const SYSTEM_REFRESH_MS = 5_000;
+const BYTES_PER_MB = 1024 * 1024;
+
+export interface SystemMonitorOptions {
+  refreshMs?: number;
+  /** Called after each successful refresh (the monitor session samples here). */
+  onUpdate?: (s: SystemSnapshot) => void;
+}
+
+type CpuStatic = Omit<SystemSnapshot['cpu'], 'loadPercent'>;
+
+export class SystemMonitor {
+  private readonly refreshMs: number;
+  private current: SystemSnapshot;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private cpuStatic: CpuStatic | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SystemMonitorOptions = {}) {
+    this.refreshMs = opts.refreshMs ?? SYSTEM_REFRESH_MS;
+    this.current = fallbackSnapshot();
+  }
+
+  /** Take the first real snapshot, then keep refreshing. Never rejects: on failure the node:os view stays. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.refresh();
+    if (this.stopped || this.timer) return;
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  /** The latest snapshot; before start() finishes, a cheap one from node:os (no GPUs known). */
+  snapshot(): SystemSnapshot {
+    return structuredClone(this.current);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One refresh at a time; a tick that finds one running skips. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.collect().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async collect(): Promise<void> {
+    try {
+      // The CPU's model and core counts do not change: ask once.
+      const cpu = (this.cpuStatic ??= toCpu(await si.cpu()));
+      const [load, mem, graphics] = await Promise.all([
+        si.currentLoad().catch(() => undefined),
+        si.mem(),
+        si.graphics().catch(() => ({ controllers: [] as Systeminformation.GraphicsControllerData[] })),
+      ]);
+      this.current = {
+        platform: process.platform,
+        cpu: { ...cpu, loadPercent: roundTo(load?.currentLoad ?? this.current.cpu.loadPercent, 1) },
+        memory: { totalBytes: mem.total, availableBytes: mem.available },
+        gpus: graphics.controllers.map(toGpu),
+        at: new Date().toISOString(),
+      };
+      this.opts.onUpdate?.(this.snapshot());
+    } catch {
+      // Keep the previous snapshot; an OS query failing once is not worth a crash or a log flood.
+    }
+  }
+}
+
+/** systeminformation reports VRAM in MB: `memoryTotal/Free` from nvidia-smi when present, else `vram`. */
+export function toGpu(c: Systeminformation.GraphicsControllerData): GpuInfo {
+  const totalMb = positive(c.memoryTotal) ?? positive(c.vram ?? undefined);
+  const freeMb = c.memoryFree !== undefined && c.memoryFree >= 0 ? c.memoryFree : undefined;
+  return {
+    vendor: c.vendor || 'unknown',
+    model: c.model || c.name || 'unknown',
+    ...(totalMb !== undefined ? { vramTotalBytes: totalMb * BYTES_PER_MB } : {}),
+    ...(freeMb !== undefined ? { vramFreeBytes: freeMb * BYTES_PER_MB } : {}),
+  };
+}
+
+function toCpu(c: Systeminformation.CpuData): CpuStatic {
+  const cpu: CpuStatic = {
+    brand: [c.manufacturer, c.brand].filter(Boolean).join(' ') || (os.cpus()[0]?.model ?? 'unknown'),
+    cores: c.cores || os.cpus().length,
+  };
+  if (c.physicalCores) cpu.physicalCores = c.physicalCores;
+  return cpu;
+}
+
+/** Free VRAM across GPUs that report it (undefined when none does: an unknown, not a zero). */
+export function freeVramBytes(s: SystemSnapshot): number | undefined {
+  const known = s.gpus.map((g) => g.vramFreeBytes).filter((v): v is number => v !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}
+
+function fallbackSnapshot(): SystemSnapshot {
+  const cpus = os.cpus();
+  return {
+    platform: process.platform,
+    cpu: { brand: cpus[0]?.model ?? 'unknown', cores: cpus.length, loadPercent: 0 },
+    memory: { totalBytes: os.totalmem(), availableBytes: os.freemem() },
+    gpus: [],
+  };
+}
+
+function positive(v: number | undefined): number | undefined {
+  return v !== undefined && v > 0 ? v : undefined;
+}
+
+function roundTo(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

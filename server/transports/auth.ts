@@ -1,0 +1,28 @@
+// Who may talk to the network listeners: a bearer token (constant-time compare) and, when a
+// browser sends an Origin, only allow-listed origins — so a web page cannot drive the daemon.
+import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+export function checkRequest(req: IncomingMessage, token: string, allowedOrigins: readonly string[]): AuthResult {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowedOrigins.includes(origin)) {
+    return { ok: false, status: 403, reason: `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins to permit it` };
+  }
+  const h = req.headers.authorization;
+  const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
+  if (!m || !m[1]) return { ok: false, status: 401, reason: 'missing bearer token: send "Authorization: Bearer <token>" (the token is in daemon.json in the state dir)' };
+  if (!safeEqual(m[1], token)) return { ok: false, status: 401, reason: 'wrong bearer token: use the token from daemon.json in the state dir' };
+  return { ok: true };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+export function newToken(): string {
+  return crypto.randomBytes(24).toString('base64url');
+}
