@@ -35,6 +35,7 @@ export class Ctx implements vscode.Disposable {
   private stopping = false;
   private busyCount = 0;
   private shownStartFailure: string | undefined;
+  private readonly serveArgs: string[] = [];
 
   private _status: Status | undefined;
   private _lastFallback: LastFallback | undefined;
@@ -79,6 +80,9 @@ export class Ctx implements vscode.Disposable {
   async start(): Promise<boolean> {
     this.clearRestartTimer();
     const client = (this.client ??= this.createClient());
+    // The LanguageClient keeps this array: refreshing it in place applies e.g. a new wsPort on (re)start.
+    // The state dir is this extension's global storage, so each VS Code profile keeps its own stats.
+    this.serveArgs.splice(0, this.serveArgs.length, 'serve', '--state-dir', this.extension.globalStorageUri.fsPath, ...this.settings.serveArgs());
     this.setDaemon('starting');
     try {
       await client.start();
@@ -159,8 +163,7 @@ export class Ctx implements vscode.Disposable {
 
   private createClient(): LanguageClient {
     const module = this.extension.asAbsolutePath(path.join('dist', 'cli.js'));
-    const args = ['serve', ...this.settings.serveArgs()];
-    const run = { module, args, transport: TransportKind.ipc, options: { env: { ...process.env } } };
+    const run = { module, args: this.serveArgs, transport: TransportKind.ipc, options: { env: { ...process.env } } };
     const serverOptions: ServerOptions = {
       run,
       debug: { ...run, options: { ...run.options, execArgv: ['--nolazy', '--inspect=6019'] } },

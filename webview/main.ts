@@ -1,4 +1,5 @@
 // The diagnostics webview: state, message handling and per-section rendering. Runs in the browser.
+import './main.css';
 import { h } from './dom';
 import { isToWebview, type FromWebview, type ToWebview } from './messages';
 import * as sections from './sections';

@@ -93,7 +93,9 @@ export function computeHealth(inputs: HealthInputs): { score: number; level: Hea
 
   recs.push(...recommendations(inputs, chain, known, rate));
   const totalW = factors.reduce((s, f) => s + f.weight, 0);
-  const score = totalW > 0 ? Math.round(factors.reduce((s, f) => s + f.score * f.weight, 0) / totalW) : 0;
+  let score = totalW > 0 ? Math.round(factors.reduce((s, f) => s + f.score * f.weight, 0) / totalW) : 0;
+  // Nothing in the chain can answer: that is poor, however healthy the rest looks.
+  if (!known.some(isAvailable)) score = Math.min(score, LEVEL_THRESHOLDS.fair - 1);
   return { score, level: levelOf(score), factors, recommendations: dedupe(recs) };
 }
 

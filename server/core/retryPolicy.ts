@@ -47,10 +47,10 @@ export function decideRetry(i: RetryInput): RetryDecision {
   if (i.kind === 'rate_limited') return decideRateLimited(i);
   if (!RETRY_SAME_MODEL.has(i.kind)) return { action: 'next', why: FAIL_OVER_WHY[i.kind] ?? 'not retryable' };
   if (i.retry >= i.maxRetries) return { action: 'next', why: `gave up after ${i.retry + 1} attempts` };
-  const delayMs = Math.max(backoffDelayMs(i.backoff, i.retry, i.random), i.blockedForMs);
-  // An open circuit means health already decided this model is down: waiting out a cooldown
-  // inside one request is only worth it when it is as short as an acceptable Retry-After.
-  if (i.blockedForMs > i.maxRetryAfterMs) return { action: 'next', why: 'the model is cooling down' };
+  // Health refusing the model now means its circuit opened on this very failure: the model is
+  // down, and the next one answers sooner than any cooldown would end.
+  if (i.blockedForMs > 0) return { action: 'next', why: 'the circuit opened' };
+  const delayMs = backoffDelayMs(i.backoff, i.retry, i.random);
   if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a retry' };
   return { action: 'retry', delayMs, why: `backoff ${delayMs} ms` };
 }

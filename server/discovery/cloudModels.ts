@@ -3,7 +3,7 @@
 // stale entry is refreshed behind the caller's back. An unreachable or unauthorised provider
 // is remembered with the reason so the UI can say why its models are missing.
 import type { FailureKind } from '../../protocol/types';
-import { isProviderError, nullLogger, type Logger, type Provider, type ProviderModel } from '../core/types';
+import { isProviderError, nullLogger, systemClock, type Clock, type Logger, type Provider, type ProviderModel } from '../core/types';
 
 export const CLOUD_MODELS_TTL_MS = 5 * 60_000;
 /** One slow provider must not hold the others' lists back. */
@@ -22,7 +22,7 @@ export interface CloudModelCatalogDeps {
   timeoutMs?: number;
   onChange?: () => void;
   logger?: Logger;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export class CloudModelCatalog {
@@ -31,13 +31,13 @@ export class CloudModelCatalog {
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
   private readonly logger: Logger;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly deps: CloudModelCatalogDeps) {
     this.ttlMs = deps.ttlMs ?? CLOUD_MODELS_TTL_MS;
     this.timeoutMs = deps.timeoutMs ?? CLOUD_LIST_TIMEOUT_MS;
     this.logger = deps.logger ?? nullLogger;
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
   }
 
   /**
@@ -64,7 +64,7 @@ export class CloudModelCatalog {
 
   private isStale(id: string): boolean {
     const at = this.entries.get(id)?.at;
-    return at === undefined || this.now() - at >= this.ttlMs;
+    return at === undefined || this.clock.now() - at >= this.ttlMs;
   }
 
   /** One list call per provider at a time: a second caller shares the first's promise. */
@@ -78,21 +78,20 @@ export class CloudModelCatalog {
 
   private async fetch(p: Provider): Promise<void> {
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`listing models took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
-    timer.unref?.();
+    const timer = this.clock.setTimeout(() => ac.abort(new Error(`listing models took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
     let next: CloudModelsEntry;
     try {
       const list = p.listModels ? p.listModels(ac.signal) : Promise.resolve([]);
       // Race the signal too: a provider that ignores it must still not hang discovery.
       const models = await Promise.race([list, abortPromise(ac.signal)]);
-      next = { models: [...models].sort((a, b) => a.name.localeCompare(b.name)), at: this.now() };
+      next = { models: [...models].sort((a, b) => a.name.localeCompare(b.name)), at: this.clock.now() };
     } catch (e) {
       const error = classify(e, ac.signal.aborted);
       this.logger.warn(`models of provider ${p.id} unavailable (${error.kind}): ${error.message}`);
       // Keep the last good list: an outage does not make the models disappear from the UI.
-      next = { models: this.entries.get(p.id)?.models ?? [], error, at: this.now() };
+      next = { models: this.entries.get(p.id)?.models ?? [], error, at: this.clock.now() };
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     const prev = this.entries.get(p.id);
     this.entries.set(p.id, next);

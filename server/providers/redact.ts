@@ -16,7 +16,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\bgsk_[A-Za-z0-9]{20,}/g, // Groq
   /\bhf_[A-Za-z0-9]{20,}/g, // Hugging Face
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\b((?:x-api-key|x-goog-api-key|api[_-]?key|authorization|access_token|token)["']?\s*[:=]\s*["']?)[^\s"'&,;}]{4,}/gi,
+  /([?&](?:key|api_key|token|access_token)=)[^&\s#"']+/gi, // Gemini's ?key= if a URL ever carries it
+  /\b((?:x-api-key|x-goog-api-key|api[_-]?key|authorization|access_token|token)["']?\s*[:=]\s*["']?)(?!(?:Bearer|Basic)\s)[^\s"'&,;}]{4,}/gi,
 ];
 
 /** The text of any thrown value or string, with every secret replaced by `***`. */

@@ -2,7 +2,7 @@
 // client (vscode-languageclient) and `backstop serve --stdio` speak it.
 import {
   createConnection, IPCMessageReader, IPCMessageWriter, ResponseError, StreamMessageReader, StreamMessageWriter,
-  type Connection,
+  type CancellationToken, type Connection,
 } from 'vscode-languageserver/node';
 import type { NotificationType } from 'vscode-languageserver-protocol';
 import { ErrorCodes } from '../../protocol/errors';
@@ -35,7 +35,10 @@ export function startLspServer(table: HandlerTable, peers: PeerSet, opts: LspOpt
   });
 
   for (const method of table.methods()) {
-    conn.onRequest(method, async (params: unknown, token) => {
+    // vscode-jsonrpc calls (params, token), or (token) alone when the request had no params.
+    conn.onRequest(method, async (...args: unknown[]) => {
+      const token = args[args.length - 1] as CancellationToken;
+      const params = args.length > 1 ? args[0] : undefined;
       const ac = new AbortController();
       const sub = token.onCancellationRequested(() => ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'request cancelled')));
       try {

@@ -9,6 +9,9 @@ import { disposeSharedLlama } from '../../server/llama';
 import { LlamaTestProvider } from '../helpers/llamaTestProvider';
 import { writeGguf } from '../helpers/tmpGenGguf';
 
+// One thread, deliberately: on a busy 2-core machine llama.cpp's 2 threads spin-wait on each other and
+// generation drops from ~900 to 5–30 tokens/s (measured while other test suites ran).
+const TEST_THREADS = 1;
 let dir: string;
 let provider: LlamaTestProvider;
 let target: BenchTarget;
@@ -17,7 +20,7 @@ before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-bench-'));
   const model = path.join(dir, 'small-l4.gguf');
   writeGguf(model, { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, dtype: 'f16' });
-  provider = new LlamaTestProvider({ models: { 'small-l4': model }, threads: 2, contextSize: 1024 });
+  provider = new LlamaTestProvider({ models: { 'small-l4': model }, threads: TEST_THREADS, contextSize: 1024 });
   target = { id: 'local/small-l4', provider, name: 'small-l4', kind: 'local', rssOf: () => process.memoryUsage().rss, contextLength: 1024 };
 });
 

@@ -24,7 +24,7 @@ test('anthropic: anthropicVersion from the config is sent', async () => {
 });
 
 test('anthropic: no key → auth at once, naming the env var, without a network call', async () => {
-  const e = await env.fails(env.provider(undefined), { model: FAULT_MODELS.ok, prompt: 'hi' }, 'auth');
+  const e = await env.fails(env.provider(null), { model: FAULT_MODELS.ok, prompt: 'hi' }, 'auth');
   assert.match(e.message, /TEST_API_KEY/);
   assert.equal(env.server().attempts.length, 0);
 });

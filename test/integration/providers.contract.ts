@@ -19,7 +19,8 @@ const ABORT_BUDGET_MS = 500;
 
 export interface ContractEnv {
   server: () => FaultServer;
-  provider: (key?: string) => Provider;
+  /** A provider for this format; `null` = no API key configured. */
+  provider: (key?: string | null) => Provider;
   /** Run generate, collecting any error for the final redaction check. */
   run: (p: Provider, req: GenerateRequest, opts?: Partial<GenerateOptions>) => Promise<GenerateResult>;
   /** Expect a rejection with `kind`; returns the error. */
@@ -34,7 +35,7 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     if (server === undefined) throw new Error('fault server not started');
     return server;
   };
-  const provider = (key: string | undefined = TEST_KEY): Provider => createCloudProvider(config(srv().url), { getApiKey: () => key });
+  const provider = (key: string | null = TEST_KEY): Provider => createCloudProvider(config(srv().url), { getApiKey: () => key ?? undefined });
   const run = async (p: Provider, req: GenerateRequest, opts: Partial<GenerateOptions> = {}): Promise<GenerateResult> => {
     try {
       return await p.generate(req, { signal: opts.signal ?? AbortSignal.timeout(10_000), ...(opts.onDelta === undefined ? {} : { onDelta: opts.onDelta }) });

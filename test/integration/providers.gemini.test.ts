@@ -29,7 +29,7 @@ test('gemini: a "models/" prefixed name is accepted', async () => {
 });
 
 test('gemini: no key → auth at once, without a network call', async () => {
-  await env.fails(env.provider(undefined), { model: FAULT_MODELS.ok, prompt: 'hi' }, 'auth');
+  await env.fails(env.provider(null), { model: FAULT_MODELS.ok, prompt: 'hi' }, 'auth');
   assert.equal(env.server().attempts.length, 0);
 });
 

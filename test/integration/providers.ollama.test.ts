@@ -26,7 +26,7 @@ test('ollama: a suffix (FIM) goes to /api/generate', async () => {
 });
 
 test('ollama: listModels carries size, quantization and /api/show capabilities', async () => {
-  const models = await env.provider(undefined).listModels?.(AbortSignal.timeout(5000));
+  const models = await env.provider(null).listModels?.(AbortSignal.timeout(5000));
   const ok = models?.find((m) => m.name === FAULT_MODELS.ok);
   assert.equal(ok?.sizeBytes, 4_000_000);
   assert.equal(ok?.quantization, 'Q4_0');

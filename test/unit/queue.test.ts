@@ -111,11 +111,12 @@ test('maxWaitMs expiry rejects with -32003 timeout and frees the place', async (
   const { clock, q } = setup({ maxWaitMs: () => 5000 });
   const hold = await q.acquire('m', 'normal', never());
   const p = q.acquire('m', 'normal', never());
-  let err: unknown;
-  p.catch((e: unknown) => (err = e));
+  const seen: { err?: unknown } = {};
+  p.catch((e: unknown) => (seen.err = e));
   await clock.advance(4999);
-  assert.equal(err, undefined);
+  assert.equal(seen.err, undefined);
   await clock.advance(1);
+  const err = ((s: { err?: unknown }) => s.err)(seen);
   assert.ok(err instanceof QueueError);
   assert.equal(err.code, -32003);
   assert.equal(err.kind, 'timeout');
