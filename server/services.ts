@@ -25,6 +25,15 @@ export const DEFAULT_CLOUD_CONCURRENCY = 16;
 export const DEFAULT_LOCAL_CONCURRENCY = 1;
 const STATUS_DEBOUNCE_MS = 50;
 
+/**
+ * llama.cpp threads: the physical cores, except on machines with two or fewer, where one core is
+ * left to the editor and the daemon — two busy threads on two busy cores wait on each other
+ * (measured: 5–30 tok/s with 2 threads vs ~800 tok/s with 1 under load on the 2-core CI box).
+ */
+export function defaultThreads(physicalCores: number): number {
+  return physicalCores <= 2 ? 1 : physicalCores;
+}
+
 export class Services {
   readonly clock: Clock;
   readonly log: DaemonLogger;
@@ -80,7 +89,7 @@ export class Services {
       localEntry: (pid, name) => this.catalog.localEntry(pid, name),
       localDirs: (pid) => this.catalog.dirsFor(pid),
       cloudContextLength: (pid, name) => this.catalog.cloudContextLength(pid, name),
-      threads: () => this.system.snapshot().cpu.physicalCores ?? physicalCoresGuess(),
+      threads: () => defaultThreads(this.system.snapshot().cpu.physicalCores ?? physicalCoresGuess()),
       totalMemoryBytes: () => this.system.snapshot().memory.totalBytes,
     });
     this.catalog = new ModelCatalog({
@@ -213,7 +222,7 @@ export class Services {
     const next = cfg.chain.length ? this.health.nextRecovery(cfg.chain) : undefined;
     const exhausted = next !== undefined && next > now;
     if (exhausted) this.scheduleRecoveryStatus(next - now);
-    const active = cfg.chain.find((id) => this.health.admit(id).ok && models.find((m) => m.id === id)?.availability !== 'missing') ?? null;
+    const active = cfg.chain.find((id) => !this.health.blocked(id) && models.find((m) => m.id === id)?.availability !== 'missing') ?? null;
     return {
       version: VERSION,
       uptimeMs: now - this.state.startedAt,

@@ -146,9 +146,9 @@ export class Circuit {
     return retryAfterMs === undefined ? `rate limited; pausing ${pauseMs} ms` : `rate limited; Retry-After ${retryAfterMs} ms`;
   }
 
-  /** Public state at `now`. An open circuit whose cooldown has elapsed already reads half_open. */
+  /** Public state at `now` (call refresh first: an elapsed cooldown reads open until then, so the move is reported). */
   publicState(now: number): CircuitState {
-    if (this.s.state === 'open') return now >= (this.s.openUntil ?? 0) ? 'half_open' : 'open';
+    if (this.s.state === 'open') return 'open';
     if (this.s.state === 'half_open') return 'half_open';
     const recentFailure = this.s.window.slice(-DEGRADED_RECENT_CALLS).includes(false);
     return recentFailure || (this.s.coolingUntil ?? 0) > now ? 'degraded' : 'healthy';

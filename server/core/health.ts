@@ -38,10 +38,11 @@ export class HealthRegistry {
 
   /** May this model be called now? `probe: true` = the half-open probe slot is now taken by the caller. */
   admit(model: string): Admission {
-    return this.mutate(model, (r, now) => {
-      const a = r.circuit.admit(now);
-      return { result: a, why: a.ok && a.probe ? 'cooldown elapsed; probing' : undefined };
-    });
+    const r = this.models.get(model);
+    if (!r) return { ok: true, probe: false };
+    // Not persisted: a probe slot means nothing after a restart, and this runs on every request.
+    this.refresh(model, r);
+    return r.circuit.admit(this.deps.clock.now());
   }
 
   /** Why the model is refused right now, without taking a probe slot; undefined = callable. */
@@ -49,9 +50,7 @@ export class HealthRegistry {
     const r = this.models.get(model);
     if (!r) return undefined;
     this.refresh(model, r);
-    const b = r.circuit.blocked(this.deps.clock.now());
-    if (!b) return undefined;
-    return r.needsKey && r.lastFailureMessage ? { ...b, reason: `${b.reason} (${r.lastFailureMessage})` } : b;
+    return r.circuit.blocked(this.deps.clock.now());
   }
 
   /** An admitted probe that was never run (request cancelled before the call). */

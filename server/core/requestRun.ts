@@ -142,7 +142,7 @@ export class RequestRun implements LaneContext {
           return;
         }
         last = o;
-        if (o.contextOverflow) this.overflow = { context: Math.max(this.overflow?.context ?? 0, o.contextLength ?? 0) || undefined };
+        if (o.contextOverflow) this.noteOverflow(o.contextLength);
         if (running.size === 0 && launch(o)) return;
         const successor = [...running.keys()][0];
         if (successor) return this.emitFallback(o, successor.model);
@@ -152,6 +152,12 @@ export class RequestRun implements LaneContext {
       else launch();
       if (running.size === 0 && !done) settle(() => reject(this.exhaustedError()));
     });
+  }
+
+  /** Later models must beat the largest context that overflowed (when it is known). */
+  private noteOverflow(contextLength: number | undefined): void {
+    const known = [this.overflow?.context, contextLength].filter((x): x is number => x !== undefined);
+    this.overflow = { context: known.length > 0 ? Math.max(...known) : undefined };
   }
 
   /** After an overflow: skip (and say so) every model that cannot take the prompt either. */
@@ -170,6 +176,8 @@ export class RequestRun implements LaneContext {
   }
 
   private result(won: Won): CompleteResult {
+    // A fallback is another model failing or being refused first. A race or hedge loser that was
+    // merely slower is not one: the strategy chose to run it in parallel.
     const failedElsewhere = this.attempts.some((a) => a.model !== won.model && (a.outcome === 'error' || a.outcome === 'timeout' || a.outcome === 'skipped'));
     const r: CompleteResult = {
       text: won.result.text,

@@ -1,6 +1,8 @@
 // How long will a request wait? Per-model processing time (EWMA of slot-hold times, or a benchmark
-// prior before any), the slots ahead of it, the higher-priority work expected to jump ahead while it
-// waits, plus download and cooldown time. Pure: time comes from the injected Clock.
+// prior before any; per expected output tokens when known), the known queue replayed in dispatch order
+// (running requests' remaining time, priority, aging, FIFO), the higher-priority work expected to
+// arrive and jump ahead while it waits, plus download and cooldown time. Pure: time comes from the
+// injected Clock.
 import { PRIORITIES, type Priority, type WaitEstimate } from '../../protocol/types';
 import type { Clock } from './types';
 
@@ -48,7 +50,18 @@ export interface EstimateContext {
   waitedMs?: number;
   /** The queue's aging step; without it no aging is assumed. */
   agingMs?: number;
+  /** The model's whole waiting list in arrival order, this item included, so the dispatch order can be
+   *  replayed exactly (items behind may age past this one). Without it: `position` items ahead. */
+  waiting?: QueuedWork[];
+  /** Index of this item in `waiting`. */
+  self?: number;
 }
+
+/** One waiting request as the estimator sees it. */
+export interface QueuedWork { priority: Priority; waitedMs: number; tokens?: number | undefined }
+
+/** Mean and variance of a duration. */
+interface Moments { meanMs: number; varMs2: number }
 
 /** Exponentially weighted mean and variance of slot-hold times per request. */
 interface RequestStats { n: number; mean: number; variance: number }
@@ -187,12 +200,17 @@ export class WaitEstimator {
         : 0;
     const cooldownMs = Math.max(0, ctx.cooldownRemainingMs ?? 0);
     const blockedMs = downloadMs + cooldownMs;
-    const startMs = this.timeToStart(model, ctx, blockedMs);
-    const withJumps = this.addJumps(model, ctx, startMs);
-    const queueMs = Math.max(0, withJumps - blockedMs);
-    const totalMs = Math.round(blockedMs + queueMs + own.meanMs);
-    // Deeper in the queue, errors of each request ahead add up: trust shrinks with position.
-    const confidence = own.confidence / (1 + 0.1 * Math.max(0, ctx.position));
+    const wait = this.waitMoments(model, ctx, blockedMs);
+    // The point estimate is the MEDIAN of the wait (log-normal with the predicted mean and spread),
+    // not its mean: "even odds it is sooner or later" is what a person reads into "about 40 s", and
+    // the wait is right-skewed (a burst of urgent arrivals can double it; nothing can halve it), so the
+    // mean would be too long more often than not. Where the wait is nearly certain the two coincide.
+    const startMs = Math.max(blockedMs, medianMs(wait));
+    const queueMs = startMs - blockedMs;
+    const totalMs = Math.round(startMs + own.meanMs);
+    const cv = wait.meanMs > 0 ? Math.sqrt(wait.varMs2) / wait.meanMs : 0;
+    // Trust shrinks with the spread of the wait (urgent arrivals that may or may not come).
+    const confidence = own.confidence / (1 + cv);
     const factors: WaitEstimate['factors'] = {
       downloadMs: Math.round(downloadMs),
       queueMs: Math.round(queueMs),
@@ -202,45 +220,76 @@ export class WaitEstimator {
     return { totalMs, confidence: round2(confidence), factors, position: ctx.position };
   }
 
-  /** When the item starts if no one jumps ahead: running requests finish (their remaining time),
-   *  then the `position` items ahead each take their processing time on the first free slot. */
-  private timeToStart(model: string, ctx: EstimateContext, blockedMs: number): number {
+  /** Mean and standard deviation of the time until the item gets its slot (before taking the
+   *  median that estimate() reports): the known queue replayed, then higher-priority arrivals. */
+  waitDistribution(model: string, ctx: EstimateContext): { meanMs: number; sdMs: number } {
+    const w = this.waitMoments(model, ctx, 0);
+    return { meanMs: w.meanMs, sdMs: Math.sqrt(w.varMs2) };
+  }
+
+  private waitMoments(model: string, ctx: EstimateContext, blockedMs: number): Moments {
+    return this.addArrivals(model, ctx, this.replay(model, ctx, blockedMs));
+  }
+
+  /** When the item starts if nothing else arrives: replay the queue as the queue itself will serve it.
+   *  Each slot frees when its running request ends (E[remaining | elapsed so far]); the first free
+   *  slot goes to the best waiting item AT THAT MOMENT (level after aging, then arrival order), so an
+   *  older low item that ages past this one on the way is counted, and one it outranks is not. */
+  private replay(model: string, ctx: EstimateContext, blockedMs: number): Moments {
     const c = Math.max(1, Math.floor(ctx.concurrency));
     const elapsed = ctx.runningElapsedMs ?? [];
-    const residuals: number[] = [];
+    const running: Moments[] = [];
     for (let i = 0; i < Math.max(0, ctx.running); i++) {
       const p = this.processing(model, ctx.runningTokens?.[i]);
       const e = elapsed[i];
-      residuals.push(e === undefined ? p.meanMs : meanResidual(p.meanMs, p.sdMs, e));
+      running.push(e === undefined ? { meanMs: p.meanMs, varMs2: p.sdMs ** 2 } : residual(p.meanMs, p.sdMs, e));
     }
-    residuals.sort((a, b) => a - b);
+    running.sort((a, b) => a.meanMs - b.meanMs);
     // More running than slots (concurrency was lowered): only the last c completions free a usable slot.
-    let slots = residuals.slice(Math.max(0, residuals.length - c));
-    while (slots.length < c) slots.unshift(0);
-    slots = slots.map((t) => Math.max(t, blockedMs)).sort((a, b) => a - b);
-    for (let i = 0; i < Math.max(0, ctx.position); i++) {
-      const first = slots.shift() ?? 0;
-      slots.push(first + this.processing(model, ctx.aheadTokens?.[i]).meanMs);
-      slots.sort((a, b) => a - b);
+    const slots = running.slice(Math.max(0, running.length - c));
+    while (slots.length < c) slots.unshift({ meanMs: 0, varMs2: 0 });
+    for (const s of slots) if (s.meanMs < blockedMs) Object.assign(s, { meanMs: blockedMs, varMs2: 0 });
+    const { waiting, self } = waitingList(ctx);
+    const agingMs = ctx.agingMs && ctx.agingMs > 0 ? ctx.agingMs : Infinity;
+    const pending = waiting.map((_, i) => i);
+    while (pending.length > 0) {
+      const slot = slots.reduce((a, b) => (b.meanMs < a.meanMs ? b : a));
+      const t = slot.meanMs;
+      let best = 0;
+      let bestLevel = Infinity;
+      pending.forEach((idx, k) => {
+        const w = waiting[idx];
+        const level = w ? effectiveLevel(w.priority, w.waitedMs + t, agingMs) : Infinity;
+        if (level < bestLevel) [best, bestLevel] = [k, level]; // pending is in arrival order: ties keep the earlier
+      });
+      const [idx] = pending.splice(best, 1);
+      if (idx === self || idx === undefined) return { ...slot };
+      const p = this.processing(model, waiting[idx]?.tokens);
+      slot.meanMs += p.meanMs;
+      slot.varMs2 += p.sdMs ** 2;
     }
-    return slots[0] ?? 0;
+    return { ...slots.reduce((a, b) => (b.meanMs < a.meanMs ? b : a)) };
   }
 
-  /** Fluid approximation of higher-priority work arriving while the item waits (the busy period a
-   *  backlog R starts: R / (1 − u) for jumping utilisation u). An arrival jumps ahead only while its
-   *  level is better than the item's; aging raises the item one level every agingMs, so fewer levels
-   *  can jump as time passes (none once it is `critical`). */
-  private addJumps(model: string, ctx: EstimateContext, startMs: number): number {
-    if (ctx.priority === undefined || startMs <= 0) return startMs;
+  /** Higher-priority requests arriving while the item waits go before it: the delay busy period that a
+   *  backlog T0 starts, E[T] = T0 / (1 − u) for jumping utilisation u per slot (exact for one slot, a
+   *  fluid approximation for more). Only arrivals whose level beats the item's current one jump;
+   *  aging raises the item a level every agingMs, so fewer levels jump as it waits and none once it is
+   *  `critical`. Arrivals at its own level or below never pass it (FIFO, and they age no faster).
+   *  Variance of a delay busy period: Var[T0]·(T/T0)² + (T − T0)·(E[S²]/E[S])·(T/T0)². */
+  private addArrivals(model: string, ctx: EstimateContext, known: Moments): Moments {
+    const t0 = known.meanMs;
+    if (ctx.priority === undefined || t0 <= 0) return known;
     const rates = this.arrivalRates(model);
-    const meanMs = this.processing(model).meanMs;
+    const { meanMs, secondMomentMs2 } = this.serviceMoments(model);
     const c = Math.max(1, Math.floor(ctx.concurrency));
     const base = PRIORITIES.indexOf(ctx.priority);
     const aging = ctx.agingMs && ctx.agingMs > 0 ? ctx.agingMs : Infinity;
     const waited = Math.max(0, ctx.waitedMs ?? 0);
-    let remaining = startMs;
+    let remaining = t0;
     let t = 0;
-    for (let guard = 0; guard <= PRIORITIES.length; guard++) {
+    let total: number | undefined;
+    for (let guard = 0; guard <= PRIORITIES.length && total === undefined; guard++) {
       const steps = aging === Infinity ? 0 : Math.floor((waited + t) / aging);
       const level = Math.max(0, base - steps);
       let inflow = 0;
@@ -249,12 +298,48 @@ export class WaitEstimator {
       const segEnd = level === 0 || aging === Infinity ? Infinity : (steps + 1) * aging - waited;
       const drain = 1 - inflow;
       const toZero = remaining / drain;
-      if (t + toZero <= segEnd) return t + toZero;
-      remaining -= (segEnd - t) * drain;
-      t = segEnd;
+      if (t + toZero <= segEnd) total = t + toZero;
+      else {
+        remaining -= (segEnd - t) * drain;
+        t = segEnd;
+      }
     }
-    return t + remaining;
+    const T = total ?? t + remaining;
+    const stretch = T / t0;
+    const jumpVar = meanMs > 0 ? (T - t0) * (secondMomentMs2 / meanMs) : 0;
+    return { meanMs: T, varMs2: (known.varMs2 + jumpVar) * stretch * stretch };
   }
+
+  /** Mean and second moment of one request of unknown size (what a future arrival brings). */
+  private serviceMoments(model: string): { meanMs: number; secondMomentMs2: number } {
+    const p = this.processing(model);
+    return { meanMs: p.meanMs, secondMomentMs2: p.meanMs ** 2 + p.sdMs ** 2 };
+  }
+}
+
+/** A priority's index in PRIORITIES (0 = critical), one better per agingMs waited, never above critical.
+ *  The queue orders by this, and the estimator replays the same rule. */
+export function effectiveLevel(priority: Priority, waitedMs: number, agingMs: number): number {
+  const steps = agingMs > 0 && Number.isFinite(agingMs) ? Math.floor(Math.max(0, waitedMs) / agingMs) : 0;
+  return Math.max(0, PRIORITIES.indexOf(priority) - steps);
+}
+
+/** The waiting list to replay: the queue's own when given, else `position` anonymous items ahead. */
+function waitingList(ctx: EstimateContext): { waiting: QueuedWork[]; self: number } {
+  if (ctx.waiting && ctx.self !== undefined && ctx.self >= 0 && ctx.self < ctx.waiting.length) {
+    return { waiting: ctx.waiting, self: ctx.self };
+  }
+  const position = Math.max(0, ctx.position);
+  const waiting: QueuedWork[] = [];
+  for (let i = 0; i < position; i++) waiting.push({ priority: 'critical', waitedMs: 0, tokens: ctx.aheadTokens?.[i] });
+  waiting.push({ priority: 'critical', waitedMs: 0, tokens: ctx.tokens });
+  return { waiting, self: position };
+}
+
+/** Median of a positive quantity with this mean and variance, taken as log-normal. */
+function medianMs(m: Moments): number {
+  if (m.meanMs <= 0) return 0;
+  return m.meanMs / Math.sqrt(1 + m.varMs2 / (m.meanMs * m.meanMs));
 }
 
 function sampleConfidence(n: number, cv: number): number {
@@ -278,12 +363,22 @@ function predictTokens(t: TokenStats, tokens: number): number {
 /** Expected remaining time of a request that has run `elapsedMs`, for a normal service time
  *  N(mean, sd): E[S − e | S > e]. Past the mean it is the tail's mean excess, never zero. */
 export function meanResidual(meanMs: number, sdMs: number, elapsedMs: number): number {
-  if (sdMs <= 0) return Math.max(0, meanMs - elapsedMs);
+  return residual(meanMs, sdMs, elapsedMs).meanMs;
+}
+
+/** Mean and variance of S − e given S > e for S ~ N(mean, sd): the truncated normal's moments,
+ *  mean + sd·h − e and sd²·(1 + z·h − h²) with z = (e − mean)/sd and hazard h = φ(z)/(1 − Φ(z)). */
+function residual(meanMs: number, sdMs: number, elapsedMs: number): Moments {
+  if (sdMs <= 0) return { meanMs: Math.max(0, meanMs - elapsedMs), varMs2: 0 };
   const z = (elapsedMs - meanMs) / sdMs;
   const tail = 1 - normalCdf(z);
-  // Far in the tail the ratio φ/(1−Φ) tends to z: use the asymptote to avoid dividing by ~0.
-  const hazard = tail < 1e-9 ? z + 1 / Math.max(z, 1) : normalPdf(z) / tail;
-  return Math.max(0, meanMs + sdMs * hazard - elapsedMs);
+  // Far in the tail φ/(1−Φ) tends to z + 1/z and the excess to sd/z: use the asymptotes, not ~0/~0.
+  if (tail < 1e-9) {
+    const zz = Math.max(z, 1);
+    return { meanMs: Math.max(0, meanMs + sdMs * (zz + 1 / zz) - elapsedMs), varMs2: (sdMs / zz) ** 2 };
+  }
+  const h = normalPdf(z) / tail;
+  return { meanMs: Math.max(0, meanMs + sdMs * h - elapsedMs), varMs2: sdMs * sdMs * Math.max(0, 1 + z * h - h * h) };
 }
 
 function normalPdf(z: number): number {

@@ -78,6 +78,11 @@ export class LlamaTestProvider implements Provider {
     return p;
   }
 
+  /** Resolves when no generation is running (a cancelled one has really stopped). */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
   async dispose(): Promise<void> {
     await this.tail;
     for (const p of this.loaded.values()) {

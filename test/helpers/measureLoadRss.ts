@@ -10,12 +10,11 @@ function peakRssBytes(): number | undefined {
   return m?.[1] ? Number(m[1]) * 1024 : undefined;
 }
 
-const [modelPath, ctxArg, threadsArg] = process.argv.slice(2);
-if (!modelPath || !ctxArg) throw new Error('usage: measureLoadRss.ts <model.gguf> <contextSize> [threads]');
-const contextSize = Number(ctxArg);
-const threads = Number(threadsArg ?? 2);
-
 async function main(): Promise<void> {
+  const [modelPath, ctxArg, threadsArg] = process.argv.slice(2);
+  if (!modelPath || !ctxArg) throw new Error('usage: measureLoadRss.ts <model.gguf> <contextSize> [threads]');
+  const contextSize = Number(ctxArg);
+  const threads = Number(threadsArg ?? 2);
   const mod = await loadLlamaModule();
   const llama = await getSharedLlama({ gpu: false, maxThreads: threads });
   // Baseline after the backend is up: the estimate covers the model and its context, not llama.cpp itself.

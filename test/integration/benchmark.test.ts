@@ -1,25 +1,21 @@
-// benchmarkModel against a real node-llama-cpp model (generated 4-layer, 256-dim, f16).
+// benchmarkModel against a real node-llama-cpp model (the generated 4-layer, 256-dim fixture).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { benchmarkModel, type BenchTarget } from '../../server/benchmark/benchmark';
 import { disposeSharedLlama } from '../../server/llama';
 import { LlamaTestProvider } from '../helpers/llamaTestProvider';
-import { writeGguf } from '../helpers/tmpGenGguf';
+import { ensureFixtureModel, FIXTURE_MODELS } from '../fixtures/genGguf';
 
 // One thread, deliberately: on a busy 2-core machine llama.cpp's 2 threads spin-wait on each other and
 // generation drops from ~900 to 5–30 tokens/s (measured while other test suites ran).
 const TEST_THREADS = 1;
-let dir: string;
 let provider: LlamaTestProvider;
 let target: BenchTarget;
 
-before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-bench-'));
-  const model = path.join(dir, 'small-l4.gguf');
-  writeGguf(model, { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, dtype: 'f16' });
+before(async () => {
+  // The 4-layer, 256-dim fixture from <repo>/.cache/models (written once, shared by the suites).
+  const model = await ensureFixtureModel('fourLayer');
+  assert.equal(FIXTURE_MODELS.fourLayer.layers, 4);
   provider = new LlamaTestProvider({ models: { 'small-l4': model }, threads: TEST_THREADS, contextSize: 1024 });
   target = { id: 'local/small-l4', provider, name: 'small-l4', kind: 'local', rssOf: () => process.memoryUsage().rss, contextLength: 1024 };
 });
@@ -27,7 +23,6 @@ before(() => {
 after(async () => {
   await provider.dispose();
   await disposeSharedLlama();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('measures TTFT, prompt and generation speed, peak RSS, with a spread over 3 repetitions', async () => {
@@ -67,6 +62,11 @@ test('aborting stops the benchmark promptly with the signal reason', async () =>
   const latencyMs = performance.now() - abortedAt;
   console.log(`benchmark abort latency: ${latencyMs.toFixed(1)} ms`);
   assert.ok(latencyMs < 100, `rejected ${latencyMs} ms after abort`);
+  // And llama.cpp itself stops producing tokens, not just our promise.
+  await provider.idle();
+  const stoppedMs = performance.now() - abortedAt;
+  console.log(`llama.cpp generation stopped ${stoppedMs.toFixed(1)} ms after abort`);
+  assert.ok(stoppedMs < 500, `generation kept running ${stoppedMs} ms after abort`);
   assert.ok(!progress.includes(5));
 });
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { scanLocalModels, wellKnownDirs, type LocalModelEntry } from '../../server/discovery/localScan';
-import { writeGguf, writeBrokenGguf } from '../helpers/tmpGenGguf';
+import { writeGguf, writeBrokenGguf } from '../fixtures/genGguf';
 
 let root: string;
 let models: string;
@@ -28,8 +28,8 @@ before(() => {
   models = path.join(root, 'models');
   home = path.join(root, 'home');
   fs.mkdirSync(path.join(models, 'nested', 'deeper'), { recursive: true });
-  writeGguf(path.join(models, 'tiny.gguf'), { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 2048, dtype: 'f32' });
-  writeGguf(path.join(models, 'nested', 'deeper', 'small-l4.gguf'), { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, dtype: 'f16' });
+  writeGguf(path.join(models, 'tiny.gguf'), { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 2048 });
+  writeGguf(path.join(models, 'nested', 'deeper', 'small-l4.gguf'), { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, f16: true });
   writeBrokenGguf(path.join(models, 'broken.gguf'));
   const tiny = fs.readFileSync(path.join(models, 'tiny.gguf'));
   fs.writeFileSync(path.join(models, 'tiny-truncated.gguf'), tiny.subarray(0, Math.floor(tiny.length * 0.6)));

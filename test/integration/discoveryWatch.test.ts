@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelWatcher } from '../../server/discovery/watcher';
-import { writeGguf } from '../helpers/tmpGenGguf';
+import { writeGguf } from '../fixtures/genGguf';
 
 const DEADLINE_MS = 2000;
 let root: string;

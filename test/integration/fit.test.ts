@@ -8,11 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { estimateFit, estimateResources, resolveContextSize, DEFAULT_HEADROOM_BYTES } from '../../server/system/fit';
 import { disposeSharedLlama } from '../../server/llama';
-import { writeGguf, writeBrokenGguf } from '../helpers/tmpGenGguf';
+import { writeGguf, writeBrokenGguf, ensureFixtureModel, FIXTURE_MODELS } from '../fixtures/genGguf';
 
 const GB = 1024 ** 3;
 const REPO = path.resolve(import.meta.dirname, '..', '..');
-const BENCH_MODEL = path.join(REPO, '.cache', 'models', 'bench-1024x8-f16.gguf');
 let dir: string;
 let tiny: string;
 let l4: string;
@@ -22,7 +21,7 @@ before(() => {
   tiny = path.join(dir, 'tiny.gguf');
   l4 = path.join(dir, 'l4.gguf');
   writeGguf(tiny, { ctx: 2048 });
-  writeGguf(l4, { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, dtype: 'f16' });
+  writeGguf(l4, { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, f16: true });
 });
 
 after(async () => {
@@ -82,11 +81,9 @@ test('default context: the trained context capped at 4096; unreadable files reje
 });
 
 test('RAM estimate vs measured RSS on the benchmark-size model (1024-dim, 8 layers, f16)', { timeout: 120_000 }, async () => {
-  if (!fs.existsSync(BENCH_MODEL)) {
-    fs.mkdirSync(path.dirname(BENCH_MODEL), { recursive: true });
-    writeGguf(BENCH_MODEL, { embd: 1024, layers: 8, heads: 16, ff: 2816, ctx: 4096, dtype: 'f16', seed: 7 });
-  }
-  const contextSize = 2048;
+  // <repo>/.cache/models/bench.gguf: 1024-dim, 8 layers, f16 (~207 MB), written once and reused.
+  const BENCH_MODEL = await ensureFixtureModel('bench');
+  const contextSize = FIXTURE_MODELS.bench.ctx;
   const fit = await estimateFit(BENCH_MODEL, { contextSize, freeRamBytes: 64 * GB, gpu: false });
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'test', 'helpers', 'measureLoadRss.ts'), BENCH_MODEL, String(contextSize), '2'], {
     cwd: REPO,

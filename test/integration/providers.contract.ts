@@ -110,8 +110,8 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     assert.match(e.message, /setSecret/);
     assert.match(e.message, /TEST_API_KEY/);
     assert.ok(!e.message.includes(TEST_KEY));
-    const wrong = await fails(provider('sk-wrong-0000000000000000'), { model: requireKeyModel('right-key-123'), prompt: 'hi' }, 'auth');
-    assert.ok(!wrong.message.includes('sk-wrong-0000000000000000'), wrong.message);
+    const wrong = await fails(provider('plainwrongkey-QWERTY-98765'), { model: requireKeyModel('right-key-123'), prompt: 'hi' }, 'auth');
+    assert.ok(!wrong.message.includes('plainwrongkey-QWERTY-98765'), wrong.message);
     const r = await run(provider('right-key-123'), { model: requireKeyModel('right-key-123'), prompt: 'hi' });
     assert.equal(r.text, FIXED_ANSWER, 'the key reaches the server');
   });
@@ -225,7 +225,7 @@ export function noKeyInErrors(env: ContractEnv): void {
       const err = e as Error;
       const text = [err.message, err.stack, String(err.cause ?? ''), JSON.stringify(e)].join('\n');
       assert.ok(!text.includes(TEST_KEY), `key leaked in: ${err.message}`);
-      assert.ok(!text.includes('sk-wrong-0000000000000000'), `wrong key leaked in: ${err.message}`);
+      assert.ok(!text.includes('plainwrongkey-QWERTY-98765'), `wrong key leaked in: ${err.message}`);
     }
   });
 }

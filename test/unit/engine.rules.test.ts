@@ -174,6 +174,18 @@ describe('failover drill (forceFail)', () => {
     const fb = h.events.find((e) => e.type === 'fallback');
     assert.ok(fb?.type === 'fallback' && fb.from === 'fake/primary' && fb.failure === 'timeout');
   });
+
+  it('a drill on a recovering model gives its probe slot back', async () => {
+    const h = setupEngine({ circuit: { failureThreshold: 1, cooldownMs: 1000 } });
+    h.provider.script('primary', fail('server_error', { afterMs: 0 }), ok('recovered'));
+    h.provider.script('fallback', ok('fine'));
+    await h.run(['primary', 'fallback']);
+    await h.clock.advance(1000);
+    await h.run(['primary', 'fallback'], { forceFail: { models: ['fake/primary'] } });
+    const o = await h.run(['primary', 'fallback']);
+    assert.ok(o.ok);
+    assert.equal(o.r.modelUsed, 'fake/primary');
+  });
 });
 
 describe('queue slots', () => {

@@ -155,9 +155,12 @@ describe('statistics and transitions', () => {
     const { clock, health, transitions } = setup({ failureThreshold: 2 });
     failN(health, 2);
     await clock.advance(10_000);
+    // A reader (the daemon's timer at nextRecovery) is enough to see and report the move.
+    assert.equal(health.all()[M]?.state, 'half_open');
+    assert.equal(transitions.length, 3);
     health.admit(M);
     health.onSuccess(M, 10);
-    assert.deepEqual(transitions.map(([f, t]) => `${f}>${t}`), ['healthy>degraded', 'degraded>open', 'half_open>healthy']);
+    assert.deepEqual(transitions.map(([f, t]) => `${f}>${t}`), ['healthy>degraded', 'degraded>open', 'open>half_open', 'half_open>healthy']);
     assert.match(transitions[1]?.[2] ?? '', /2 consecutive failures; open for 10000 ms/);
   });
 

@@ -1,0 +1,55 @@
+// Small page helpers for driving the VS Code workbench in the browser (code-server).
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+
+export const UI_TIMEOUT_MS = 30_000;
+/** A completion goes through a failing cloud model first, then loads and runs the local one. */
+export const COMPLETE_TIMEOUT_MS = 90_000;
+
+export function statusBar(page: Page): Locator {
+  return page.locator('#workbench\\.parts\\.statusbar');
+}
+
+/** Our status bar entry, found by the accessibility label the extension sets ("Backstop: 87"). */
+export function backstopStatus(page: Page): Locator {
+  return statusBar(page).locator('[aria-label^="Backstop: "]').first();
+}
+
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: UI_TIMEOUT_MS });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.keyboard.press('Enter');
+}
+
+/** Pick the row of an open QuickPick that contains `text`. */
+export async function pickQuickItem(page: Page, text: string): Promise<void> {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: UI_TIMEOUT_MS });
+  await row.click();
+}
+
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: UI_TIMEOUT_MS });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.keyboard.press('Enter');
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: UI_TIMEOUT_MS });
+}
+
+export function editorText(page: Page): Promise<string> {
+  return page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
+}
+
+/** A notification toast whose text matches. */
+export function notification(page: Page, text: RegExp): Locator {
+  return page.locator('.notification-toast, .notifications-toasts .notification-list-item').filter({ hasText: text }).first();
+}
+
+/** The content frame of the webview panel with this title. */
+export function webview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}

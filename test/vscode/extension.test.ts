@@ -1,0 +1,128 @@
+// Runs inside a real VS Code extension host against the real daemon (dist/cli.js) over IPC.
+// Every wait is on a daemon notification or client event (see waitFor), never a fixed sleep.
+import * as assert from 'node:assert/strict';
+import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
+import * as vscode from 'vscode';
+import type { BackstopApi } from '../../client/api';
+import type { ChainResult } from '../../protocol';
+import { methods } from '../../protocol';
+import { nextEvent, waitFor } from './waitFor';
+
+const EXTENSION_ID = 'backstop.backstop';
+const CHAIN = ['cloud/gpt-x', 'local/tiny'];
+/** Uptime is measured by another process; allow for rounding. */
+const CLOCK_SLACK_MS = 1000;
+const SCORE_TEXT = /^\$\((pulse|loading~spin)\) (\d+)$/;
+
+function cfg(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('backstop');
+}
+
+async function ok<R>(p: Promise<{ ok: true; value: R } | { ok: false; failure: { kind: string; message: string } }>): Promise<R> {
+  const r = await p;
+  if (!r.ok) assert.fail(`daemon request failed: ${r.failure.kind}: ${r.failure.message}`);
+  return r.value;
+}
+
+export function registerExtensionTests(): void {
+  suite('Backstop in a real VS Code', () => {
+    let api: BackstopApi;
+
+    suiteSetup(async () => {
+      const ext = vscode.extensions.getExtension<BackstopApi>(EXTENSION_ID);
+      assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this host`);
+      api = await ext.activate();
+    });
+
+    suiteTeardown(async () => {
+      for (const key of ['chain', 'maxRetries', 'timeoutMs', 'inline.timeoutMs', 'strategy']) {
+        await cfg().update(key, key === 'chain' ? CHAIN : undefined, vscode.ConfigurationTarget.Workspace);
+      }
+    });
+
+    test('activation starts the daemon and the status bar shows its health score', async () => {
+      const status = await waitFor('daemon running with a first status', [api.onDidChangeDaemonState, api.onDidChangeStatus],
+        () => api.daemonState === 'running' && api.status);
+      assert.ok(status.healthScore >= 0 && status.healthScore <= 100, `healthScore ${status.healthScore}`);
+      assert.deepEqual(status.chain, CHAIN, 'the daemon got the chain from the workspace settings');
+      const m = SCORE_TEXT.exec(api.statusBarText);
+      assert.ok(m, `status bar text "${api.statusBarText}" shows no score`);
+      assert.equal(Number(m[2]), api.status?.healthScore);
+    });
+
+    test('every contributed command is registered', async () => {
+      const ext = vscode.extensions.getExtension(EXTENSION_ID);
+      const contributed = (ext?.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
+      assert.ok(contributed.length >= 12);
+      const registered = new Set(await vscode.commands.getCommands(true));
+      assert.deepEqual(contributed.filter((c) => !registered.has(c)), []);
+    });
+
+    test('backstop.switchPrimary changes the chain the daemon reports and keeps it in settings', async () => {
+      const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.switchPrimary', 'local/tiny');
+      assert.deepEqual(result?.chain, ['local/tiny', 'cloud/gpt-x']);
+      const status = await ok(api.request(methods.status));
+      assert.deepEqual(status.chain, ['local/tiny', 'cloud/gpt-x']);
+      await waitFor('status bar state follows statusChanged', [api.onDidChangeStatus], () => api.status?.chain[0] === 'local/tiny');
+      assert.deepEqual(cfg().get('chain'), ['local/tiny', 'cloud/gpt-x']);
+    });
+
+    test('backstop.switchPrimary with an unknown provider is refused and the chain is unchanged', async () => {
+      const before = (await ok(api.request(methods.status))).chain;
+      const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.switchPrimary', 'nosuch/model');
+      assert.equal(result, undefined);
+      assert.deepEqual((await ok(api.request(methods.status))).chain, before);
+    });
+
+    test('a settings change reaches the daemon without a restart', async () => {
+      const changes: [string, number, (c: Record<string, unknown>) => boolean][] = [
+        ['maxRetries', 4, (c) => c.maxRetries === 4],
+        ['inline.timeoutMs', 1500, (c) => (c.inline as { timeoutMs?: number } | undefined)?.timeoutMs === 1500],
+      ];
+      for (const [key, value, sent] of changes) {
+        const applied = nextEvent(`setConfig with ${key} accepted`, api.onConfigApplied, (c) => sent(c as Record<string, unknown>));
+        await cfg().update(key, value, vscode.ConfigurationTarget.Workspace);
+        await applied;
+      }
+      const config = await ok(api.request(methods.getConfig));
+      assert.equal(config.maxRetries, 4);
+      assert.equal(config.inline.timeoutMs, 1500);
+    });
+
+    test('an invalid setting is rejected by the daemon and surfaced with its name', async () => {
+      const rejected = waitFor('the daemon rejects backstop.timeoutMs', [api.onConfigRejected], () => api.configRejection);
+      await cfg().update('timeoutMs', 10, vscode.ConfigurationTarget.Workspace);
+      const rejection = await rejected;
+      assert.equal(rejection.setting, 'backstop.timeoutMs');
+      assert.match(rejection.message, /timeoutMs/);
+      const config = await ok(api.request(methods.getConfig));
+      assert.equal(config.timeoutMs, 30_000, 'the previous value stays in effect');
+      await cfg().update('timeoutMs', undefined, vscode.ConfigurationTarget.Workspace);
+    });
+
+    test('backstop.restartDaemon restarts the daemon, which gets the settings again', async () => {
+      const t0 = Date.now();
+      const states: string[] = [];
+      const sub = api.onDidChangeDaemonState((s) => states.push(s));
+      try {
+        const restarted = await vscode.commands.executeCommand<boolean>('backstop.restartDaemon');
+        assert.equal(restarted, true);
+      } finally {
+        sub.dispose();
+      }
+      assert.deepEqual(states.filter((s) => s === 'restarting' || s === 'running'), ['restarting', 'running']);
+      const after = await ok(api.request(methods.status));
+      assert.ok(after.uptimeMs <= Date.now() - t0 + CLOCK_SLACK_MS, `uptime ${after.uptimeMs} ms: not a new daemon process`);
+      const config = await ok(api.request(methods.getConfig));
+      assert.equal(config.maxRetries, 4, 'settings are sent again as initializationOptions');
+      assert.deepEqual(config.chain, ['local/tiny', 'cloud/gpt-x'], 'the switched chain survives the restart (kept in settings)');
+    });
+
+    test('backstop.showDiagnostics opens the diagnostics webview', async () => {
+      await vscode.commands.executeCommand('backstop.showDiagnostics');
+      const tab = await waitFor('a Backstop Diagnostics tab', [vscode.window.tabGroups.onDidChangeTabs as vscode.Event<unknown>],
+        () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Backstop Diagnostics'));
+      assert.match((tab.input as vscode.TabInputWebview).viewType, /backstop\.diagnostics/);
+    });
+  });
+}

@@ -1,0 +1,27 @@
+// Mocha inside the VS Code extension host (code-server's here, @vscode/test-electron's for
+// contributors with a desktop VS Code). Exports run() as both harnesses expect; results also go to
+// $BACKSTOP_TEST_RESULTS as JSON so the runner can print one summary line.
+import * as fs from 'node:fs';
+import Mocha from 'mocha';
+import { registerExtensionTests } from './extension.test';
+
+const TEST_TIMEOUT_MS = 90_000;
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: TEST_TIMEOUT_MS, reporter: 'spec' });
+  // Bind tdd globals (suite/test) for the registration below, as mocha.loadFiles would.
+  mocha.suite.emit('pre-require', globalThis, 'backstop-vscode', mocha);
+  registerExtensionTests();
+  return new Promise((resolve, reject) => {
+    const failures: { title: string; error: string }[] = [];
+    let passed = 0;
+    const runner = mocha.run((failed) => {
+      const out = process.env.BACKSTOP_TEST_RESULTS;
+      if (out) fs.writeFileSync(out, JSON.stringify({ passed, failed, failures }, null, 2));
+      if (failed > 0) reject(new Error(`${failed} extension-host test(s) failed`));
+      else resolve();
+    });
+    runner.on('pass', () => { passed++; });
+    runner.on('fail', (t, err: unknown) => { failures.push({ title: t.fullTitle(), error: err instanceof Error ? err.stack ?? err.message : String(err) }); });
+  });
+}
