@@ -55,7 +55,7 @@ export function health(st: ViewState): HTMLElement[] {
         h('td', {}, `${Math.round(f.weight * 100)}%`),
         h('td', {}, f.detail))))) : null,
     r?.recommendations.length ? h('div', {}, h('h3', {}, 'Recommendations'), h('ul', {}, r.recommendations.map((t) => h('li', {}, t)))) : null,
-    stats ? h('p', { class: 'muted' }, `${stats.totalRequests} requests, ${stats.fallbackRequests} with fallback (${(stats.fallbackRate * 100).toFixed(1)}%)`) : null,
+    stats ? h('p', { class: 'muted' }, `${stats.totalRequests} request${stats.totalRequests === 1 ? '' : 's'}, ${stats.fallbackRequests} with fallback (${(stats.fallbackRate * 100).toFixed(1)}%)`) : null,
   ]);
 }
 
@@ -95,9 +95,9 @@ export function models(st: ViewState, a: Actions): HTMLElement[] {
   };
   return compact([
     h('h2', {}, `Models (${list.length})`),
-    list.length ? h('table', { id: 'models-table' },
+    list.length ? h('div', { class: 'table-scroll' }, h('table', { id: 'models-table' },
       h('thead', {}, h('tr', {}, ['Model', 'Provider', 'Kind', 'Availability', 'Fit', 'Circuit', 'tok/s', 'TTFT', ''].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, list.map(row)))
+      h('tbody', {}, list.map(row))))
       : h('p', { class: 'muted' }, 'No models. Configure backstop.providers or backstop.local.modelsDirs.'),
   ]);
 }

@@ -4,7 +4,7 @@
 import { ErrorCodes } from '../../protocol/errors';
 import { PRIORITIES, type Priority, type QueueItem, type WaitEstimate } from '../../protocol/types';
 import type { Clock } from './types';
-import type { EstimateContext, WaitEstimator } from './waitEstimate';
+import { effectiveLevel, type EstimateContext, type QueuedWork, type WaitEstimator } from './waitEstimate';
 
 /** A waiting item rises one priority level per AGING_MS waited. 60 s is longer than a typical local
  *  completion (seconds to tens of seconds), so priority still decides the order within an ordinary
@@ -145,9 +145,10 @@ export class RequestQueue {
     const now = this.deps.clock.now();
     const out: QueueItem[] = [];
     for (const [model, list] of this.waiting) {
-      const ordered = this.ordered(list, now);
-      ordered.forEach((w, position) => {
-        const est = this.estimateAt(model, ordered.slice(0, position), w.priority, w.tokens, now - w.enqueuedAt);
+      // `list` is in arrival order (pushed in seq order, removals keep it): the replay's FIFO tie-break.
+      const work = list.map((w) => this.work(w, now));
+      this.ordered(list, now).forEach((w, position) => {
+        const est = this.estimateAt(model, work, list.indexOf(w), position);
         out.push({
           id: w.id, model, priority: w.priority, position,
           enqueuedAt: new Date(w.enqueuedAt).toISOString(),
@@ -163,8 +164,10 @@ export class RequestQueue {
   estimateNew(model: string, priority: Priority = 'normal', expectedTokens?: number): WaitEstimate | undefined {
     const now = this.deps.clock.now();
     const level = PRIORITIES.indexOf(priority);
-    const ahead = this.ordered(this.waiting.get(model) ?? [], now).filter((w) => this.level(w, now) <= level);
-    return this.estimateAt(model, ahead, priority, expectedTokens, 0);
+    const list = this.waiting.get(model) ?? [];
+    const position = list.filter((w) => this.level(w, now) <= level).length;
+    const work = [...list.map((w) => this.work(w, now)), { priority, waitedMs: 0, tokens: expectedTokens }];
+    return this.estimateAt(model, work, work.length - 1, position);
   }
 
   length(): number {
@@ -223,28 +226,34 @@ export class RequestQueue {
 
   /** Effective level: the priority's index, one better per agingMs waited, never above critical. */
   private level(w: Waiter, now: number): number {
-    return Math.max(0, PRIORITIES.indexOf(w.priority) - Math.floor((now - w.enqueuedAt) / this.agingMs));
+    return effectiveLevel(w.priority, now - w.enqueuedAt, this.agingMs);
+  }
+
+  private work(w: Waiter, now: number): QueuedWork {
+    return { priority: w.priority, waitedMs: now - w.enqueuedAt, tokens: w.tokens };
   }
 
   private ordered(list: Waiter[], now: number): Waiter[] {
     return [...list].sort((a, b) => this.level(a, now) - this.level(b, now) || a.seq - b.seq);
   }
 
-  private estimateAt(model: string, ahead: Waiter[], priority: Priority, tokens: number | undefined, waitedMs: number): WaitEstimate | undefined {
+  /** Estimate for waiting[self]: the estimator replays the whole list (aging, FIFO) itself. */
+  private estimateAt(model: string, waiting: QueuedWork[], self: number, position: number): WaitEstimate | undefined {
     const est = this.deps.estimator;
-    if (!est) return undefined;
+    const me = waiting[self];
+    if (!est || !me) return undefined;
     const now = this.deps.clock.now();
     const running = [...(this.slots.get(model)?.values() ?? [])];
     const ctx: EstimateContext = {
       ...this.deps.waitContext?.(model),
-      position: ahead.length, priority, waitedMs, agingMs: this.agingMs,
-      aheadTokens: ahead.map((w) => w.tokens),
+      position, priority: me.priority, waitedMs: me.waitedMs, agingMs: this.agingMs,
+      waiting, self,
       concurrency: Math.max(1, this.deps.concurrency(model)),
       running: running.length,
       runningElapsedMs: running.map((r) => now - r.startedAt),
       runningTokens: running.map((r) => r.tokens),
     };
-    if (tokens !== undefined) ctx.tokens = tokens;
+    if (me.tokens !== undefined) ctx.tokens = me.tokens;
     return est.estimate(model, ctx);
   }
 

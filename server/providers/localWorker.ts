@@ -10,7 +10,9 @@ type Llama = Awaited<ReturnType<Nlc['getLlama']>>;
 type LlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
 type LlamaContext = Awaited<ReturnType<LlamaModel['createContext']>>;
 
-interface Loaded { path: string; model: LlamaModel; ctx?: LlamaContext; ctxSize?: number; gpuLayers?: number; bytes: number; lastUsed: number; busy: Promise<unknown> }
+type LlamaSequence = ReturnType<LlamaContext['getSequence']>;
+
+interface Loaded { path: string; model: LlamaModel; ctx?: LlamaContext; seq?: LlamaSequence; ctxSize?: number; gpuLayers?: number; bytes: number; lastUsed: number; busy: Promise<unknown> }
 
 /** How long to wait for llama.cpp's log line that explains a failed load (it arrives after the rejection). */
 const NATIVE_REASON_WAIT_MS = 250;
@@ -100,8 +102,11 @@ class WorkerError extends Error {
   }
 }
 
-async function contextFor(m: Loaded, size: number): Promise<LlamaContext> {
-  if (m.ctx && m.ctxSize === size) return m.ctx;
+/** The model's one sequence at this context size (a context of one sequence hands it out once). */
+async function sequenceFor(m: Loaded, size: number): Promise<LlamaSequence> {
+  if (m.ctx && m.seq && m.ctxSize === size && !m.seq.disposed) return m.seq;
+  m.seq?.dispose();
+  m.seq = undefined;
   await m.ctx?.dispose().catch(() => undefined);
   const mark = nativeLog.length;
   try {
@@ -112,7 +117,8 @@ async function contextFor(m: Loaded, size: number): Promise<LlamaContext> {
     throw await classifyLoadError(e, mark);
   }
   m.ctxSize = size;
-  return m.ctx;
+  m.seq = m.ctx.getSequence();
+  return m.seq;
 }
 
 function flatten(g: WorkerGenerate): string {
@@ -142,8 +148,7 @@ async function generate(g: WorkerGenerate): Promise<void> {
 async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise<void> {
   if (signal.aborted) throw signal.reason;
   const n = nlc!;
-  const ctx = await contextFor(m, g.contextSize);
-  const seq = ctx.getSequence();
+  const seq = await sequenceFor(m, g.contextSize);
   try {
     await seq.clearHistory();
     const promptText = flatten(g);
