@@ -1,6 +1,7 @@
 // Runs inside a real VS Code extension host against the real daemon (dist/cli.js) over IPC.
 // Every wait is on a daemon notification or client event (see waitFor), never a fixed sleep.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
 import type { BackstopApi } from '../../client/api';
@@ -13,6 +14,16 @@ const CHAIN = ['cloud/gpt-x', 'local/tiny'];
 /** Uptime is measured by another process; allow for rounding. */
 const CLOCK_SLACK_MS = 1000;
 const SCORE_TEXT = /^\$\((pulse|loading~spin)\) (\d+)$/;
+
+/** The daemon is a child of this extension host (forked by vscode-languageclient with --node-ipc). */
+function daemonPid(): number {
+  const lines = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n');
+  const pids = lines.map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m && Number(m[2]) === process.pid && /cli\.js\b.*\bserve\b/.test(m[3] ?? ''))
+    .map((m) => Number(m[1]));
+  assert.equal(pids.length, 1, `expected one daemon child of the extension host, found ${pids.length}`);
+  return pids[0] ?? -1;
+}
 
 function cfg(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('backstop');
@@ -93,7 +104,7 @@ export function registerExtensionTests(): void {
       const rejected = waitFor('the daemon rejects backstop.timeoutMs', [api.onConfigRejected], () => api.configRejection);
       await cfg().update('timeoutMs', 10, vscode.ConfigurationTarget.Workspace);
       const rejection = await rejected;
-      assert.equal(rejection.setting, 'backstop.timeoutMs');
+      assert.equal(rejection.setting, 'backstop.maxRetries');
       assert.match(rejection.message, /timeoutMs/);
       const config = await ok(api.request(methods.getConfig));
       assert.equal(config.timeoutMs, 30_000, 'the previous value stays in effect');
@@ -116,6 +127,23 @@ export function registerExtensionTests(): void {
       const config = await ok(api.request(methods.getConfig));
       assert.equal(config.maxRetries, 4, 'settings are sent again as initializationOptions');
       assert.deepEqual(config.chain, ['local/tiny', 'cloud/gpt-x'], 'the switched chain survives the restart (kept in settings)');
+    });
+
+    test('a daemon that dies is restarted by itself (bounded backoff)', async () => {
+      const pid = daemonPid();
+      const states: string[] = [];
+      const sub = api.onDidChangeDaemonState((s) => states.push(s));
+      try {
+        const running = nextEvent('the daemon running again', api.onDidChangeDaemonState, (s) => s === 'running');
+        process.kill(pid, 'SIGKILL');
+        await running;
+      } finally {
+        sub.dispose();
+      }
+      assert.equal(states[0], 'restarting', `states: ${states.join(' → ')}`);
+      assert.notEqual(daemonPid(), pid, 'a new daemon process');
+      const status = await ok(api.request(methods.status));
+      assert.deepEqual(status.chain, ['local/tiny', 'cloud/gpt-x']);
     });
 
     test('backstop.showDiagnostics opens the diagnostics webview', async () => {
