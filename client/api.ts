@@ -10,6 +10,8 @@ import type { DaemonState } from './statusView';
 export interface BackstopApi {
   readonly status: Status | undefined;
   readonly daemonState: DaemonState;
+  /** Why the daemon is not running (shown in the status bar tooltip). */
+  readonly daemonDetail: string | undefined;
   readonly statusBarText: string;
   readonly configRejection: ConfigRejection | undefined;
   readonly onDidChangeStatus: vscode.Event<Status>;
@@ -25,6 +27,7 @@ export function createApi(ctx: Ctx): BackstopApi {
   return {
     get status() { return ctx.status; },
     get daemonState() { return ctx.daemonState; },
+    get daemonDetail() { return ctx.daemonDetail; },
     get statusBarText() { return ctx.statusBar.text; },
     get configRejection() { return ctx.settings.rejection; },
     onDidChangeStatus: ctx.onDidChangeStatus,

@@ -36,6 +36,7 @@ export class Ctx implements vscode.Disposable {
   private busyCount = 0;
   private shownStartFailure: string | undefined;
   private readonly serveArgs: string[] = [];
+  private initError: string | undefined;
 
   private _status: Status | undefined;
   private _lastFallback: LastFallback | undefined;
@@ -84,6 +85,7 @@ export class Ctx implements vscode.Disposable {
     // The state dir is this extension's global storage, so each VS Code profile keeps its own stats.
     this.serveArgs.splice(0, this.serveArgs.length, 'serve', '--state-dir', this.extension.globalStorageUri.fsPath, ...this.settings.serveArgs());
     this.setDaemon('starting');
+    this.initError = undefined;
     try {
       await client.start();
     } catch (e) {
@@ -174,7 +176,9 @@ export class Ctx implements vscode.Disposable {
       outputChannel: this.log,
       initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
       initializationFailedHandler: (error) => {
-        this.log.error(`the daemon refused to start: ${error instanceof Error ? error.message : String(error)}`);
+        // vscode-languageclient then rejects start() with an unrelated "can't be stopped" error; keep the real reason.
+        this.initError = error instanceof Error ? error.message : String(error);
+        this.log.error(`the daemon refused to start: ${this.initError}`);
         return false;
       },
       errorHandler: {
@@ -239,7 +243,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   private startFailureText(e: unknown): string {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = this.initError ?? (e instanceof Error ? e.message : String(e));
+    this.initError = undefined;
     this.log.error(`could not start the daemon: ${message}`);
     return `Could not start the daemon: ${message}`;
   }

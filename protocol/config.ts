@@ -45,6 +45,10 @@ export const localProviderSchema = z.strictObject({
   memoryBudgetBytes: z.number().int().positive().optional(),
   idleTtlMs: z.number().int().min(1000).optional(),
   gpu: z.boolean().optional(),
+  /** Where missing models can be downloaded from (download_and_retry): name → URL, sha256, size. */
+  downloads: z
+    .record(z.string(), z.strictObject({ url: z.url(), sha256: z.string().regex(/^[a-f0-9]{64}$/i, 'a hex SHA-256').optional(), sizeBytes: z.number().int().positive().optional() }))
+    .optional(),
 });
 
 export const cloudProviderSchema = z.discriminatedUnion('type', [

@@ -4,7 +4,7 @@ export * from './config';
 export * from './errors';
 export * as methods from './methods';
 export type {
-  BenchmarkParams, BenchmarkProgress, ChainResult, DiscoverResult, EstimateWaitParams, FallbackEvent, LogMessage,
+  BenchmarkParams, BenchmarkProgress, DownloadParams, DownloadProgress, DownloadResult, ChainResult, DiscoverResult, EstimateWaitParams, FallbackEvent, LogMessage,
   ModelsParams, MonitorParams, MonitorResult, PlanParams, QueueCancelParams, SetChainParams, SetPrimaryParams,
   SetSecretParams, StreamDelta, SuggestParams,
 } from './methods';

@@ -79,6 +79,11 @@ export interface MonitorResult { samples: MonitorSample[]; running?: boolean }
 /** Client → daemon: start or stop a monitoring session (health, CPU, memory, VRAM samples). */
 export const monitor = new RequestType<MonitorParams, MonitorResult, void>('backstop/monitor');
 
+export interface DownloadParams { model: string }
+export interface DownloadResult { model: string; path: string; bytes: number; sha256: string; resumed: boolean; durationMs: number }
+/** Client → daemon: fetch a missing local model from its configured source (resumable, checksum verified). Cancellable. */
+export const download = new RequestType<DownloadParams, DownloadResult, void>('backstop/download');
+
 // ---- notifications (daemon → client) ----
 
 /** Daemon → client: sent whenever any field of Status changes (health, chain, exhaustion, queue, in-flight). */
@@ -106,13 +111,17 @@ export interface LogMessage { level: 'trace' | 'debug' | 'info' | 'warn' | 'erro
 /** Daemon → client: a daemon log line (for the client's output channel). */
 export const log = new NotificationType<LogMessage>('backstop/log');
 
+export interface DownloadProgress { model: string; receivedBytes: number; totalBytes?: number }
+/** Daemon → client: a model download moved forward. */
+export const downloadProgress = new NotificationType<DownloadProgress>('backstop/downloadProgress');
+
 /** Every request constant, for transports that dispatch by name and for docs/tests. */
 export const ALL_REQUESTS = [
   status, models, discover, complete, setChain, setPrimary, benchmark, system, health, stats, suggest, plan,
-  estimateWait, queue, queueCancel, getConfig, setConfig, setSecret, monitor,
+  estimateWait, queue, queueCancel, getConfig, setConfig, setSecret, monitor, download,
 ] as const;
 
-export const ALL_NOTIFICATIONS = [statusChanged, modelsChanged, fallback, queueChanged, benchmarkProgress, stream, log] as const;
+export const ALL_NOTIFICATIONS = [statusChanged, modelsChanged, fallback, queueChanged, benchmarkProgress, stream, log, downloadProgress] as const;
 
 /** LSP's cancel notification, honoured on every transport. */
 export const CANCEL_REQUEST_METHOD = '$/cancelRequest';

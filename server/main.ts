@@ -8,6 +8,7 @@ import { systemClock } from './core/types';
 import { DaemonState } from './daemon';
 import { removeDaemonFile, writeDaemonFile } from './daemonFile';
 import { registerBase } from './handlers/base';
+import { registerDownload } from './handlers/download';
 import { registerKnowledge } from './handlers/knowledge';
 import { DaemonLogger } from './logger';
 import { defaultStateDir } from './paths';
@@ -57,6 +58,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   const table = new HandlerTable();
   registerBase(table, services);
   registerKnowledge(table, services);
+  registerDownload(table, services);
   logger.onLog((m) => state.peers.broadcast(methods.log, m));
 
   const token = newToken();

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { methods } from '../protocol/index';
 import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../protocol/types';
 import { BenchmarkStore } from './benchmark/benchmark';
-import { Engine, type PlanContext } from './core/engine';
+import { type Adjustments, Engine, type PlanContext } from './core/engine';
 import { HealthRegistry } from './core/health';
 import { computeHealth } from './core/healthScore';
 import { planFallback } from './core/planner';
@@ -16,6 +16,7 @@ import type { DaemonState } from './daemon';
 import type { DaemonLogger } from './logger';
 import { ModelCatalog } from './modelCatalog';
 import { physicalCoresGuess, ProviderRegistry } from './providerRegistry';
+import { FitTable } from './system/fitTable';
 import { SystemMonitor } from './system/systemSource';
 import { VERSION } from './version';
 
@@ -46,6 +47,7 @@ export class Services {
   readonly system: SystemMonitor;
   readonly catalog: ModelCatalog;
   readonly engine: Engine;
+  readonly fitTable: FitTable;
   lastFallback: LastFallback | undefined;
   private inFlight = 0;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +84,7 @@ export class Services {
       newId: () => crypto.randomUUID(),
     });
     this.benchmarks = new BenchmarkStore(store);
+    this.fitTable = new FitTable(this.log);
     this.system = new SystemMonitor();
     this.registry = new ProviderRegistry({
       logger: this.log,
@@ -100,6 +103,7 @@ export class Services {
       system: () => this.system.snapshot(),
       logger: this.log,
       onChange: (models) => {
+        void this.fitTable.refresh(this.catalog.localEntries());
         state.peers.broadcast(methods.modelsChanged, { models });
         this.statusSoon();
       },
@@ -111,8 +115,9 @@ export class Services {
       health: this.health,
       config: () => state.config,
       resolve: (id) => this.registry.resolve(id),
-      acquire: (model, priority, signal) => this.queue.acquire(model, priority, signal),
+      acquire: (model, priority, signal, opts) => this.queue.acquire(model, priority, signal, opts),
       plan: (ctx) => this.planFor(ctx),
+      adjust: (ctx) => this.adjustFor(ctx),
       onEvent: (e) => {
         if (e.type === 'fallback') {
           this.lastFallback = { ...e, at: new Date(clock.now()).toISOString() };
@@ -177,9 +182,50 @@ export class Services {
       ...(requirements ? { requirements } : {}),
       mockGeneration: this.state.config.mockGeneration,
       waitMs: (m) => this.queue.estimateNew(m)?.totalMs,
-      freeMemoryBytes: this.system.snapshot().memory.availableBytes,
+      freeMemoryBytes: this.memoryBudget(ctx.model),
+      estimateFit: (m, o) => this.estimateFit(m, o),
+      downloadSource: (m) => this.downloadSource(m),
+      ...('request' in ctx && ctx.request.maxTokens !== undefined ? { maxTokens: ctx.request.maxTokens } : {}),
       exhausted,
     });
+  }
+
+  /** Where a missing model can come from: a configured GGUF URL, or an Ollama pull. */
+  downloadSource(model: string): { kind: 'ollama_pull' | 'gguf_url'; url?: string; sizeBytes?: number } | undefined {
+    const pid = model.slice(0, model.indexOf('/'));
+    const name = model.slice(model.indexOf('/') + 1);
+    const p = this.state.config.providers.find((x) => x.id === pid);
+    if (p?.type === 'ollama') return { kind: 'ollama_pull' };
+    const d = p?.type === 'local' ? p.downloads?.[name] : undefined;
+    return d ? { kind: 'gguf_url', url: d.url, ...(d.sizeBytes !== undefined ? { sizeBytes: d.sizeBytes } : {}) } : undefined;
+  }
+
+  /** Memory a local model may use: what is free, or the provider's memoryBudgetBytes if smaller. */
+  memoryBudget(model: string): number {
+    const free = this.system.snapshot().memory.availableBytes;
+    const p = this.state.config.providers.find((x) => x.id === model.slice(0, model.indexOf('/')));
+    return p?.type === 'local' && p.memoryBudgetBytes !== undefined ? Math.min(free, p.memoryBudgetBytes) : free;
+  }
+
+  /** Synchronous fit check for the planner and health score, from the precomputed estimates. */
+  estimateFit(model: string, o: { contextSize: number; gpuLayers: number }): { ramBytes: number; vramBytes: number; fits: boolean } | undefined {
+    const e = this.fitTable.estimate(model, o.contextSize);
+    return e ? { ...e, fits: e.ramBytes + e.vramBytes <= this.memoryBudget(model) } : undefined;
+  }
+
+  /** autoSwitch: after out_of_memory, the planner's reduced settings for the same model, if any fit. */
+  adjustFor(ctx: PlanContext): Adjustments | undefined {
+    if (!this.state.config.autoSwitch || ctx.failure !== 'out_of_memory') return undefined;
+    const opt = this.planFor(ctx, false).options.find((o) => o.type === 'reduce_requirements' && o.model === ctx.model && o.adjustments);
+    if (!opt?.adjustments) return undefined;
+    const num = (k: string) => (typeof opt.adjustments?.[k] === 'number' ? (opt.adjustments[k] as number) : undefined);
+    const a: Adjustments = {};
+    const c = num('contextSize'), g = num('gpuLayers'), t = num('maxTokens');
+    if (c !== undefined) a.contextSize = c;
+    if (g !== undefined) a.gpuLayers = g;
+    if (t !== undefined) a.maxTokens = t;
+    this.log.info(`autoSwitch: retrying ${ctx.model} with ${JSON.stringify(a)} (${opt.message})`);
+    return a;
   }
 
   models(): ModelInfo[] {
@@ -191,7 +237,7 @@ export class Services {
   }
 
   healthReport(): HealthReport {
-    const h = computeHealth({ chain: this.state.config.chain, models: this.catalog.list(), system: this.system.snapshot(), recentSuccessRate: this.recentSuccessRate() });
+    const h = computeHealth({ chain: this.state.config.chain, models: this.catalog.list(), system: this.system.snapshot(), recentSuccessRate: this.recentSuccessRate(), estimateFit: (m, o) => this.estimateFit(m, o) });
     return { ...h, perModel: this.health.all() };
   }
 

@@ -19,6 +19,9 @@ export interface ResolvedModel {
   kind: 'local' | 'cloud';
 }
 
+/** Request settings the planner may change for a retry of the same model. */
+export interface Adjustments { contextSize?: number; gpuLayers?: number; maxTokens?: number }
+
 export interface PlanContext {
   model: string;
   failure: FailureKind;
@@ -34,7 +37,12 @@ export interface EngineDeps {
   config: () => EngineConfig;
   resolve(modelId: string): ResolvedModel | undefined;
   /** Optional queue slot (the queue is another module); resolves with a release function. */
-  acquire?(modelId: string, priority: Priority, signal: AbortSignal): Promise<() => void>;
+  acquire?(modelId: string, priority: Priority, signal: AbortSignal, opts?: { expectedTokens?: number }): Promise<() => void>;
+  /**
+   * autoSwitch: settings that let this model serve after a failure (e.g. a smaller context after
+   * out_of_memory), from the planner. The lane retries the model once with them and records them.
+   */
+  adjust?(ctx: PlanContext): Adjustments | undefined;
   /** Optional planner hook, consulted when the chain is exhausted. */
   plan?(ctx: PlanContext): FallbackPlan | undefined;
   onEvent?(e: EngineEvent): void;

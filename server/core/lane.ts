@@ -4,7 +4,7 @@
 import type { Attempt, FailureKind } from '../../protocol/types';
 import { runAttempt, type AttemptOutcome } from './attempt';
 import { COUNTS_AGAINST_MODEL } from './circuit';
-import type { EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engine';
+import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engine';
 import { decideRetry } from './retryPolicy';
 import type { StreamGate } from './streamGate';
 import { sleep, type GenerateRequest, type GenerateResult } from './types';
@@ -36,6 +36,8 @@ export class Lane {
   private readonly ctl = new AbortController();
   /** The current attempt has produced a first token (hedging waits for exactly this). */
   firstToken = false;
+  /** Planner adjustments applied to this model's later attempts (autoSwitch). */
+  private adjusted: Adjustments | undefined;
 
   constructor(private readonly ctx: LaneContext, readonly model: string, parent: AbortSignal) {
     if (parent.aborted) this.ctl.abort(parent.reason);
@@ -73,7 +75,7 @@ export class Lane {
       }
       const o = await this.attempt(resolved, release);
       const startedAtMs = this.sinceStart() - o.latencyMs;
-      const base = { model: this.model, retry, latencyMs: o.latencyMs, startedAtMs };
+      const base = { model: this.model, retry, latencyMs: o.latencyMs, startedAtMs, ...(this.adjusted ? { adjustments: { ...this.adjusted } } : {}) };
       if (o.ok) {
         deps.health.onSuccess(this.model, o.latencyMs, o.ttftMs);
         this.ctx.record({ ...base, outcome: 'success' });
@@ -106,6 +108,14 @@ export class Lane {
         }
         continue;
       }
+      if (!this.adjusted && deps.adjust) {
+        const adj = deps.adjust({ model: this.model, failure: o.kind, message: o.message, request: this.ctx.req });
+        if (adj && Object.keys(adj).length) {
+          // autoSwitch: the planner found settings that fit; retry this model once with them.
+          this.adjusted = adj;
+          continue;
+        }
+      }
       const failed: LaneOutcome = { type: 'failed', model: this.model, kind: o.kind, message: o.message, contextOverflow: d.action === 'next_fitting' };
       if (resolved.contextLength !== undefined) failed.contextLength = resolved.contextLength;
       return failed;
@@ -121,7 +131,7 @@ export class Lane {
       o = await runAttempt({
         clock: deps.clock,
         provider: resolved.provider,
-        request: toGenerateRequest(this.ctx.req, resolved.name),
+        request: toGenerateRequest(this.ctx.req, resolved.name, this.adjusted),
         signal: this.ctl.signal,
         limits: { attemptMs: cfg.timeoutMs, firstTokenMs: Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs), idleMs: cfg.idleTimeoutMs },
         onDelta: (delta) => {
@@ -147,12 +157,15 @@ export class Lane {
   }
 }
 
-function toGenerateRequest(req: EngineRequest, model: string): GenerateRequest {
+function toGenerateRequest(req: EngineRequest, model: string, adj?: Adjustments): GenerateRequest {
   const g: GenerateRequest = { model };
+  if (adj?.contextSize !== undefined) g.contextSize = adj.contextSize;
+  if (adj?.gpuLayers !== undefined) g.gpuLayers = adj.gpuLayers;
   if (req.prompt !== undefined) g.prompt = req.prompt;
   if (req.messages !== undefined) g.messages = req.messages;
   if (req.suffix !== undefined) g.suffix = req.suffix;
-  if (req.maxTokens !== undefined) g.maxTokens = req.maxTokens;
+  if (req.maxTokens !== undefined) g.maxTokens = adj?.maxTokens !== undefined ? Math.min(adj.maxTokens, req.maxTokens) : req.maxTokens;
+  else if (adj?.maxTokens !== undefined) g.maxTokens = adj.maxTokens;
   if (req.temperature !== undefined) g.temperature = req.temperature;
   if (req.stop !== undefined) g.stop = req.stop;
   return g;

@@ -146,9 +146,9 @@ export class RequestQueue {
     const out: QueueItem[] = [];
     for (const [model, list] of this.waiting) {
       // `list` is in arrival order (pushed in seq order, removals keep it): the replay's FIFO tie-break.
-      const work = list.map((w) => this.work(w, now));
+      const ests = this.estimateAll(model, list.map((w) => this.work(w, now)));
       this.ordered(list, now).forEach((w, position) => {
-        const est = this.estimateAt(model, work, list.indexOf(w), position);
+        const est = ests?.[list.indexOf(w)];
         out.push({
           id: w.id, model, priority: w.priority, position,
           enqueuedAt: new Date(w.enqueuedAt).toISOString(),
@@ -237,24 +237,36 @@ export class RequestQueue {
     return [...list].sort((a, b) => this.level(a, now) - this.level(b, now) || a.seq - b.seq);
   }
 
-  /** Estimate for waiting[self]: the estimator replays the whole list (aging, FIFO) itself. */
+  /** Estimate for waiting[self]; the estimator simulates the whole list (priority, aging, FIFO). */
   private estimateAt(model: string, waiting: QueuedWork[], self: number, position: number): WaitEstimate | undefined {
-    const est = this.deps.estimator;
     const me = waiting[self];
-    if (!est || !me) return undefined;
+    const ctx = this.context(model, waiting);
+    if (!ctx || !me) return undefined;
+    ctx.self = self;
+    ctx.position = position;
+    ctx.priority = me.priority;
+    ctx.waitedMs = me.waitedMs;
+    if (me.tokens !== undefined) ctx.tokens = me.tokens;
+    return this.deps.estimator?.estimate(model, ctx);
+  }
+
+  private estimateAll(model: string, waiting: QueuedWork[]): WaitEstimate[] | undefined {
+    const ctx = this.context(model, waiting);
+    return ctx && this.deps.estimator?.estimateAll(model, ctx);
+  }
+
+  private context(model: string, waiting: QueuedWork[]): EstimateContext | undefined {
+    if (!this.deps.estimator) return undefined;
     const now = this.deps.clock.now();
     const running = [...(this.slots.get(model)?.values() ?? [])];
-    const ctx: EstimateContext = {
+    return {
       ...this.deps.waitContext?.(model),
-      position, priority: me.priority, waitedMs: me.waitedMs, agingMs: this.agingMs,
-      waiting, self,
+      position: 0, agingMs: this.agingMs, waiting,
       concurrency: Math.max(1, this.deps.concurrency(model)),
       running: running.length,
       runningElapsedMs: running.map((r) => now - r.startedAt),
       runningTokens: running.map((r) => r.tokens),
     };
-    if (me.tokens !== undefined) ctx.tokens = me.tokens;
-    return est.estimate(model, ctx);
   }
 
   private remove(id: string): boolean {

@@ -28,6 +28,7 @@ export class RequestRun implements LaneContext {
   /** Set after a context overflow: later models must be larger than this (and fit the estimate). */
   private overflow: { context: number | undefined } | undefined;
   private queue = { waiting: 0, since: 0, totalMs: 0 };
+  private queueError: (Error & { code: number }) | undefined;
 
   constructor(readonly deps: EngineDeps, readonly req: EngineRequest, private readonly opts: RunOptions) {
     this.cfg = deps.config();
@@ -74,7 +75,12 @@ export class RequestRun implements LaneContext {
     if (!acquire) return () => {};
     if (this.queue.waiting++ === 0) this.queue.since = this.deps.clock.now();
     try {
-      return await untilAborted(acquire(model, this.req.priority ?? 'normal', signal), signal);
+      return await untilAborted(acquire(model, this.req.priority ?? 'normal', signal, this.req.maxTokens === undefined ? {} : { expectedTokens: this.req.maxTokens }), signal);
+    } catch (e) {
+      // Remember a full queue / expired wait: if no model answers, that is the request's error.
+      const code = (e as { code?: unknown }).code;
+      if (code === ErrorCodes.QueueFull || code === ErrorCodes.Timeout) this.queueError = e as Error & { code: number };
+      throw e;
     } finally {
       if (--this.queue.waiting === 0) this.queue.totalMs += this.deps.clock.now() - this.queue.since;
     }
@@ -205,6 +211,9 @@ export class RequestRun implements LaneContext {
 
   private exhaustedError(last?: Failed): EngineError {
     const now = this.deps.clock.now();
+    if (this.queueError && this.attempts.every((a) => a.outcome === 'skipped')) {
+      return new EngineError(this.queueError.code, `${this.queueError.message}${summarize(this.attempts)}`, { attempts: [...this.attempts] });
+    }
     const known = this.chain.filter((m) => this.deps.resolve(m));
     const until = known.length > 0 ? this.deps.health.nextRecovery(known) : undefined;
     const retryAfterMs = until === undefined ? undefined : Math.max(0, until - now);

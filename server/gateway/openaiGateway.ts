@@ -13,17 +13,25 @@ import type { Services } from '../services';
 import { openAiError, readBody, sendJson } from '../transports/httpServer';
 import { chainFor } from './chainFor';
 
-const stopSchema = z.union([z.string(), z.array(z.string()).max(16)]).optional();
+// Clients send `null` for "not set" (max_tokens: null, stop: null, …): accept it as absent.
+const stopSchema = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+const modelList = z.array(z.string().min(1)).nullish();
 const common = {
-  model: z.string().min(1, 'model is required ("backstop" means the configured chain)'),
-  stream: z.boolean().optional(),
-  max_tokens: z.number().int().positive().optional(),
-  max_completion_tokens: z.number().int().positive().optional(),
-  temperature: z.number().min(0).max(2).optional(),
+  // Optional when `models` is given (OpenRouter's convention); checked in requireModel below.
+  model: z.string().min(1, 'model is required ("backstop" means the configured chain)').optional(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  n: z.number().int().min(1).max(1, 'Backstop returns one choice per request: n must be 1').nullish(),
   stop: stopSchema,
-  models: z.array(z.string().min(1)).optional(),
-  fallbacks: z.array(z.string().min(1)).optional(),
-  user: z.string().optional(),
+  models: modelList,
+  fallbacks: modelList,
+  user: z.string().nullish(),
+};
+const requireModel = (b: { model?: string | undefined; models?: string[] | null | undefined }, ctx: z.RefinementCtx) => {
+  if (b.model === undefined && !b.models?.length) ctx.addIssue({ code: 'custom', path: ['model'], message: 'model is required ("backstop" means the configured chain), or give the whole chain in "models"' });
 };
 const contentPart = z.object({ type: z.string(), text: z.string().optional() });
 const chatSchema = z.object({
@@ -32,15 +40,15 @@ const chatSchema = z.object({
     role: z.enum(['system', 'user', 'assistant', 'developer']),
     content: z.union([z.string(), z.array(contentPart)]).nullable(),
   })).min(1, 'messages must hold at least one message'),
-});
-const completionSchema = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().optional() });
+}).superRefine(requireModel);
+const completionSchema = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().nullish() }).superRefine(requireModel);
 
 const silentPeer: Peer = { id: 'gateway', notify() {} };
 
 export async function handleGateway(req: http.IncomingMessage, res: http.ServerResponse, url: URL, s: Services): Promise<void> {
   if (req.method === 'GET' && url.pathname === '/v1/models') return listModels(res, s);
   const kind = url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
-  if (!kind || req.method !== 'POST') return sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found'));
+  if (!kind || req.method !== 'POST') return sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}: the gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models`, 'invalid_request_error', 'not_found'));
   let raw: unknown;
   try {
     raw = JSON.parse(await readBody(req, s.state.config.server.maxMessageBytes));
@@ -56,17 +64,21 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   const body = parsed.data;
   let chain: string[];
   try {
-    chain = chainFor(s, body);
+    chain = chainFor(s, {
+      model: body.model ?? body.models?.[0] ?? 'backstop',
+      ...(body.models != null ? { models: body.models } : {}),
+      ...(body.fallbacks != null ? { fallbacks: body.fallbacks } : {}),
+    });
   } catch (e) {
     const err = toRpcError(e);
-    return sendJson(res, 400, openAiError(err.message, 'invalid_request_error', 'model_not_found', 'model'));
+    return sendJson(res, 400, openAiError(`${err.message}. Use "backstop" for the configured chain; GET /v1/models lists the models.`, 'invalid_request_error', 'model_not_found', 'model'));
   }
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const params: CompleteParams = {
     chain,
     ...(maxTokens !== undefined ? { maxTokens } : {}),
-    ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-    ...(body.stop !== undefined ? { stop: typeof body.stop === 'string' ? [body.stop] : body.stop } : {}),
+    ...(body.temperature != null ? { temperature: body.temperature } : {}),
+    ...(body.stop != null ? { stop: typeof body.stop === 'string' ? [body.stop] : body.stop } : {}),
   };
   if ('messages' in body) {
     params.messages = body.messages.map((m) => ({
@@ -75,7 +87,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     }));
   } else {
     params.prompt = Array.isArray(body.prompt) ? (body.prompt[0] ?? '') : body.prompt;
-    if (body.suffix !== undefined) params.suffix = body.suffix;
+    if (body.suffix != null) params.suffix = body.suffix;
   }
 
   const ac = new AbortController();
@@ -93,19 +105,25 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   }
   const mode = s.state.config.gateway.streamFailover;
   const sse = new SseWriter(res);
-  const chunk = (model: string, text: string | null, finish: string | null) =>
+  const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  const chunk = (model: string, text: string | null, finish: string | null, extra: Record<string, unknown> = {}) =>
     kind === 'chat'
-      ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish }] }
-      : { id, object: 'text_completion', created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }] };
+      ? { id, object, created, model, choices: [{ index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish }], ...extra }
+      : { id, object, created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }], ...extra };
   let broken = false;
   try {
     const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer }, mode === 'error'
       ? {
-          onDelta: (delta, model) => { if (!broken) sse.data(chunk(model, delta, null)); },
+          onDelta: (delta, model) => {
+            if (broken) return;
+            // The first delta commits the response: its headers can only name the model streaming now.
+            if (!sse.started) sse.start({ 'x-backstop-model': model, 'x-backstop-fallback': chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none' });
+            sse.data(chunk(model, delta, null));
+          },
           onReset: (model) => {
             // Content already reached the client and that attempt died: say so, never [DONE].
             broken = true;
-            sse.data(openAiError(`the stream from the model failed after content was sent; ${model} would start over, so the stream ends here — retry the request`, 'server_error', 'stream_interrupted'));
+            sse.data(openAiError(`the stream failed after part of the answer was sent (gateway.streamFailover is "error"); ${model} would have to start over, so the stream ends here: discard the partial answer and retry the request`, 'server_error', 'stream_interrupted'));
             sse.end();
             ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
           },
@@ -114,14 +132,23 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     if (broken) return;
     if (!sse.started) sse.start(explainHeaders(r));
     if (mode === 'buffer') sse.data(chunk(r.modelUsed, r.text, null));
-    sse.data(chunk(r.modelUsed, null, r.finishReason ?? 'stop'));
-    sse.data({ id, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: r.modelUsed, choices: [], usage: usageOf(r) });
+    const usage = usageOf(r);
+    const trace = { backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+    // OpenAI's shape: with include_usage, a last chunk with empty choices carries usage. Without
+    // it, usage rides on the finish chunk, so it is always present yet no client meets an empty
+    // `choices` it did not ask for.
+    if (body.stream_options?.include_usage) {
+      sse.data(chunk(r.modelUsed, null, r.finishReason ?? 'stop', trace));
+      sse.data({ id, object, created, model: r.modelUsed, choices: [], usage });
+    } else {
+      sse.data(chunk(r.modelUsed, null, r.finishReason ?? 'stop', { usage, ...trace }));
+    }
     sse.done();
   } catch (e) {
     if (broken) return;
     if (!sse.started) return sendError(res, e);
     const err = toRpcError(e);
-    sse.data(openAiError(err.message, 'server_error', err.data.kind));
+    sse.data({ ...openAiError(err.message, 'server_error', err.data.kind), backstop: { attempts: err.data.attempts ?? [] } });
     sse.end();
   }
 }
@@ -175,14 +202,23 @@ const STATUS_BY_CODE: Record<number, number> = {
   [ErrorCodes.UnknownModel]: 400, [ErrorCodes.RequestCancelled]: 499, [ErrorCodes.Unauthorized]: 401,
 };
 
+/** Failures that retrying the same request cannot fix: the request itself is the problem. */
+const REQUEST_FAULTS: ReadonlySet<string> = new Set(['bad_request', 'context_overflow', 'content_filter']);
+const OPENAI_CODE: Record<string, string> = { context_overflow: 'context_length_exceeded', content_filter: 'content_filter' };
+
 function sendError(res: http.ServerResponse, e: unknown): void {
   const err = toRpcError(e);
-  const status = STATUS_BY_CODE[err.code] ?? 500;
   const data: ErrorData = err.data;
+  const failed = (data.attempts ?? []).filter((a) => a.failure !== undefined && a.outcome !== 'skipped');
+  // An exhausted chain whose every model rejected the request itself is the caller's 400: a 429
+  // would have clients retry, unchanged, forever.
+  const requestFault = err.code === ErrorCodes.Exhausted && failed.length > 0 && failed.every((a) => REQUEST_FAULTS.has(a.failure ?? ''));
+  const status = requestFault ? 400 : (STATUS_BY_CODE[err.code] ?? 500);
   const headers: Record<string, string> = { 'x-backstop-attempts': String(data.attempts?.length ?? 0) };
   if (status === 429) headers['retry-after'] = String(Math.max(1, Math.ceil((data.retryAfterMs ?? 1000) / 1000)));
   const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
-  sendJson(res, status, { ...openAiError(err.message, type, data.kind), backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null } }, headers);
+  const code = requestFault ? (OPENAI_CODE[failed[0]?.failure ?? ''] ?? 'invalid_request') : data.kind;
+  sendJson(res, status, { ...openAiError(err.message, type, code), backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null } }, headers);
 }
 
 function listModels(res: http.ServerResponse, s: Services): void {

@@ -168,6 +168,7 @@ export interface HarnessOptions {
   /** A queue stand-in, built on the harness clock. */
   acquire?: (clock: FakeClock) => NonNullable<EngineDeps['acquire']>;
   plan?: EngineDeps['plan'];
+  adjust?: EngineDeps['adjust'];
 }
 
 /** An Engine over a FakeProvider and a FakeClock with the protocol's default configuration. */
@@ -189,6 +190,7 @@ export function setupEngine(o: HarnessOptions = {}) {
   };
   if (o.acquire) deps.acquire = o.acquire(clock);
   if (o.plan) deps.plan = o.plan;
+  if (o.adjust) deps.adjust = o.adjust;
   const engine = new Engine(deps);
   let seq = 0;
   /** Start a request (chain of bare names, "fake/" added) without advancing the clock. */

@@ -102,13 +102,17 @@ export function registerExtensionTests(): void {
 
     test('an invalid setting is rejected by the daemon and surfaced with its name', async () => {
       const rejected = waitFor('the daemon rejects backstop.timeoutMs', [api.onConfigRejected], () => api.configRejection);
-      await cfg().update('timeoutMs', 10, vscode.ConfigurationTarget.Workspace);
-      const rejection = await rejected;
-      assert.equal(rejection.setting, 'backstop.maxRetries');
-      assert.match(rejection.message, /timeoutMs/);
-      const config = await ok(api.request(methods.getConfig));
-      assert.equal(config.timeoutMs, 30_000, 'the previous value stays in effect');
-      await cfg().update('timeoutMs', undefined, vscode.ConfigurationTarget.Workspace);
+      try {
+        await cfg().update('timeoutMs', 10, vscode.ConfigurationTarget.Workspace);
+        const rejection = await rejected;
+        assert.equal(rejection.setting, 'backstop.timeoutMs');
+        assert.match(rejection.message, /timeoutMs/);
+        const config = await ok(api.request(methods.getConfig));
+        assert.equal(config.timeoutMs, 30_000, 'the previous value stays in effect');
+      } finally {
+        // Later tests restart the daemon: it must not start with the invalid value.
+        await cfg().update('timeoutMs', undefined, vscode.ConfigurationTarget.Workspace);
+      }
     });
 
     test('backstop.restartDaemon restarts the daemon, which gets the settings again', async () => {
@@ -127,6 +131,24 @@ export function registerExtensionTests(): void {
       const config = await ok(api.request(methods.getConfig));
       assert.equal(config.maxRetries, 4, 'settings are sent again as initializationOptions');
       assert.deepEqual(config.chain, ['local/tiny', 'cloud/gpt-x'], 'the switched chain survives the restart (kept in settings)');
+    });
+
+    test('a daemon that refuses invalid settings at start comes back when they are fixed', async () => {
+      const rejected = nextEvent('setConfig rejected', api.onConfigRejected);
+      await cfg().update('maxRetries', 99, vscode.ConfigurationTarget.Workspace);
+      await rejected;
+      try {
+        const restarted = await vscode.commands.executeCommand<boolean>('backstop.restartDaemon');
+        assert.equal(restarted, false, 'initialize with maxRetries 99 must fail');
+        assert.equal(api.daemonState, 'failed');
+        assert.match(api.statusBarText, /error/);
+        assert.match(api.daemonDetail ?? '', /maxRetries/, 'the reason names the setting');
+      } finally {
+        const running = nextEvent('the daemon running again after the fix', api.onDidChangeDaemonState, (s) => s === 'running');
+        await cfg().update('maxRetries', 4, vscode.ConfigurationTarget.Workspace);
+        await running;
+      }
+      assert.equal((await ok(api.request(methods.getConfig))).maxRetries, 4);
     });
 
     test('a daemon that dies is restarted by itself (bounded backoff)', async () => {
