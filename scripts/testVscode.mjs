@@ -2,11 +2,14 @@
 // Extension-host layer: the mocha suite in test/vscode runs inside the VS Code server bundled in
 // code-server (Code 1.139), driven by headless Chromium through the workbench's `payload` test hook.
 // Prints ONE summary line `vscode: N passed, M failed` and exits non-zero on failure.
-// usage: node scripts/testVscode.mjs   (BACKSTOP_SKIP_BUILD=1 to reuse dist/; KEEP=1 keeps the temp dirs)
+// usage: node scripts/testVscode.mjs [--electron]   (BACKSTOP_SKIP_BUILD=1 to reuse dist/; KEEP=1 keeps the temp dirs)
+//   --electron: run the same suite in a desktop VS Code through @vscode/test-electron instead (for
+//   contributors with internet: `npm i --no-save @vscode/test-electron`; it downloads VS Code).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 import {
   build, CODE_SERVER, ensureHost, freePort, hostEnv, launchBrowser, makeWorkspace, NOISE, ROOT, startServer,
 } from '../test/vscode-host/harness.mjs';
@@ -18,27 +21,29 @@ function summary(passed, failed, note = '') {
   console.log(`vscode: ${passed} passed, ${failed} failed${note ? ` (${note})` : ''}`);
 }
 
-async function main() {
-  ensureHost();
-  build();
-  // The suite is bundled once for the extension host: cjs, `vscode` and mocha from the host/root.
-  await esbuild.build({
-    entryPoints: { index: path.join(ROOT, 'test/vscode/index.ts') },
-    outdir: path.join(ROOT, 'out/test'),
-    bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline',
-    external: ['vscode', 'mocha'], logLevel: 'warning',
-  });
+const electron = process.argv.includes('--electron');
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-vscode-'));
-  const results = path.join(tmp, 'results.json');
-  const workspace = makeWorkspace(path.join(tmp, 'workspace'), {
-    'backstop.providers': [
-      { id: 'cloud', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['gpt-x'] },
-      { id: 'local', type: 'local', modelsDirs: [path.join(tmp, 'models')] },
-    ],
-    'backstop.chain': ['cloud/gpt-x', 'local/tiny'],
-  });
-  fs.mkdirSync(path.join(tmp, 'models'));
+async function runElectron(workspace, results) {
+  let testElectron;
+  try {
+    testElectron = await import('@vscode/test-electron');
+  } catch {
+    throw new Error('--electron needs @vscode/test-electron: npm i --no-save @vscode/test-electron (it downloads VS Code, so it needs the internet)');
+  }
+  try {
+    await testElectron.runTests({
+      extensionDevelopmentPath: ROOT,
+      extensionTestsPath: path.join(ROOT, 'out/test/index.js'),
+      launchArgs: [workspace, '--disable-workspace-trust', '--disable-extensions'],
+      extensionTestsEnv: { BACKSTOP_TEST_RESULTS: results },
+    });
+    return 0;
+  } catch {
+    return 1;
+  }
+}
+
+async function runInCodeServer(tmp, workspace, results) {
   const port = await freePort();
   const server = await startServer({
     command: 'node',
@@ -70,6 +75,33 @@ async function main() {
     await browser.close();
     await server.stop();
   }
+  return code;
+}
+
+async function main() {
+  if (!electron) ensureHost();
+  build();
+  // The suite is bundled once for the extension host: cjs, `vscode` and mocha from the host/root.
+  await esbuild.build({
+    entryPoints: { index: path.join(ROOT, 'test/vscode/index.ts') },
+    outdir: path.join(ROOT, 'out/test'),
+    bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline',
+    external: ['vscode', 'mocha'], logLevel: 'warning',
+  });
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-vscode-'));
+  const results = path.join(tmp, 'results.json');
+  const workspace = makeWorkspace(path.join(tmp, 'workspace'), {
+    'backstop.providers': [
+      { id: 'cloud', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['gpt-x'] },
+      { id: 'local', type: 'local', modelsDirs: [path.join(tmp, 'models')] },
+    ],
+    'backstop.chain': ['cloud/gpt-x', 'local/tiny'],
+  });
+  // A generated GGUF (random weights, ~0.5 MB) so the local fallback really runs.
+  const { ensureFixtureModel } = await tsImport(path.join(ROOT, 'test/fixtures/genGguf.ts'), import.meta.url);
+  await ensureFixtureModel('tiny', path.join(tmp, 'models'));
+  const code = electron ? await runElectron(workspace, results) : await runInCodeServer(tmp, workspace, results);
   let passed = 0;
   let failed = 0;
   if (fs.existsSync(results)) {

@@ -80,9 +80,13 @@ export interface Processing { meanMs: number; sdMs: number; confidence: number }
 /** Below this many sized samples, or with too little spread in sizes, use the ratio ms/token. */
 export const REGRESSION_MIN_SAMPLES = 4;
 /** Decay of the size model. A model's speed per token is a property of model and machine and
- *  changes slowly, so it averages over ~20 requests (twice the window of EWMA_ALPHA): a size model
- *  has two parameters to learn and the noise of a 1024-token request would otherwise swamp it. */
-export const TOKEN_MODEL_ALPHA = 0.1;
+ *  changes slowly, so it averages over ~40 requests: a size model has two parameters to learn, and
+ *  with a request-to-request spread of 25 % a 10-request window leaves the mean ±8 % off, which every
+ *  item ahead in the queue then repeats. */
+export const TOKEN_MODEL_ALPHA = 0.05;
+/** Decay of the relative spread of sized requests. A spread needs more samples than a mean (its
+ *  estimate from k samples is off by about √(2/k)): ~40 requests keep it within ~25 %. */
+export const SPREAD_ALPHA = 0.05;
 
 export class WaitEstimator {
   private readonly clock: Clock;
@@ -115,7 +119,7 @@ export class WaitEstimator {
       // Relative error of the prediction made before seeing this sample: an honest spread.
       const pred = predictTokens(t, expectedTokens);
       const rel = pred > 0 ? (processingMs - pred) / pred : 0;
-      const a = Math.max(EWMA_ALPHA, 1 / t.n);
+      const a = Math.max(SPREAD_ALPHA, 1 / t.n);
       t.relVar = t.n === 1 ? rel * rel : (1 - a) * t.relVar + a * rel * rel;
     }
     t.n += 1;

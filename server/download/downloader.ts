@@ -3,7 +3,6 @@
 // folder never holds a half-written or corrupt file under the model's name.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** Attempts (first try + resumes) before giving up on a flaky connection. */
@@ -45,11 +44,18 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
       const len = Number(res.headers.get('content-length'));
       if (Number.isFinite(len) && len > 0) total = (append ? have : 0) + len;
       let received = append ? have : 0;
-      const counter = new TransformCounter((n) => {
-        received += n;
-        o.onProgress?.(received, total);
-      });
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counter, fs.createWriteStream(part, { flags: append ? 'a' : 'w' }), ...(o.signal ? [{ signal: o.signal }] as const : []));
+      // Each chunk is written (and awaited) before the next is read, so whatever arrived before a
+      // dropped connection is on disk for the resume.
+      const fh = await fs.promises.open(part, append ? 'a' : 'w');
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          await fh.write(chunk);
+          received += chunk.length;
+          o.onProgress?.(received, total);
+        }
+      } finally {
+        await fh.close();
+      }
       if (total !== undefined && received < total) throw new DownloadError(`connection closed after ${received} of ${total} bytes`, 'network');
       break;
     } catch (e) {
@@ -72,15 +78,4 @@ export async function hashFile(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(file), h);
   return h.digest('hex');
-}
-
-
-class TransformCounter extends Transform {
-  constructor(private readonly onBytes: (n: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
 }

@@ -52,12 +52,19 @@ export class LocalProvider implements Provider {
     const contextSize = req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
     // Validate before llama.cpp sees it: absurd sizes take it ~60 s to refuse.
     if (trained !== undefined && contextSize > trained) {
-      throw new ProviderError('context_overflow', `context size ${contextSize} exceeds what local/${req.model} was trained for (${trained})`);
+      throw new ProviderError('context_overflow', `context size ${contextSize} exceeds what ${this.id}/${req.model} was trained for (${trained}): set contextSize of provider "${this.id}" to ${trained} or less`);
     }
     const child = this.ensureChild();
     const id = this.nextId++;
     return await new Promise<GenerateResult>((resolve, reject) => {
-      const onAbort = () => this.post({ type: 'abort', id });
+      // Settle at once and tell the worker: llama.cpp may be inside a load that cannot stop
+      // between tokens, and the caller must not wait for it. Late messages for `id` are dropped.
+      const onAbort = () => {
+        this.post({ type: 'abort', id });
+        const p = this.pending.get(id);
+        this.pending.delete(id);
+        p?.reject(new ProviderError('cancelled', 'generation cancelled'));
+      };
       opts.signal.addEventListener('abort', onAbort, { once: true });
       const done = () => opts.signal.removeEventListener('abort', onAbort);
       this.pending.set(id, {
@@ -91,7 +98,8 @@ export class LocalProvider implements Provider {
     child.on('message', (m: FromWorker) => this.onMessage(m));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      const why = `local inference process exited (${signal ?? `code ${code}`})`;
+      // SIGKILL from nobody we know is usually the kernel's out-of-memory killer.
+      const why = `local inference process exited (${signal ?? `code ${code}`}${signal === 'SIGKILL' ? ': killed, often by the out-of-memory killer' : ''})`;
       if (this.pending.size) this.deps.logger.warn(`${why} with ${this.pending.size} generation(s) running`);
       for (const [id, p] of this.pending) {
         this.pending.delete(id);

@@ -157,12 +157,17 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
       throw new WorkerError('context_overflow', `prompt (${promptTokens} tokens) + maxTokens (${g.maxTokens}) exceed the context size ${g.contextSize}`);
     }
     let completionTokens = 0;
+    let streamed = '';
     const common = {
       maxTokens: g.maxTokens,
       temperature: g.temperature,
       signal,
       onToken: (t: readonly unknown[]) => (completionTokens += t.length),
-      onTextChunk: (text: string) => { if (text) send({ type: 'delta', id: g.id, text }); },
+      onTextChunk: (text: string) => {
+        if (!text || signal.aborted) return;
+        streamed += text;
+        send({ type: 'delta', id: g.id, text });
+      },
       ...(g.stop?.length ? { customStopTriggers: g.stop } : {}),
     };
     let text: string;
@@ -188,7 +193,13 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
       completion.dispose({ disposeSequence: false });
     }
     if (signal.aborted || stop === 'abort') throw signal.reason ?? new Error('aborted');
+    // node-llama-cpp holds back bytes of an unfinished UTF-8 character and may flush them only
+    // into the final text: send the rest so the streamed deltas always add up to the answer.
+    if (text.length > streamed.length && text.startsWith(streamed)) send({ type: 'delta', id: g.id, text: text.slice(streamed.length) });
     const finishReason = stop === 'maxTokens' ? 'length' : 'stop';
+    // onToken misses tokens held back that way (measured: maxTokens − 1, or + 1 after a long run);
+    // a maxTokens stop means exactly maxTokens were generated.
+    if (stop === 'maxTokens') completionTokens = g.maxTokens;
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     send({ type: 'done', id: g.id, text, promptTokens, completionTokens, finishReason, peakRssBytes });
   } finally {

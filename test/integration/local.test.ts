@@ -104,6 +104,13 @@ describe('local provider through the daemon', { concurrency: false }, () => {
     assert.ok((r.usage?.promptTokens ?? 0) > 0);
   });
 
+  it('a generation stopped by maxTokens reports exactly maxTokens completion tokens', async () => {
+    // Temperature 0 on the 4-layer model runs to the limit (measured: 1,900 tokens without an end token).
+    const r = await complete({ chain: ['local/fourLayer'], maxTokens: 40 });
+    assert.equal(r.finishReason, 'length');
+    assert.equal(r.usage?.completionTokens, 40);
+  });
+
   it('a 4 KB random broken.gguf heading the chain is classified and the fallback answers', async () => {
     const r = await complete({ chain: ['local/broken', 'local/tiny'] });
     assert.equal(r.modelUsed, 'local/tiny');
@@ -143,7 +150,8 @@ describe('local provider through the daemon', { concurrency: false }, () => {
   it('streams deltas that concatenate to the final text', async () => {
     const s = collect('stream-1');
     try {
-      const r = await complete({ chain: ['local/tiny'], streamId: 'stream-1', maxTokens: 32 });
+      // Sampled byte tokens split UTF-8 characters: the held-back bytes must reach the stream too.
+      const r = await complete({ chain: ['local/fourLayer'], streamId: 'stream-1', maxTokens: 200, temperature: 1 });
       await new Promise((res) => setImmediate(res));
       assert.ok(s.deltas.length > 1, `${s.deltas.length} deltas`);
       assert.equal(s.text(), r.text);

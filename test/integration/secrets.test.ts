@@ -76,6 +76,7 @@ describe('API keys never leak', { concurrency: false }, () => {
     const auth = r.attempts.find((a) => a.model === 'env/unauthorized');
     assert.equal(auth?.failure, 'auth');
     assert.ok(auth.message?.includes(ENV_NAME), `names ${ENV_NAME}: ${auth.message}`);
+    assert.match(auth.message ?? '', /Incorrect API key provided: \*\*\*/, 'the quoted key was replaced, the rest kept');
     // The server did receive (and quote back) the key: the redaction is what kept it out.
     const sent = fault.attempts.find((a) => a.fault === FAULT_MODELS.unauthorized);
     assert.ok(String(sent?.headers.authorization).includes(ENV_KEY), 'the env key was sent');

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
 import type { BackstopApi } from '../../client/api';
-import type { ChainResult } from '../../protocol';
+import type { ChainResult, CompleteResult } from '../../protocol';
 import { methods } from '../../protocol';
 import { nextEvent, waitFor } from './waitFor';
 
@@ -59,6 +59,18 @@ export function registerExtensionTests(): void {
       const m = SCORE_TEXT.exec(api.statusBarText);
       assert.ok(m, `status bar text "${api.statusBarText}" shows no score`);
       assert.equal(Number(m[2]), api.status?.healthScore);
+    });
+
+    test('backstop.failoverDrill forces the primary to fail and the local fallback answers', async () => {
+      const fallback = nextEvent('a backstop/fallback notification', api.onFallback, (f) => f.from === 'cloud/gpt-x');
+      const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
+      assert.ok(result, 'the drill got an answer');
+      assert.equal(result.modelUsed, 'local/tiny');
+      assert.equal(result.fallbackOccurred, true);
+      assert.equal(result.attempts[0]?.model, 'cloud/gpt-x');
+      assert.notEqual(result.attempts[0]?.outcome, 'success');
+      const f = await fallback;
+      assert.equal(f.to, 'local/tiny');
     });
 
     test('every contributed command is registered', async () => {
