@@ -12,6 +12,8 @@ export interface BackstopApi {
   readonly daemonState: DaemonState;
   /** Why the daemon is not running (shown in the status bar tooltip). */
   readonly daemonDetail: string | undefined;
+  /** The daemon's process id while it runs. */
+  readonly daemonPid: number | undefined;
   readonly statusBarText: string;
   readonly configRejection: ConfigRejection | undefined;
   readonly onDidChangeStatus: vscode.Event<Status>;
@@ -28,6 +30,7 @@ export function createApi(ctx: Ctx): BackstopApi {
     get status() { return ctx.status; },
     get daemonState() { return ctx.daemonState; },
     get daemonDetail() { return ctx.daemonDetail; },
+    get daemonPid() { return ctx.daemonPid; },
     get statusBarText() { return ctx.statusBar.text; },
     get configRejection() { return ctx.settings.rejection; },
     onDidChangeStatus: ctx.onDidChangeStatus,

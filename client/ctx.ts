@@ -3,14 +3,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  CloseAction, ErrorAction, LanguageClient, State, TransportKind,
-  type CancellationToken, type LanguageClientOptions, type ServerOptions,
+  CloseAction, ErrorAction, LanguageClient, State, type CancellationToken, type CloseHandlerResult, type LanguageClientOptions,
 } from 'vscode-languageclient/node';
 import type { RequestParam, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import {
   methods, type BenchmarkProgress, type FallbackEvent, type LastFallback, type LogMessage, type ModelInfo, type QueueItem,
   type Status, type StreamDelta,
 } from '../protocol';
+import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
 import { classifyError, describeFailure, type DaemonFailure } from './rpcErrors';
 import { ApiKeys } from './secrets';
@@ -20,6 +20,8 @@ import type { DaemonState } from './statusView';
 
 /** A deliberate stop waits this long for the daemon to exit cleanly before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
+/** Node inspector port of the daemon when the extension runs in development mode. */
+const DEBUG_PORT = 6019;
 
 export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
 
@@ -37,6 +39,9 @@ export class Ctx implements vscode.Disposable {
   private shownStartFailure: string | undefined;
   private readonly serveArgs: string[] = [];
   private initError: string | undefined;
+  private daemonProcess: DaemonProcess | undefined;
+  /** A close we caused (killing a daemon that failed to initialize): not a crash. */
+  private expectClose = false;
 
   private _status: Status | undefined;
   private _lastFallback: LastFallback | undefined;
@@ -76,6 +81,7 @@ export class Ctx implements vscode.Disposable {
   get daemonState(): DaemonState { return this._daemon; }
   get daemonDetail(): string | undefined { return this._daemonDetail; }
   get running(): boolean { return this.client?.state === State.Running; }
+  get daemonPid(): number | undefined { return this.daemonProcess?.pid; }
 
   /** Start the daemon (creating the LanguageClient on first use). Never throws: failures show in the status bar. */
   async start(): Promise<boolean> {
@@ -90,6 +96,12 @@ export class Ctx implements vscode.Disposable {
       await client.start();
     } catch (e) {
       const text = this.startFailureText(e);
+      // vscode-languageclient leaves a server whose initialize failed running and cannot restart
+      // it; ending the process closes the connection and lets a later start() begin afresh.
+      if (this.daemonProcess?.pid !== undefined) {
+        this.expectClose = true;
+        this.daemonProcess.kill();
+      }
       this.setDaemon('failed', text);
       if (text !== this.shownStartFailure) {
         this.shownStartFailure = text;
@@ -164,15 +176,17 @@ export class Ctx implements vscode.Disposable {
   }
 
   private createClient(): LanguageClient {
-    const module = this.extension.asAbsolutePath(path.join('dist', 'cli.js'));
-    const run = { module, args: this.serveArgs, transport: TransportKind.ipc, options: { env: { ...process.env } } };
-    const serverOptions: ServerOptions = {
-      run,
-      debug: { ...run, options: { ...run.options, execArgv: ['--nolazy', '--inspect=6019'] } },
-    };
+    this.daemonProcess = new DaemonProcess({
+      module: this.extension.asAbsolutePath(path.join('dist', 'cli.js')),
+      args: () => this.serveArgs,
+      log: this.log,
+      notificationsFlowing: () => this.client?.state === State.Running,
+      ...(this.extension.extensionMode === vscode.ExtensionMode.Development ? { execArgv: ['--nolazy', `--inspect=${DEBUG_PORT}`] } : {}),
+    });
     const clientOptions: LanguageClientOptions = {
       // The daemon is not a language server: it answers initialize with empty capabilities.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      // The daemon's log arrives as backstop/log; the client's own messages go to the same channel.
       outputChannel: this.log,
       initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
       initializationFailedHandler: (error) => {
@@ -186,7 +200,7 @@ export class Ctx implements vscode.Disposable {
         closed: () => this.onClosed(),
       },
     };
-    const client = new LanguageClient('backstop', 'Backstop daemon', serverOptions, clientOptions);
+    const client = new LanguageClient('backstop', 'Backstop daemon', this.daemonProcess.serverOptions, clientOptions);
     this.disposables.push(
       client.onNotification(methods.statusChanged, (s) => this.setStatus(s)),
       client.onNotification(methods.fallback, (f) => {
@@ -220,8 +234,11 @@ export class Ctx implements vscode.Disposable {
     if (r.ok) this.setStatus(r.value);
   }
 
-  private onClosed(): { action: CloseAction; handled: boolean } {
-    if (this.stopping) return { action: CloseAction.DoNotRestart, handled: true };
+  private onClosed(): CloseHandlerResult {
+    if (this.stopping || this.expectClose) {
+      this.expectClose = false;
+      return { action: CloseAction.DoNotRestart, handled: true, message: 'the daemon stopped' };
+    }
     const decision = this.restartPolicy.onCrash(Date.now());
     if (!decision.restart) {
       const text = `The Backstop daemon stopped ${decision.crashes} times in a few minutes; it is not restarted again automatically.`;
@@ -230,16 +247,16 @@ export class Ctx implements vscode.Disposable {
         if (pick === 'Show Logs') this.log.show();
         if (pick === 'Restart') void this.restart();
       });
-      return { action: CloseAction.DoNotRestart, handled: true };
+      return { action: CloseAction.DoNotRestart, handled: true, message: text };
     }
-    const detail = `The daemon stopped; restarting in ${Math.round(decision.delayMs / 100) / 10} s (try ${decision.attempt}).`;
+    const detail = `The daemon stopped unexpectedly; restarting in ${Math.round(decision.delayMs / 100) / 10} s (try ${decision.attempt}).`;
     this.log.warn(detail);
     this.setDaemon('restarting', detail);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.start();
     }, decision.delayMs);
-    return { action: CloseAction.DoNotRestart, handled: true };
+    return { action: CloseAction.DoNotRestart, handled: true, message: detail };
   }
 
   private startFailureText(e: unknown): string {
@@ -288,6 +305,7 @@ export class Ctx implements vscode.Disposable {
     } catch {
       // The extension host is going away; nothing useful to report.
     }
+    this.daemonProcess?.kill();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

@@ -98,7 +98,7 @@ export const configSchema = z.strictObject({
   /** Allow the planner to offer a clearly labelled mock answer as a last resort. */
   mockGeneration: z.boolean().default(false),
   gateway: z
-    .strictObject({ streamFailover: z.enum(['buffer', 'error']).default('buffer') })
+    .strictObject({ streamFailover: z.enum(['buffer', 'error']).default('error') })
     .prefault({}),
   server: z
     .strictObject({

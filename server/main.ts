@@ -15,7 +15,7 @@ import { defaultStateDir } from './paths';
 import { HandlerTable } from './rpc';
 import { Services } from './services';
 import { FileStore } from './store/fileStore';
-import { newToken } from './transports/auth';
+import { loadOrCreateToken } from './transports/auth';
 import { startHttpServer } from './transports/httpServer';
 import { startLspServer } from './transports/lspServer';
 import { startWsServer } from './transports/wsServer';
@@ -61,7 +61,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   registerDownload(table, services);
   logger.onLog((m) => state.peers.broadcast(methods.log, m));
 
-  const token = newToken();
+  const token = loadOrCreateToken(stateDir);
   const host = opts.host ?? '127.0.0.1';
   const closers: (() => Promise<void>)[] = [];
   let wsPort: number | undefined;

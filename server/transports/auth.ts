@@ -1,6 +1,8 @@
 // Who may talk to the network listeners: a bearer token (constant-time compare) and, when a
 // browser sends an Origin, only allow-listed origins — so a web page cannot drive the daemon.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 
 export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
@@ -25,4 +27,24 @@ function safeEqual(a: string, b: string): boolean {
 
 export function newToken(): string {
   return crypto.randomBytes(24).toString('base64url');
+}
+
+/**
+ * The bearer token: BACKSTOP_TOKEN if set, else the one kept in <stateDir>/token (mode 0600),
+ * created once — so a tool configured with it keeps working across daemon restarts.
+ */
+export function loadOrCreateToken(stateDir: string): string {
+  const fromEnv = process.env.BACKSTOP_TOKEN;
+  if (fromEnv && fromEnv.length >= 16) return fromEnv;
+  const file = path.join(stateDir, 'token');
+  try {
+    const t = fs.readFileSync(file, 'utf8').trim();
+    if (t.length >= 16) return t;
+  } catch {
+    // first start
+  }
+  const t = newToken();
+  fs.writeFileSync(file, t, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return t;
 }

@@ -106,9 +106,9 @@ describe('local provider through the daemon', { concurrency: false }, () => {
 
   it('a generation stopped by maxTokens reports exactly maxTokens completion tokens', async () => {
     // Temperature 0 on the 4-layer model runs to the limit (measured: 1,900 tokens without an end token).
-    const r = await complete({ chain: ['local/fourLayer'], maxTokens: 40 });
+    const r = await complete({ chain: ['local/fourLayer'], maxTokens: 50 });
     assert.equal(r.finishReason, 'length');
-    assert.equal(r.usage?.completionTokens, 40);
+    assert.equal(r.usage?.completionTokens, 50, 'measured: node-llama-cpp onToken reported 49 here');
   });
 
   it('a 4 KB random broken.gguf heading the chain is classified and the fallback answers', async () => {

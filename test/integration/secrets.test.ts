@@ -39,7 +39,9 @@ before(async () => {
     backoff: { baseMs: 50, maxMs: 100 },
   });
   d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')], { [ENV_NAME]: ENV_KEY, BACKSTOP_LOG_LEVEL: 'debug' });
-  d.conn.onNotification((method: string, params: unknown) => seen.push(`${method} ${JSON.stringify(params)}`));
+  d.conn.onNotification((method: string, params: unknown): void => {
+    seen.push(`${method} ${JSON.stringify(params)}`);
+  });
 });
 
 after(async () => {
@@ -59,7 +61,13 @@ async function call<R>(method: { method: string }, params?: unknown): Promise<R 
   }
 }
 
-const isError = (r: unknown): r is { error: { message: string; data?: { attempts?: { message?: string }[] } } } => typeof r === 'object' && r !== null && 'error' in r;
+interface Failed { error: { message: string; data?: { attempts?: { message?: string }[] } } }
+const isError = (r: unknown): r is Failed => typeof r === 'object' && r !== null && 'error' in r;
+
+function ok<R>(r: R | { error: unknown }): R {
+  if (isError(r)) throw new Error(`expected success: ${JSON.stringify(r.error)}`);
+  return r as R;
+}
 
 function walk(p: string): string[] {
   const st = fs.statSync(p);
@@ -69,8 +77,7 @@ function walk(p: string): string[] {
 
 describe('API keys never leak', { concurrency: false }, () => {
   it('an env key rejected with 401: fallback answers, the model needs a key, the message names the variable', async () => {
-    const r = await call<CompleteResult>(methods.complete, { prompt: 'hi', maxTokens: 10 });
-    assert.ok(!isError(r), JSON.stringify(r));
+    const r = ok(await call<CompleteResult>(methods.complete, { prompt: 'hi', maxTokens: 10 }));
     assert.equal(r.text, FIXED_ANSWER);
     assert.equal(r.modelUsed, 'env/ok');
     const auth = r.attempts.find((a) => a.model === 'env/unauthorized');
@@ -80,7 +87,7 @@ describe('API keys never leak', { concurrency: false }, () => {
     // The server did receive (and quote back) the key: the redaction is what kept it out.
     const sent = fault.attempts.find((a) => a.fault === FAULT_MODELS.unauthorized);
     assert.ok(String(sent?.headers.authorization).includes(ENV_KEY), 'the env key was sent');
-    const { models } = (await call<{ models: ModelInfo[] }>(methods.models, {})) as { models: ModelInfo[] };
+    const { models } = ok(await call<{ models: ModelInfo[] }>(methods.models, {}));
     const m = models.find((x) => x.id === 'env/unauthorized');
     assert.equal(m?.health.needsKey, true);
     assert.match(m.health.lastFailureMessage ?? '', /key/i);
@@ -95,8 +102,7 @@ describe('API keys never leak', { concurrency: false }, () => {
 
   it('a key given with backstop/setSecret is used, redacted, rotated and cleared', async () => {
     await call(methods.setSecret, { providerId: 'rpc', apiKey: RPC_KEY });
-    const r = await call<CompleteResult>(methods.complete, { prompt: 'hi', maxTokens: 10, chain: ['rpc/unauthorized', 'rpc/ok'], streamId: 's2' });
-    assert.ok(!isError(r));
+    const r = ok(await call<CompleteResult>(methods.complete, { prompt: 'hi', maxTokens: 10, chain: ['rpc/unauthorized', 'rpc/ok'], streamId: 's2' }));
     assert.equal(r.modelUsed, 'rpc/ok');
     assert.ok(fault.attempts.some((a) => a.fault === FAULT_MODELS.unauthorized && String(a.headers.authorization).includes(RPC_KEY)), 'the rpc key was sent');
     const auth = r.attempts.find((a) => a.model === 'rpc/unauthorized');

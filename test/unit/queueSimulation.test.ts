@@ -1,10 +1,15 @@
 // A simulated workload on the fake clock: how good is the estimatedWaitMs a queued item is given at
-// enqueue time, compared with how long it actually waited for its slot?
+// enqueue time (what RequestQueue.items() returned right then), compared with how long it actually
+// waited for its slot?
 //
-// Workload (seeded, reproducible): Poisson arrivals at 80 % utilisation; priorities critical 10 %,
-// high 20 %, normal 40 %, low 30 %; service times log-normal around 4 s with σ = 0.35 (coefficient of
-// variation ≈ 0.36, like local completions whose output length varies). The estimator starts from a
-// benchmark prior that is 25 % too slow (5 s) and learns from the slot-hold times the queue reports.
+// Workload (seeded, reproducible, fixed before the estimator was tuned): a local model serving an AI
+// coding tool. 400 requests, Poisson arrivals at 80 % utilisation; priorities critical 10 %, high 20 %,
+// normal 40 %, low 30 %; concurrency 1 and 2; aging 60 s (the default).
+//  - sized (main): every request states its maxTokens — 64 (inline completion, 40 %), 256 (edit,
+//    40 %) or 1024 (chat answer, 20 %) — and takes 300 ms + 15 ms/token, times log-normal noise with
+//    σ = 0.25 (same mean; ~±25 %: early stops, prompt length). The estimator gets expectedTokens.
+//  - unsized (harder): no size known, times log-normal around 4 s with σ = 0.35.
+// The estimator starts from a benchmark prior 25 % too slow and learns from the slot-hold times.
 // MAPE is computed over items that actually waited ≥ 1 s: below that the percentage of a few
 // milliseconds is meaningless (an item that waits 50 ms instead of 20 ms is "150 % wrong").
 import { test } from 'node:test';
@@ -122,45 +127,61 @@ async function simulate(w: Workload): Promise<Outcome[]> {
   return outcomes;
 }
 
-function mape(outcomes: Outcome[], pick: (o: Outcome) => number = (o) => o.estimateMs): { mape: number; n: number } {
-  const counted = outcomes.filter((o) => o.actualMs >= MIN_ACTUAL_WAIT_MS);
-  const sum = counted.reduce((s, o) => s + Math.abs(pick(o) - o.actualMs) / o.actualMs, 0);
-  return { mape: (100 * sum) / Math.max(1, counted.length), n: counted.length };
+function counted(outcomes: Outcome[]): Outcome[] {
+  return outcomes.filter((o) => o.actualMs >= MIN_ACTUAL_WAIT_MS);
 }
 
-/** Σ estimate ÷ Σ actual over the counted items: 1 = unbiased on average. */
-function bias(outcomes: Outcome[]): number {
-  const counted = outcomes.filter((o) => o.actualMs >= MIN_ACTUAL_WAIT_MS);
-  return counted.reduce((s, o) => s + o.estimateMs, 0) / Math.max(1, counted.reduce((s, o) => s + o.actualMs, 0));
+function mape(outcomes: Outcome[], pick: (o: Outcome) => number = (o) => o.estimateMs): number {
+  const xs = counted(outcomes);
+  return (100 * xs.reduce((s, o) => s + Math.abs(pick(o) - o.actualMs) / o.actualMs, 0)) / Math.max(1, xs.length);
 }
 
-function report(label: string, outcomes: Outcome[]): { mape: number; n: number; naive: number; bias: number } {
-  const all = mape(outcomes);
-  const naive = mape(outcomes, (o) => o.naiveMs).mape;
+interface Figures { c: number; n: number; mape: number; naive: number; shorter: number; ratio: number; byPriority: string }
+
+function figures(c: number, outcomes: Outcome[]): Figures {
+  const xs = counted(outcomes);
   const byPriority = (['critical', 'high', 'normal', 'low'] as const)
-    .map((p) => {
-      const m = mape(outcomes.filter((o) => o.priority === p));
-      return `${p} ${m.mape.toFixed(1)} % (n=${m.n})`;
-    })
+    .map((p) => `${p} ${mape(xs.filter((o) => o.priority === p)).toFixed(1)} %`)
     .join(', ');
-  console.log(
-    `queue simulation, ${label}: MAPE ${all.mape.toFixed(1)} % over ${all.n} items that waited ≥ ${MIN_ACTUAL_WAIT_MS} ms ` +
-      `(${outcomes.length} queued of ${ARRIVALS}); by priority: ${byPriority}; naive (position + 1) × mean ÷ concurrency: ${naive.toFixed(1)} %; ` +
-      `Σestimate/Σactual ${bias(outcomes).toFixed(2)}`,
-  );
-  return { ...all, naive, bias: bias(outcomes) };
+  return {
+    c, n: xs.length, mape: mape(xs), naive: mape(xs, (o) => o.naiveMs), byPriority,
+    // The estimate is a median: half the actual waits should be shorter, half longer.
+    shorter: xs.filter((o) => o.actualMs < o.estimateMs).length / Math.max(1, xs.length),
+    ratio: xs.reduce((s, o) => s + o.estimateMs, 0) / Math.max(1, xs.reduce((s, o) => s + o.actualMs, 0)),
+  };
 }
 
-for (const concurrency of [1, 2]) {
-  test(`estimated vs actual wait, sized requests, concurrency ${concurrency}: MAPE ≤ ${MAPE_LIMIT_PERCENT} %`, async () => {
-    const all = report(`sized requests, concurrency ${concurrency}`, await simulate({ concurrency, seed: 42 + concurrency, sized: true }));
-    assert.ok(all.n >= 100, `only ${all.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms`);
-    assert.ok(all.mape <= MAPE_LIMIT_PERCENT, `MAPE ${all.mape.toFixed(1)} % > ${MAPE_LIMIT_PERCENT} %`);
-  });
-  test(`estimated vs actual wait, unsized requests, concurrency ${concurrency}`, async () => {
-    const all = report(`unsized requests, concurrency ${concurrency}`, await simulate({ concurrency, seed: 42 + concurrency, sized: false }));
-    assert.ok(all.n >= 100, `only ${all.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms`);
-    // Unbiased on average: MAPE alone would reward estimates that are systematically too short.
-    assert.ok(all.bias > 0.8 && all.bias < 1.25, `Σestimate/Σactual ${all.bias.toFixed(2)}`);
-  });
+function print(label: string, all: Figures[]): void {
+  console.log(`queue simulation: MAPE ${all.map((f) => `${f.mape.toFixed(1)} % (c=${f.c})`).join(', ')}, workload ${label}`);
+  for (const f of all) {
+    console.log(
+      `  c=${f.c}: ${f.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms; by priority ${f.byPriority}; naive (position + 1) × mean ÷ c ${f.naive.toFixed(1)} %; ` +
+        `actual shorter than estimate ${(100 * f.shorter).toFixed(0)} %; Σestimate/Σactual ${f.ratio.toFixed(2)}`,
+    );
+  }
 }
+
+/** What any honest median estimate must show, whatever the noise: calibrated, and better than naive. */
+function assertCalibrated(f: Figures): void {
+  assert.ok(f.n >= 100, `only ${f.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms`);
+  assert.ok(f.shorter >= 0.35 && f.shorter <= 0.65, `c=${f.c}: ${(100 * f.shorter).toFixed(0)} % of actual waits were shorter than the estimate (a median: ~50 %)`);
+  assert.ok(f.mape < f.naive, `c=${f.c}: MAPE ${f.mape.toFixed(1)} % is no better than the naive ${f.naive.toFixed(1)} %`);
+}
+
+test(`estimated vs actual wait, sized requests (main workload): calibrated, better than naive, MAPE ≤ ${MAPE_LIMIT_PERCENT} %`, async () => {
+  const all: Figures[] = [];
+  for (const c of [1, 2]) all.push(figures(c, await simulate({ concurrency: c, seed: 42 + c, sized: true })));
+  print(`${ARRIVALS} sized requests (64/256/1024 tokens, log-normal σ ${SIZED_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`, all);
+  for (const f of all) {
+    assertCalibrated(f);
+    assert.ok(f.mape <= MAPE_LIMIT_PERCENT, `c=${f.c}: MAPE ${f.mape.toFixed(1)} % > ${MAPE_LIMIT_PERCENT} %`);
+  }
+});
+
+test('estimated vs actual wait, unsized heavy-spread requests: calibrated, better than naive', async () => {
+  const all: Figures[] = [];
+  for (const c of [1, 2]) all.push(figures(c, await simulate({ concurrency: c, seed: 42 + c, sized: false })));
+  print(`${ARRIVALS} unsized requests (log-normal ${MEAN_SERVICE_MS} ms, σ ${SERVICE_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`, all);
+  // Σestimate/Σactual is printed, not asserted: for a median of right-skewed waits it is below 1 by design.
+  for (const f of all) assertCalibrated(f);
+});

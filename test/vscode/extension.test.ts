@@ -1,7 +1,6 @@
 // Runs inside a real VS Code extension host against the real daemon (dist/cli.js) over IPC.
 // Every wait is on a daemon notification or client event (see waitFor), never a fixed sleep.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
 import type { BackstopApi } from '../../client/api';
@@ -14,16 +13,6 @@ const CHAIN = ['cloud/gpt-x', 'local/tiny'];
 /** Uptime is measured by another process; allow for rounding. */
 const CLOCK_SLACK_MS = 1000;
 const SCORE_TEXT = /^\$\((pulse|loading~spin)\) (\d+)$/;
-
-/** The daemon is a child of this extension host (forked by vscode-languageclient with --node-ipc). */
-function daemonPid(): number {
-  const lines = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n');
-  const pids = lines.map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => !!m && Number(m[2]) === process.pid && /cli\.js\b.*\bserve\b/.test(m[3] ?? ''))
-    .map((m) => Number(m[1]));
-  assert.equal(pids.length, 1, `expected one daemon child of the extension host, found ${pids.length}`);
-  return pids[0] ?? -1;
-}
 
 function cfg(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('backstop');
@@ -164,7 +153,8 @@ export function registerExtensionTests(): void {
     });
 
     test('a daemon that dies is restarted by itself (bounded backoff)', async () => {
-      const pid = daemonPid();
+      const pid = api.daemonPid;
+      assert.ok(pid, 'the daemon runs');
       const states: string[] = [];
       const sub = api.onDidChangeDaemonState((s) => states.push(s));
       try {
@@ -175,7 +165,7 @@ export function registerExtensionTests(): void {
         sub.dispose();
       }
       assert.equal(states[0], 'restarting', `states: ${states.join(' → ')}`);
-      assert.notEqual(daemonPid(), pid, 'a new daemon process');
+      assert.ok(api.daemonPid && api.daemonPid !== pid, 'a new daemon process');
       const status = await ok(api.request(methods.status));
       assert.deepEqual(status.chain, ['local/tiny', 'cloud/gpt-x']);
     });
