@@ -21,11 +21,13 @@ export interface BackstopApi {
   readonly onFallback: vscode.Event<FallbackEvent>;
   readonly onConfigRejected: vscode.Event<ConfigRejection>;
   readonly onConfigApplied: vscode.Event<unknown>;
+  /** The inline completion provider, for tests that drive it without the editor's ghost-text UI. */
+  readonly inlineProvider: vscode.InlineCompletionItemProvider;
   request<R>(type: RequestType0<R, void>): Promise<CallResult<R>>;
   request<P, R>(type: RequestType<P, R, void>, params: P): Promise<CallResult<R>>;
 }
 
-export function createApi(ctx: Ctx): BackstopApi {
+export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemProvider): BackstopApi {
   return {
     get status() { return ctx.status; },
     get daemonState() { return ctx.daemonState; },
@@ -33,6 +35,7 @@ export function createApi(ctx: Ctx): BackstopApi {
     get daemonPid() { return ctx.daemonPid; },
     get statusBarText() { return ctx.statusBar.text; },
     get configRejection() { return ctx.settings.rejection; },
+    inlineProvider,
     onDidChangeStatus: ctx.onDidChangeStatus,
     onDidChangeDaemonState: ctx.onDidChangeDaemonState,
     onFallback: ctx.onFallback,

@@ -12,9 +12,10 @@ let ctx: Ctx | undefined;
 export function activate(context: vscode.ExtensionContext): BackstopApi {
   ctx = new Ctx(context);
   registerCommands(ctx);
-  ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineProvider(ctx)));
+  const inline = new InlineProvider(ctx);
+  ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, inline));
   void ctx.start();
-  return createApi(ctx);
+  return createApi(ctx, inline);
 }
 
 export async function deactivate(): Promise<void> {

@@ -48,6 +48,7 @@ async function main() {
   fs.writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify({
     'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false,
     'extensions.ignoreRecommendations': true, 'update.mode': 'none', 'telemetry.telemetryLevel': 'off', 'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
   }));
   const port = await freePort();
   const config = path.join(tmp, 'config.yaml');

@@ -96,8 +96,8 @@ export class DaemonState {
 
   // ---- secrets: memory only ----
   setSecret(providerId: string, apiKey: string | null): void {
-    const old = this.secrets.get(providerId);
-    if (old) this.logger.removeSecret(old);
+    // A replaced key stays known to the redactor: a request sent with it may still fail later
+    // with an error that quotes it.
     if (apiKey === null) this.secrets.delete(providerId);
     else {
       this.secrets.set(providerId, apiKey);

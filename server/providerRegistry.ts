@@ -3,19 +3,23 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config, LocalProviderConfig } from '../protocol/config';
 import type { ResolvedModel } from './core/engine';
-import type { Logger, Provider } from './core/types';
+import { isProviderError, type Logger, type Provider, ProviderError } from './core/types';
 import type { LocalModelEntry } from './discovery/localScan';
 import { createCloudProvider } from './providers/cloud';
 import { LocalProvider } from './providers/local';
 
 export interface RegistryDeps {
   logger: Logger;
+  /** Remove every key ever held from a text (the daemon logger's redactor). */
+  redact(text: string): string;
   apiKey(providerId: string): string | undefined;
   localEntry(providerId: string, name: string): LocalModelEntry | undefined;
   localDirs(providerId: string): string[];
   cloudContextLength(providerId: string, name: string): number | undefined;
   threads(): number;
   totalMemoryBytes(): number;
+  estimateBytes?(modelId: string, contextSize: number): number | undefined;
+  budgetBytes?(modelId: string): number;
 }
 
 export function workerPath(): string {
@@ -40,7 +44,7 @@ export class ProviderRegistry {
           next.set(p.id, old);
         } else next.set(p.id, this.makeLocal(p));
       } else {
-        next.set(p.id, createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }));
+        next.set(p.id, redacting(createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }), this.deps.redact));
       }
     }
     for (const [id, old] of this.providers) if (next.get(id) !== old) void old.dispose?.();
@@ -55,6 +59,8 @@ export class ProviderRegistry {
       threads: this.deps.threads(),
       totalMemoryBytes: this.deps.totalMemoryBytes(),
       logger: this.deps.logger,
+      estimateBytes: (name, ctx) => this.deps.estimateBytes?.(`${p.id}/${name}`, ctx),
+      budgetBytes: () => this.deps.budgetBytes?.(`${p.id}/x`) ?? Number.POSITIVE_INFINITY,
     });
   }
 
@@ -85,3 +91,21 @@ export class ProviderRegistry {
 }
 
 export const physicalCoresGuess = (): number => Math.max(1, os.availableParallelism());
+
+/** A last line of defence: every error a cloud provider throws is redacted with every key the daemon ever held. */
+function redacting(p: Provider, redact: (t: string) => string): Provider {
+  const clean = (e: unknown): unknown => {
+    if (isProviderError(e)) {
+      const msg = redact(e.message);
+      return msg === e.message ? e : new ProviderError(e.kind, msg, { ...(e.status !== undefined ? { status: e.status } : {}), ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) });
+    }
+    return e instanceof Error ? new Error(redact(e.message)) : e;
+  };
+  const wrapped: Provider = {
+    id: p.id, type: p.type, kind: p.kind,
+    generate: (req, opts) => p.generate(req, opts).catch((e: unknown) => { throw clean(e); }),
+    ...(p.listModels ? { listModels: (signal: AbortSignal) => p.listModels!(signal).catch((e: unknown) => { throw clean(e); }) } : {}),
+    ...(p.dispose ? { dispose: () => p.dispose!() } : {}),
+  };
+  return wrapped;
+}

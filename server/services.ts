@@ -88,12 +88,18 @@ export class Services {
     this.system = new SystemMonitor();
     this.registry = new ProviderRegistry({
       logger: this.log,
+      redact: (t) => this.log.redact(t),
       apiKey: (pid) => state.apiKey(pid),
       localEntry: (pid, name) => this.catalog.localEntry(pid, name),
       localDirs: (pid) => this.catalog.dirsFor(pid),
       cloudContextLength: (pid, name) => this.catalog.cloudContextLength(pid, name),
       threads: () => defaultThreads(this.system.snapshot().cpu.physicalCores ?? physicalCoresGuess()),
       totalMemoryBytes: () => this.system.snapshot().memory.totalBytes,
+      estimateBytes: (id, ctx) => {
+        const e = this.fitTable.estimate(id, ctx);
+        return e ? e.ramBytes + e.vramBytes : undefined;
+      },
+      budgetBytes: (id) => this.memoryBudget(id),
     });
     this.catalog = new ModelCatalog({
       config: () => state.config,

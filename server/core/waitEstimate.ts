@@ -207,7 +207,7 @@ export class WaitEstimator {
     const { waiting, self } = waitingList(ctx);
     const blockedMs = blockedTime(ctx);
     const starts = this.simulate(model, { ...ctx, waiting, self }, blockedMs, self, arrivalsKnown(ctx))[self] ?? [];
-    return this.summarise(model, ctx, ctx.tokens, starts, blockedMs, ctx.position);
+    return this.summarise(model, ctx, ctx.tokens ?? waiting[self]?.tokens, starts, blockedMs, ctx.position);
   }
 
   /** Estimates for every item of `ctx.waiting` at once (index as in `waiting`): one simulation serves
@@ -270,10 +270,11 @@ export class WaitEstimator {
     const elapsed = ctx.runningElapsedMs ?? [];
     const running = Array.from({ length: Math.max(0, ctx.running) }, (_, i) => ({ d: this.processing(model, ctx.runningTokens?.[i]), e: elapsed[i] ?? 0 }));
     const arrivals = this.arrivalModel(model, c, !withArrivals);
-    const rand = mulberry32(SIMULATION_SEED);
     const starts: number[][] = waiting.map(() => []);
     const tracked = track === 'all' ? waiting.length : 1;
     for (let run = 0; run < SIMULATION_RUNS; run++) {
+      // One stream per run: a run draws the same numbers whether it stops at one item or at the last.
+      const rand = mulberry32(SIMULATION_SEED + run * 0x9e3779b9);
       const ends = running.map((r) => sampleResidual(r.d, r.e, rand)).sort((a, b) => a - b);
       // More running than slots (concurrency was lowered): only the last c completions free a usable slot.
       const slots = ends.slice(Math.max(0, ends.length - c)).map((t) => Math.max(t, blockedMs));

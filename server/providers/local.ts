@@ -22,6 +22,10 @@ export interface LocalProviderDeps {
   threads: number;
   totalMemoryBytes: number;
   logger: Logger;
+  /** Estimated RAM+VRAM for a model at a context size (precomputed GgufInsights), if known. */
+  estimateBytes?(name: string, contextSize: number): number | undefined;
+  /** What this provider's models may use now: free memory, or memoryBudgetBytes if smaller. */
+  budgetBytes?(): number;
 }
 
 interface Pending { resolve(r: GenerateResult): void; reject(e: ProviderError): void; onDelta?: (d: string) => void; text: string }
@@ -32,6 +36,8 @@ export class LocalProvider implements Provider {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  /** Model files the worker holds in memory (their memory is no longer "free"). */
+  private loaded = new Set<string>();
   /** Peak RSS of the worker process, as last reported (benchmarks). */
   peakRssBytes: number | undefined;
 
@@ -53,6 +59,13 @@ export class LocalProvider implements Provider {
     // Validate before llama.cpp sees it: absurd sizes take it ~60 s to refuse.
     if (trained !== undefined && contextSize > trained) {
       throw new ProviderError('context_overflow', `context size ${contextSize} exceeds what ${this.id}/${req.model} was trained for (${trained}): set contextSize of provider "${this.id}" to ${trained} or less`);
+    }
+    // Refuse what will not fit before loading it: an OOM inside llama.cpp can take the process down.
+    const need = this.deps.estimateBytes?.(req.model, contextSize);
+    const budget = this.deps.budgetBytes?.();
+    if (need !== undefined && budget !== undefined && need > budget && !this.loaded.has(ref.path)) {
+      const mb = (n: number) => `${Math.round(n / 1024 ** 2)} MB`;
+      throw new ProviderError('out_of_memory', `${this.id}/${req.model} needs about ${mb(need)} at ctx ${contextSize} but only ${mb(budget)} is available (free memory or memoryBudgetBytes): use a smaller contextSize or a smaller quantization`);
     }
     const child = this.ensureChild();
     const id = this.nextId++;
@@ -98,6 +111,7 @@ export class LocalProvider implements Provider {
     child.on('message', (m: FromWorker) => this.onMessage(m));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
+      this.loaded.clear();
       // SIGKILL from nobody we know is usually the kernel's out-of-memory killer.
       const why = `local inference process exited (${signal ?? `code ${code}`}${signal === 'SIGKILL' ? ': killed, often by the out-of-memory killer' : ''})`;
       if (this.pending.size) this.deps.logger.warn(`${why} with ${this.pending.size} generation(s) running`);
@@ -114,7 +128,10 @@ export class LocalProvider implements Provider {
 
   private onMessage(m: FromWorker): void {
     if (m.type === 'log') return this.deps.logger[m.level](`local worker: ${m.message}`);
-    if (m.type === 'loaded') return this.deps.logger.info(`loaded ${m.modelPath} (in memory: ${m.loaded.length})`);
+    if (m.type === 'loaded') {
+      this.loaded = new Set(m.loaded);
+      return this.deps.logger.info(`loaded ${m.modelPath} (in memory: ${m.loaded.length})`);
+    }
     if (m.type === 'ready') return;
     const p = this.pending.get(m.id);
     if (!p) return;

@@ -91,6 +91,7 @@ async function unload(path: string): Promise<void> {
   const m = loaded.get(path);
   if (!m) return;
   loaded.delete(path);
+  send({ type: 'loaded', modelPath: path, loaded: [...loaded.keys()] });
   await m.busy.catch(() => undefined);
   await m.ctx?.dispose().catch(() => undefined);
   await m.model.dispose().catch(() => undefined);

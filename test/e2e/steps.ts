@@ -88,6 +88,9 @@ export const STEPS: Step[] = [
       await table.locator('tr[data-model="cloud/gpt-x"]').waitFor({ timeout: UI_TIMEOUT_MS });
       await frame.locator('h2', { hasText: 'Health' }).waitFor({ timeout: UI_TIMEOUT_MS });
       await shot(ctx, '05-diagnostics');
+      await frame.locator('#sec-monitor').scrollIntoViewIfNeeded();
+      await frame.locator('#set-timeout').waitFor({ timeout: UI_TIMEOUT_MS });
+      await shot(ctx, '06-diagnostics-settings');
     },
   },
 ];

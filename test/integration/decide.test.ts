@@ -201,3 +201,40 @@ describe('download_and_retry', () => {
     }
   });
 });
+
+describe('autoSwitch through the daemon', () => {
+  it('a local model over its memory budget is retried with the planner\'s smaller context and answers', async () => {
+    const dir = tmpDir();
+    const models = path.join(dir, 'models');
+    fs.mkdirSync(models);
+    const file = path.join(models, 'squeezed.gguf');
+    writeGguf(file, { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 8192, seed: 5 });
+    const small = await estimateResources(file, { contextSize: 256, gpuLayers: 0 });
+    const big = await estimateResources(file, { contextSize: 8192, gpuLayers: 0 });
+    const budget = Math.floor((small.ramBytes + big.ramBytes) / 2);
+    const cfg = writeConfig(dir, {
+      providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, contextSize: 8192, memoryBudgetBytes: budget, threads: 1 }],
+      chain: ['local/squeezed'],
+      autoSwitch: true,
+      circuit: { failureThreshold: 5 },
+    });
+    const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    try {
+      // the estimates are computed in the background after the scan: wait until the plan is verified
+      for (let i = 0; i < 100; i++) {
+        const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'local/squeezed', failure: { kind: 'out_of_memory' } });
+        if (plan.recommended.type === 'reduce_requirements' && plan.recommended.confidence >= 0.8) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const r = await d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'hello', maxTokens: 8 });
+      assert.equal(r.modelUsed, 'local/squeezed');
+      assert.equal(r.attempts[0]?.failure, 'out_of_memory', JSON.stringify(r.attempts));
+      assert.match(r.attempts[0]?.message ?? '', /needs about .* at ctx 8192/);
+      const adj = r.attempts[1]?.adjustments;
+      assert.ok(adj && typeof adj.contextSize === 'number' && adj.contextSize < 8192, JSON.stringify(r.attempts));
+      assert.ok((r.usage?.completionTokens ?? 0) > 0);
+    } finally {
+      await d.kill();
+    }
+  });
+});

@@ -208,6 +208,25 @@ test('items carry estimated waits from the estimator; estimateNew counts those a
   (await p2)();
 });
 
+test('estimates replay aging: an older item that will age past a new critical one is counted', async () => {
+  const clock = new FakeClock();
+  const estimator = new WaitEstimator({ clock });
+  for (let i = 0; i < 10; i++) estimator.observe('m', 5000);
+  const q = new RequestQueue({ clock, estimator, agingMs: 1000, maxSize: () => 10, maxWaitMs: () => 600_000, concurrency: () => 1 });
+  const hold = await q.acquire('m', 'normal', never());
+  const order: string[] = [];
+  const low = track(q, order, 'm', 'low', 'low');
+  await clock.advance(2500);
+  const crit = track(q, order, 'm', 'critical', 'crit');
+  // Now the critical item is first (low has aged only to `high`), but when the slot frees in 2.5 s
+  // low has waited 5 s, is `critical` too and older: it goes first, so crit waits 2.5 s + 5 s.
+  assert.deepEqual(q.items().map((i) => [i.priority, i.position, i.estimatedWaitMs]), [['critical', 0, 7500], ['low', 1, 2500]]);
+  await clock.advance(2500);
+  hold();
+  await Promise.all([low, crit]);
+  assert.deepEqual(order, ['low', 'crit']);
+});
+
 test('onChange fires on enqueue, dispatch, cancel', async () => {
   const { q, changes } = setup();
   const hold = await q.acquire('m', 'normal', never());

@@ -51,6 +51,8 @@ export function registerExtensionTests(): void {
     });
 
     test('backstop.failoverDrill forces the primary to fail and the local fallback answers', async () => {
+      // Discovery of the local folder runs after start-up; statusChanged reports it.
+      await waitFor('local/tiny discovered (status.models.ready)', [api.onDidChangeStatus], () => (api.status?.models.ready ?? 0) >= 1);
       const fallback = nextEvent('a backstop/fallback notification', api.onFallback, (f) => f.from === 'cloud/gpt-x');
       const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
       assert.ok(result, 'the drill got an answer');
@@ -60,6 +62,34 @@ export function registerExtensionTests(): void {
       assert.notEqual(result.attempts[0]?.outcome, 'success');
       const f = await fallback;
       assert.equal(f.to, 'local/tiny');
+    });
+
+    test('inline completions: off by default, then answered on their own chain, and cancellable', async () => {
+      const doc = await vscode.workspace.openTextDocument({ language: 'javascript', content: 'function add(a, b) {\n  return ' });
+      const pos = doc.lineAt(1).range.end;
+      const context: vscode.InlineCompletionContext = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined, requestUuid: 'test', requestIssuedDateTime: Date.now(), earliestShownDateTime: Date.now() } as vscode.InlineCompletionContext;
+      const ask = (token = new vscode.CancellationTokenSource().token) => Promise.resolve(api.inlineProvider.provideInlineCompletionItems(doc, pos, context, token));
+      assert.equal(await ask(), undefined, 'disabled by default');
+      await cfg().update('inlineCompletions.enabled', true, vscode.ConfigurationTarget.Workspace);
+      const applied = nextEvent('inline.chain applied', api.onConfigApplied);
+      await cfg().update('inline.chain', ['local/tiny'], vscode.ConfigurationTarget.Workspace);
+      await applied;
+      try {
+        const fallbacks: string[] = [];
+        const sub = api.onFallback((f) => fallbacks.push(f.from));
+        const items = await ask();
+        sub.dispose();
+        const list = Array.isArray(items) ? items : items?.items ?? [];
+        assert.ok(list.length === 1 && typeof list[0]?.insertText === 'string' && list[0].insertText.length > 0, 'one non-empty item');
+        assert.deepEqual(fallbacks, [], 'the inline chain (local only) did not touch the failing cloud primary');
+        const cts = new vscode.CancellationTokenSource();
+        const cancelled = ask(cts.token);
+        cts.cancel();
+        assert.equal(await cancelled, undefined, 'cancelled during the debounce');
+      } finally {
+        await cfg().update('inlineCompletions.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+        await cfg().update('inline.chain', undefined, vscode.ConfigurationTarget.Workspace);
+      }
     });
 
     test('every contributed command is registered', async () => {
