@@ -89,10 +89,18 @@ function addEvent(e: ViewState['events'][number]): void {
 
 function onMessage(m: ToWebview): void {
   switch (m.type) {
-    case 'snapshot':
+    case 'snapshot': {
       state.snapshot = m.snapshot;
+      // A fallback from before the view opened still belongs in the log.
+      const last = m.snapshot.status?.lastFallback;
+      if (last && !state.events.some((e) => e.id === last.requestId)) {
+        state.events = [...state.events, { id: last.requestId, at: last.at, level: 'warn' as const, kind: 'fallback' as const, text: `fallback ${last.from} → ${last.to} (${last.failure}): ${last.message}` }]
+          .sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_EVENTS);
+        render('events');
+      }
       render(...ORDER.filter((n) => n !== 'events'));
       return;
+    }
     case 'status':
       if (state.snapshot) state.snapshot = { ...state.snapshot, status: m.status };
       else state.snapshot = { status: m.status, settings: { timeoutMs: 30000, maxRetries: 2, autoSwitch: true, monitorVram: true }, unavailable: {} };
@@ -103,7 +111,8 @@ function onMessage(m: ToWebview): void {
       render('models', 'chain', 'benchmark');
       return;
     case 'fallback':
-      addEvent({ at: new Date().toISOString(), level: 'warn', kind: 'fallback', text: `fallback ${m.event.from} → ${m.event.to} (${m.event.failure}): ${m.event.message}` });
+      if (state.events.some((e) => e.id === m.event.requestId)) return;
+      addEvent({ id: m.event.requestId, at: new Date().toISOString(), level: 'warn', kind: 'fallback', text: `fallback ${m.event.from} → ${m.event.to} (${m.event.failure}): ${m.event.message}` });
       return;
     case 'event':
       addEvent(m.event);

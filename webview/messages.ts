@@ -13,7 +13,7 @@ export const MONITOR_DURATION_LIMITS_S = { min: 10, max: 300 } as const;
 
 export type Section = 'status' | 'health' | 'system' | 'models' | 'stats' | 'benchmark' | 'monitor' | 'chain' | 'settings';
 
-export interface EventEntry { at: string; level: 'info' | 'warn' | 'error'; kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue'; text: string }
+export interface EventEntry { /** Dedupes repeats (a fallback's requestId). */ id?: string; at: string; level: 'info' | 'warn' | 'error'; kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue'; text: string }
 
 export interface Snapshot {
   status?: Status;

@@ -287,8 +287,9 @@ export class WaitEstimator {
         slots.forEach((t, i) => { if (t < (slots[si] ?? Infinity)) si = i; });
         const t = slots[si] ?? 0;
         if (picks > MAX_PICKS_PER_ITEM * (waiting.length + 1)) {
-          // The queue does not drain (arrivals beyond capacity, no aging): what is left waits "forever".
-          for (const p of pending) if (track === 'all' || p.item === track) starts[p.item]?.push(Infinity);
+          // The queue does not drain (arrivals near capacity, no aging): what is left waits at least this
+          // long. A finite lower bound, never Infinity (it would travel as null in JSON).
+          for (const p of pending) if (p.item >= 0 && (track === 'all' || p.item === track)) starts[p.item]?.push(t);
           break;
         }
         while (nextArrival <= t) {
