@@ -1,0 +1,92 @@
+// The `backstop` command line against the built daemon: found through daemon.json, or embedded;
+// --json output, exit codes and help.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CompleteResult, Status } from '../../protocol/types';
+import { FAULT_MODELS, FIXED_ANSWER, startFaultServer, type FaultServer } from '../fixtures/faultServer';
+import { CLI, spawnCli, tmpDir, waitForDaemonFile, writeConfig, type Spawned } from '../helpers/daemon';
+
+/** Run the CLI without blocking this process: the fault server lives here and must keep answering. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('backstop CLI', () => {
+  let fault: FaultServer;
+  let dir: string;
+  let state: string;
+  let daemon: Spawned;
+  before(async () => {
+    fault = await startFaultServer();
+    dir = tmpDir();
+    state = path.join(dir, 'state');
+    const cfg = writeConfig(dir, {
+      providers: [{ id: 'fault', type: 'openai-compatible', baseUrl: `${fault.url}/v1` }],
+      chain: [`fault/${FAULT_MODELS.error503Always}+cli`, 'fault/ok+cli'],
+      maxRetries: 0,
+    });
+    daemon = spawnCli(['serve', '--ws', '0', '--config', cfg, '--state-dir', state]);
+    await waitForDaemonFile(state, daemon);
+  });
+  after(async () => {
+    await daemon.kill();
+    await fault.close();
+  });
+
+  it('status --json talks to the running daemon found through daemon.json', async () => {
+    const r = await cli(['status', '--json', '--state-dir', state]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Status;
+    assert.deepEqual(s.chain, [`fault/${FAULT_MODELS.error503Always}+cli`, 'fault/ok+cli']);
+  });
+
+  it('complete --json falls back and prints the result with its attempts', async () => {
+    const r = await cli(['complete', 'hello', '--json', '--state-dir', state]);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as CompleteResult;
+    assert.equal(c.text, FIXED_ANSWER);
+    assert.equal(c.modelUsed, 'fault/ok+cli');
+    assert.ok(c.fallbackOccurred);
+  });
+
+  it('chain set changes the running daemon; the human output shows the trace', async () => {
+    const set = await cli(['chain', 'set', 'fault/ok+cli', '--state-dir', state]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /fault\/ok\+cli/);
+    const s = JSON.parse((await cli(['status', '--json', '--state-dir', state])).stdout) as Status;
+    assert.deepEqual(s.chain, ['fault/ok+cli']);
+    const r = await cli(['complete', 'hello', '--state-dir', state]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.trim(), FIXED_ANSWER);
+    assert.match(r.stderr, /answered by fault\/ok\+cli/);
+  });
+
+  it('exit codes: 2 for an unknown model, 3 when no model can answer, 2 for an invalid config', async () => {
+    assert.equal((await cli(['chain', 'set', 'nope/x', '--state-dir', state])).code, 2);
+    const down = await cli(['complete', 'x', '--chain', `fault/${FAULT_MODELS.error503Always}+cli2`, '--state-dir', state]);
+    assert.equal(down.code, 3, down.stderr);
+    assert.match(down.stderr, /No model in the chain could answer/);
+    const bad = writeConfig(dir, { strategy: 'nope' }, 'bad.json');
+    const r = await cli(['status', '--config', bad, '--state-dir', path.join(dir, 'other')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /strategy/);
+  });
+
+  it('works without a running daemon (embedded) and every command has --help', async () => {
+    const other = path.join(dir, 'embedded-state');
+    const r = await cli(['status', '--json', '--state-dir', other, '--embedded']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as Status).chain.length, 0);
+    for (const c of [[], ['serve'], ['status'], ['models'], ['complete'], ['bench'], ['chain', 'set'], ['doctor']]) {
+      const h = await cli([...c, '--help']);
+      assert.equal(h.code, 0, `${c.join(' ')} --help`);
+      assert.match(h.stdout, /Usage: backstop/);
+    }
+  });
+});
