@@ -93,7 +93,10 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
       {
         mode: opts.ipc ? 'ipc' : 'stdio',
         version: VERSION,
-        onInitialize: (init) => applyInitOptions(state, init),
+        onInitialize: async (init) => {
+          applyInitOptions(state, init);
+          await services.catalog.rescan();
+        },
         onClose: () => void stop().then(() => process.exit(0)),
       },
       logger,

@@ -8,9 +8,12 @@ import type { Services } from '../services';
 export function registerBase(t: HandlerTable, s: Services): void {
   t.on(methods.status, () => s.status());
   t.on(methods.getConfig, () => s.state.config);
-  t.on(methods.setConfig, (p: ConfigInput) => {
+  t.on(methods.setConfig, async (p: ConfigInput) => {
+    const before = JSON.stringify(s.state.config.providers);
     const c = s.state.setConfig(p);
     s.log.info('configuration updated');
+    // New providers or folders: answer once their models are known, so the next request finds them.
+    if (JSON.stringify(c.providers) !== before) await s.catalog.rescan();
     return c;
   });
   t.on(methods.setChain, (p) => {

@@ -159,7 +159,9 @@ describe('download_and_retry', () => {
     });
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
     const progress: number[] = [];
-    d.conn.onNotification(methods.downloadProgress.method, (p: { receivedBytes: number }) => progress.push(p.receivedBytes));
+    d.conn.onNotification(methods.downloadProgress.method, (p: { receivedBytes: number }) => {
+      progress.push(p.receivedBytes);
+    });
     try {
       await assert.rejects(d.conn.sendRequest(methods.complete.method, { prompt: 'x', maxTokens: 4 }));
       const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'local/dl', failure: { kind: 'model_missing' } });
