@@ -64,6 +64,10 @@ export interface RunOptions {
   onDelta?: (delta: string, model: string) => void;
   /** Discard what was streamed so far: `model` starts over (send `backstop/stream` with `reset: true`). */
   onReset?: (model: string) => void;
+  /** The request is moving from one model to another (before the next model starts). */
+  onFallback?: (from: string, to: string) => void;
+  /** Every attempt of this request as it is recorded. */
+  onAttempt?: (a: Attempt) => void;
 }
 
 export { EngineError, isEngineError, EngineErrorCodes } from './engineError';

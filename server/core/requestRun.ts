@@ -63,6 +63,7 @@ export class RequestRun implements LaneContext {
 
   record(a: Attempt): void {
     this.attempts.push(a);
+    this.opts.onAttempt?.(a);
     this.emit({ type: 'attempt', requestId: this.opts.requestId, attempt: a });
   }
 
@@ -235,6 +236,7 @@ export class RequestRun implements LaneContext {
 
   private emitFallback(from: Failed, to: string): void {
     if (from.model === to) return;
+    this.opts.onFallback?.(from.model, to);
     this.emit({ type: 'fallback', requestId: this.opts.requestId, from: from.model, to, failure: from.kind, message: from.message });
   }
 

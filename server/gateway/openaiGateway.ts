@@ -111,22 +111,37 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
       ? { id, object, created, model, choices: [{ index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish }], ...extra }
       : { id, object, created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }], ...extra };
   let broken = false;
+  let sent = false;
+  let attemptsEnded = 0;
+  const breakStream = (model: string) => {
+    // Content already reached the client and that attempt died: say so, never [DONE].
+    if (broken) return;
+    broken = true;
+    sse.data(openAiError(`the stream failed after part of the answer was sent (gateway.streamFailover is "error"); ${model} would have to start over, so the stream ends here: discard the partial answer and retry the request`, 'server_error', 'stream_interrupted'));
+    sse.end();
+    ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
+  };
   try {
     const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer }, mode === 'error'
       ? {
           onDelta: (delta, model) => {
             if (broken) return;
             // The first delta commits the response: its headers can only name the model streaming now.
-            if (!sse.started) sse.start({ 'x-backstop-model': model, 'x-backstop-fallback': chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none' });
+            if (!sse.started) {
+              sse.start({
+                'x-backstop-model': model,
+                'x-backstop-fallback': chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none',
+                'x-backstop-attempts': String(attemptsEnded + 1),
+              });
+            }
             sse.data(chunk(model, delta, null));
+            sent = true;
           },
-          onReset: (model) => {
-            // Content already reached the client and that attempt died: say so, never [DONE].
-            broken = true;
-            sse.data(openAiError(`the stream failed after part of the answer was sent (gateway.streamFailover is "error"); ${model} would have to start over, so the stream ends here: discard the partial answer and retry the request`, 'server_error', 'stream_interrupted'));
-            sse.end();
-            ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
-          },
+          onReset: (model) => breakStream(model),
+          onAttempt: () => { attemptsEnded++; },
+          // End the stream as soon as the attempt that sent content dies, not when the next model
+          // produces its first token: the client learns at once and no fallback is paid for.
+          onFallback: (_from, to) => { if (sent) breakStream(to); },
         }
       : {});
     if (broken) return;

@@ -13,6 +13,8 @@ export interface CompleteHooks {
   /** Gateway streaming: receive deltas and resets directly instead of notifications. */
   onDelta?: (delta: string, model: string) => void;
   onReset?: (model: string) => void;
+  onFallback?: (from: string, to: string) => void;
+  onAttempt?: (a: import('../../protocol/types').Attempt) => void;
 }
 
 /** "chain:<name>" entries expand to the named chain from config; duplicates keep their first place. */
@@ -49,6 +51,8 @@ export async function runComplete(s: Services, params: unknown, ctx: CallContext
           hooks.onDelta?.(delta, model);
           if (streamId) ctx.peer.notify(methods.stream, { streamId, delta, model });
         },
+        ...(hooks.onFallback ? { onFallback: hooks.onFallback } : {}),
+        ...(hooks.onAttempt ? { onAttempt: hooks.onAttempt } : {}),
         onReset: (model) => {
           hooks.onReset?.(model);
           if (streamId) ctx.peer.notify(methods.stream, { streamId, delta: '', model, reset: true });

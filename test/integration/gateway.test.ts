@@ -300,12 +300,13 @@ describe('gateway.streamFailover with a primary whose stream is cut after 40 of 
     assert.notEqual(text, FIXED_ANSWER);
   });
 
-  it('error: when no later model answers either, the stream still ends with an error event, not [DONE]', async () => {
+  it('error: when the attempt that sent content dies, the stream ends at once with an error event, not [DONE]', async () => {
     const r = await d.post('/v1/chat/completions', { models: [id(tag(FAULT_MODELS.cutAfter40)), id(tag(FAULT_MODELS.error503Always))], messages: PROMPT, stream: true });
     const events = await readSse(r);
     assert.ok(events.every((e) => e.data !== '[DONE]'));
     const last = events.at(-1)?.json as Partial<OpenAiErrorBody> | undefined;
-    assert.equal(last?.error?.code, 'exhausted');
+    // ended as soon as the attempt died, before the (failing) next model was even asked
+    assert.equal(last?.error?.code, 'stream_interrupted');
     assert.ok(sseText(events).length > 0, 'the partial answer was streamed first');
   });
 
