@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { methods } from '../../protocol/index';
 import { ErrorCodes } from '../../protocol/errors';
-import type { CompleteParams, CompleteResult } from '../../protocol/types';
+import type { Attempt, CompleteParams, CompleteResult } from '../../protocol/types';
 import { isEngineError } from '../core/engine';
 import { parseParams, schemas } from '../params';
 import type { CallContext } from '../rpc';
@@ -40,6 +40,7 @@ export async function runComplete(s: Services, params: unknown, ctx: CallContext
   const chain = resolveChain(s, p.chain);
   const requestId = crypto.randomUUID();
   const streamId = p.streamId;
+  const started = s.clock.now();
   s.requestStarted();
   try {
     const result = await s.engine.run(
@@ -62,10 +63,39 @@ export async function runComplete(s: Services, params: unknown, ctx: CallContext
     s.stats.record({ modelUsed: result.modelUsed, fallback: result.fallbackOccurred, ok: true });
     return result;
   } catch (e) {
+    if (isEngineError(e) && e.code === ErrorCodes.Exhausted && s.state.config.mockGeneration) {
+      const mock = mockResult(e.message, e.data.attempts ?? [], s.clock.now() - started);
+      const last = mock.attempts.at(-2);
+      s.log.warn(`mock answer served (mockGeneration is on): ${e.message}`);
+      ctx.peer.notify(methods.fallback, { requestId, from: last?.model ?? chain[0] ?? 'chain', to: MOCK_MODEL, failure: last?.failure ?? 'unknown', message: 'no model could answer: a labelled mock answer was served (mockGeneration is on)' });
+      s.stats.record({ modelUsed: MOCK_MODEL, fallback: true, ok: true });
+      return mock;
+    }
     s.stats.record({ fallback: false, ok: false });
     if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
     throw e;
   } finally {
     s.requestEnded();
   }
+}
+
+/** The id a mock answer carries: never a real model, so no caller can mistake it for one. */
+export const MOCK_MODEL = 'backstop/mock';
+
+/**
+ * A clearly labelled placeholder, only when the user enabled `mockGeneration` and no model could
+ * answer: `mock: true`, `modelUsed: "backstop/mock"`, and text that says what it is.
+ */
+function mockResult(reason: string, attempts: Attempt[], latencyMs: number): CompleteResult {
+  return {
+    text: `[Backstop mock answer: no model could answer, so this placeholder was generated because mockGeneration is enabled. ${reason}]`,
+    modelUsed: MOCK_MODEL,
+    fallbackOccurred: true,
+    mock: true,
+    attempts: [...attempts, { model: MOCK_MODEL, outcome: 'success', latencyMs: 0, retry: 0, message: 'mock generation (mockGeneration is on)' }],
+    totalLatencyMs: latencyMs,
+    queuedMs: 0,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    finishReason: 'stop',
+  };
 }

@@ -213,4 +213,13 @@ describe('engine conduct against the fault server (through the daemon)', { concu
       assert.equal(fault.attempts.length, before, 'no provider call');
     });
   });
+
+  it('mockGeneration on: an exhausted chain gets a clearly labelled mock answer, never a real model id', async () => {
+    const a = tag(FAULT_MODELS.error503Always);
+    const r = await withDaemon([a], { maxRetries: 0, mockGeneration: true }, (call) => call());
+    assert.equal(r.mock, true);
+    assert.equal(r.modelUsed, 'backstop/mock');
+    assert.match(r.text, /mock answer/);
+    assert.ok(r.attempts.some((x) => x.model === `fault/${a}` && x.outcome === 'error'));
+  });
 });
