@@ -47,6 +47,9 @@ program
       if (!o.stdio && !ipc) {
         process.stderr.write(`backstop: ws ${d.wsPort ?? '-'} http ${d.httpPort ?? '-'}; token and ports in ${d.stateDir}/daemon.json\n`);
       }
+      // Last line of defence: a bug in one request must not take every client's daemon down.
+      process.on('unhandledRejection', (e) => d.services.log.error(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
+      process.on('uncaughtException', (e) => d.services.log.error(`uncaught exception: ${e.stack ?? e.message}`));
       const shutdown = () => void d.stop().then(() => process.exit(EXIT_OK));
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);

@@ -95,7 +95,9 @@ export class DaemonState {
   }
 
   // ---- secrets: memory only ----
-  setSecret(providerId: string, apiKey: string | null): void {
+  /** Returns whether the key actually changed (the client re-sends stored keys on every start). */
+  setSecret(providerId: string, apiKey: string | null): boolean {
+    const changed = this.secrets.get(providerId) !== (apiKey ?? undefined);
     // A replaced key stays known to the redactor: a request sent with it may still fail later
     // with an error that quotes it.
     if (apiKey === null) this.secrets.delete(providerId);
@@ -103,6 +105,7 @@ export class DaemonState {
       this.secrets.set(providerId, apiKey);
       this.logger.addSecret(apiKey);
     }
+    return changed;
   }
 
   /** The key for a provider: a secret set by the client wins over the environment variable. */

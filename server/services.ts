@@ -171,7 +171,8 @@ export class Services {
   }
 
   onSecretChanged(providerId: string): void {
-    this.health.reset();
+    // A new key may fix this provider's auth failures: forget its models' health, nobody else's.
+    for (const m of Object.keys(this.health.all())) if (m.startsWith(`${providerId}/`)) this.health.reset(m);
     void this.catalog.cloud.refresh(true);
     this.log.info(`API key for ${providerId} updated`);
   }
@@ -247,9 +248,10 @@ export class Services {
     return { ...h, perModel: this.health.all() };
   }
 
+  /** Success rate of the chain's models over their recent calls (the health registry's windows). */
   private recentSuccessRate(): number | undefined {
-    const s = this.stats.get();
-    return s.totalRequests ? 1 - (s.failedRequests ?? 0) / s.totalRequests : undefined;
+    const rates = this.state.config.chain.map((m) => this.health.recentSuccessRate(m)).filter((r): r is number => r !== undefined);
+    return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined;
   }
 
   statsSnapshot(): Stats {

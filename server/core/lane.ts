@@ -133,7 +133,9 @@ export class Lane {
         provider: resolved.provider,
         request: toGenerateRequest(this.ctx.req, resolved.name, this.adjusted),
         signal: this.ctl.signal,
-        limits: { attemptMs: cfg.timeoutMs, firstTokenMs: Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs), idleMs: cfg.idleTimeoutMs },
+        // A local model's first token includes loading it from disk and evaluating the prompt on the
+        // CPU: only the attempt deadline applies there, not the cloud-oriented first-token one.
+        limits: { attemptMs: cfg.timeoutMs, firstTokenMs: resolved.kind === 'local' ? cfg.timeoutMs : Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs), idleMs: cfg.idleTimeoutMs },
         onDelta: (delta) => {
           this.firstToken = true;
           gate.push(ch, delta);

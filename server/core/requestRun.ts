@@ -116,7 +116,15 @@ export class RequestRun implements LaneContext {
         for (const t of hedgeTimers.values()) clock.clearTimeout(t);
         for (const lane of running.keys()) lane.abort(LOST_RACE);
         // Answer only once every loser has stopped and recorded its cancelled attempt.
-        void Promise.allSettled(running.values()).then(fn);
+        void Promise.allSettled(running.values()).then(() => {
+          // fn may build the exhaustion error (planner, estimates): a throw there must reject this
+          // request, never become an unhandled rejection.
+          try {
+            fn();
+          } catch (e) {
+            reject(e);
+          }
+        });
       };
       const launch = (after?: Failed): boolean => {
         while (next < order.length) {
@@ -228,8 +236,12 @@ export class RequestRun implements LaneContext {
     if (retryAfterMs !== undefined) data.retryAfterMs = retryAfterMs;
     const primary = last ? { model: last.model, failure: last.kind, message: last.message } : lastFailure(attempts, this.chain[0]);
     if (primary && this.deps.plan) {
-      const plan = this.deps.plan({ ...primary, request: this.req, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
-      if (plan) data.plan = plan;
+      try {
+        const plan = this.deps.plan({ ...primary, request: this.req, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+        if (plan) data.plan = plan;
+      } catch {
+        // A plan is advice: without one the caller still gets the attempts and the wait.
+      }
     }
     return new EngineError(ErrorCodes.Exhausted, message, data);
   }

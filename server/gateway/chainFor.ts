@@ -15,5 +15,6 @@ export function chainFor(s: Services, body: ChainRequest): string[] {
   else if (body.fallbacks !== undefined) raw = [body.model, ...body.fallbacks];
   else if (body.model === 'backstop') raw = cfg.chain;
   else raw = named(body.model) ? [named(body.model)!] : [body.model, ...cfg.chain];
-  return resolveChain(s, raw.map((m) => named(m) ?? m));
+  // "backstop" inside a list stands for the configured chain at that place.
+  return resolveChain(s, raw.flatMap((m) => (m === 'backstop' ? cfg.chain : [named(m) ?? m])));
 }

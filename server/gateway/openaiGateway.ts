@@ -10,7 +10,7 @@ import { runComplete } from '../handlers/complete';
 import type { Peer } from '../rpc';
 import { RpcError, toRpcError } from '../rpcError';
 import type { Services } from '../services';
-import { openAiError, readBody, sendJson } from '../transports/httpServer';
+import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpServer';
 import { chainFor } from './chainFor';
 
 // Clients send `null` for "not set" (max_tokens: null, stop: null, …): accept it as absent.
@@ -53,7 +53,8 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   try {
     raw = JSON.parse(await readBody(req, s.state.config.server.maxMessageBytes));
   } catch (e) {
-    return sendJson(res, (e as Error).name === 'SyntaxError' ? 400 : 413, openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'));
+    if (e instanceof BodyTooLarge) return sendJson(res, 413, openAiError(e.message, 'invalid_request_error', 'body_too_large'), { connection: 'close' });
+    return sendJson(res, 400, openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'));
   }
   const parsed = (kind === 'chat' ? chatSchema : completionSchema).safeParse(raw);
   if (!parsed.success) {
@@ -148,7 +149,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     if (!sse.started) sse.start(explainHeaders(r));
     if (mode === 'buffer') sse.data(chunk(r.modelUsed, r.text, null));
     const usage = usageOf(r);
-    const trace = { backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+    const trace = { backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
     // OpenAI's shape: with include_usage, a last chunk with empty choices carries usage. Without
     // it, usage rides on the finish chunk, so it is always present yet no client meets an empty
     // `choices` it did not ask for.
@@ -196,11 +197,11 @@ function usageOf(r: CompleteResult) {
 }
 
 function chatBody(id: string, created: number, r: CompleteResult) {
-  return { id, object: 'chat.completion', created, model: r.modelUsed, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+  return { id, object: 'chat.completion', created, model: r.modelUsed, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
 }
 
 function textBody(id: string, created: number, r: CompleteResult) {
-  return { id, object: 'text_completion', created, model: r.modelUsed, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts } };
+  return { id, object: 'text_completion', created, model: r.modelUsed, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
 }
 
 function explainHeaders(r: CompleteResult): Record<string, string> {

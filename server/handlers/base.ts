@@ -1,7 +1,9 @@
 // Configuration, chain and secrets: the methods every front end needs first.
 import { methods } from '../../protocol/index';
 import type { ConfigInput } from '../../protocol/config';
+import { ErrorCodes } from '../../protocol/errors';
 import { parseParams, schemas } from '../params';
+import { RpcError } from '../rpcError';
 import type { HandlerTable } from '../rpc';
 import type { Services } from '../services';
 
@@ -23,9 +25,10 @@ export function registerBase(t: HandlerTable, s: Services): void {
   t.on(methods.setPrimary, (p) => s.state.setPrimary(parseParams(schemas.setPrimary, p).model));
   t.on(methods.setSecret, (p) => {
     const v = parseParams(schemas.setSecret, p);
-    if (!s.state.config.providers.some((x) => x.id === v.providerId)) throw s.state.unknownModel(`${v.providerId}/*`);
-    s.state.setSecret(v.providerId, v.apiKey);
-    s.onSecretChanged(v.providerId);
+    if (!s.state.config.providers.some((x) => x.id === v.providerId)) {
+      throw new RpcError(ErrorCodes.InvalidParams, `invalid params: providerId: unknown provider "${v.providerId}"; the configured providers are ${s.state.config.providers.map((p) => `"${p.id}"`).join(', ') || '(none)'}`, { field: 'providerId' });
+    }
+    if (s.state.setSecret(v.providerId, v.apiKey)) s.onSecretChanged(v.providerId);
     return { ok: true as const };
   });
 }

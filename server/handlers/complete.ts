@@ -67,11 +67,20 @@ export async function runComplete(s: Services, params: unknown, ctx: CallContext
       const mock = mockResult(e.message, e.data.attempts ?? [], s.clock.now() - started);
       const last = mock.attempts.at(-2);
       s.log.warn(`mock answer served (mockGeneration is on): ${e.message}`);
-      ctx.peer.notify(methods.fallback, { requestId, from: last?.model ?? chain[0] ?? 'chain', to: MOCK_MODEL, failure: last?.failure ?? 'unknown', message: 'no model could answer: a labelled mock answer was served (mockGeneration is on)' });
+      const fb = { requestId, from: last?.model ?? chain[0] ?? 'chain', to: MOCK_MODEL, failure: last?.failure ?? ('unknown' as const), message: 'no model could answer: a labelled mock answer was served (mockGeneration is on)' };
+      s.lastFallback = { ...fb, at: new Date(s.clock.now()).toISOString() };
+      s.state.peers.broadcast(methods.fallback, fb);
+      // Streaming callers see it like any other answer: discard what came before, then the mock.
+      hooks.onDelta?.(mock.text, MOCK_MODEL);
+      if (streamId) {
+        ctx.peer.notify(methods.stream, { streamId, delta: '', model: MOCK_MODEL, reset: true });
+        ctx.peer.notify(methods.stream, { streamId, delta: mock.text, model: MOCK_MODEL });
+      }
       s.stats.record({ modelUsed: MOCK_MODEL, fallback: true, ok: true });
       return mock;
     }
-    s.stats.record({ fallback: false, ok: false });
+    // A request the caller cancelled (inline completions do, as the user types) is not a failure.
+    if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled) s.stats.record({ fallback: false, ok: false });
     if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
     throw e;
   } finally {

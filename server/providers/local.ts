@@ -19,8 +19,9 @@ export interface LocalProviderDeps {
   /** Folders searched, for the "not found" message. */
   searched(): string[];
   workerPath: string;
-  threads: number;
-  totalMemoryBytes: number;
+  /** Read when the worker starts, so the system snapshot (physical cores, RAM) is known by then. */
+  threads: () => number;
+  totalMemoryBytes: () => number;
   logger: Logger;
   /** Estimated RAM+VRAM for a model at a context size (precomputed GgufInsights), if known. */
   estimateBytes?(name: string, contextSize: number): number | undefined;
@@ -36,6 +37,7 @@ export class LocalProvider implements Provider {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  private restartWhenIdle = false;
   /** Model files the worker holds in memory (their memory is no longer "free"). */
   private loaded = new Set<string>();
   /** Peak RSS of the worker process, as last reported (benchmarks). */
@@ -44,7 +46,14 @@ export class LocalProvider implements Provider {
   constructor(readonly id: string, private cfg: LocalProviderConfig, private readonly deps: LocalProviderDeps) {}
 
   updateConfig(cfg: LocalProviderConfig): void {
+    const key = (c: LocalProviderConfig) => JSON.stringify([c.threads, c.gpu, c.memoryBudgetBytes, c.idleTtlMs]);
+    const changed = key(cfg) !== key(this.cfg);
     this.cfg = cfg;
+    // The worker got these at start: restart it (now if idle, else after the running generations).
+    if (changed && this.child) {
+      if (this.pending.size === 0) void this.dispose();
+      else this.restartWhenIdle = true;
+    }
   }
 
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
@@ -101,7 +110,10 @@ export class LocalProvider implements Provider {
   }
 
   private post(m: ToWorker): void {
-    this.child?.send(m);
+    const c = this.child;
+    // A worker that just died is still "connected" until its pipe closes: a write then fails with
+    // EPIPE, which must be logged, never thrown at the daemon.
+    if (c?.connected) c.send(m, (err) => { if (err) this.deps.logger.debug(`local worker send failed: ${err.message}`); });
   }
 
   private ensureChild(): ChildProcess {
@@ -109,6 +121,7 @@ export class LocalProvider implements Provider {
     const child = fork(this.deps.workerPath, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
     child.stderr?.on('data', (d: Buffer) => this.deps.logger.debug(`local worker: ${d.toString().trim()}`));
     child.on('message', (m: FromWorker) => this.onMessage(m));
+    child.on('error', (e) => this.deps.logger.warn(`local worker: ${e.message}`));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       this.loaded.clear();
@@ -120,8 +133,8 @@ export class LocalProvider implements Provider {
         p.reject(new ProviderError('model_load', `${why}; the model crashed or ran out of memory`));
       }
     });
-    const budget = this.cfg.memoryBudgetBytes ?? Math.floor(this.deps.totalMemoryBytes * DEFAULT_BUDGET_FRACTION);
-    child.send({ type: 'init', threads: this.cfg.threads ?? this.deps.threads, gpu: this.cfg.gpu ?? false, memoryBudgetBytes: budget, idleTtlMs: this.cfg.idleTtlMs ?? DEFAULT_IDLE_TTL_MS } satisfies ToWorker);
+    const budget = this.cfg.memoryBudgetBytes ?? Math.floor(this.deps.totalMemoryBytes() * DEFAULT_BUDGET_FRACTION);
+    child.send({ type: 'init', threads: this.cfg.threads ?? this.deps.threads(), gpu: this.cfg.gpu ?? false, memoryBudgetBytes: budget, idleTtlMs: this.cfg.idleTtlMs ?? DEFAULT_IDLE_TTL_MS } satisfies ToWorker, (err) => { if (err) this.deps.logger.warn(`local worker init failed: ${err.message}`); });
     this.child = child;
     return child;
   }
@@ -141,6 +154,10 @@ export class LocalProvider implements Provider {
       return;
     }
     this.pending.delete(m.id);
+    if (this.restartWhenIdle && this.pending.size === 0) {
+      this.restartWhenIdle = false;
+      void this.dispose();
+    }
     if (m.type === 'done') {
       this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, m.peakRssBytes);
       p.resolve({ text: m.text, usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens }, finishReason: m.finishReason });

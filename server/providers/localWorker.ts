@@ -47,9 +47,23 @@ async function getLlamaOnce(): Promise<Llama> {
   return llama;
 }
 
+const loading = new Map<string, Promise<Loaded>>();
+
+/** One load per file at a time: a second request during a load shares it (never two copies in RAM). */
 async function loadModel(path: string, gpuLayers: number | undefined): Promise<Loaded> {
   const have = loaded.get(path);
   if (have && (gpuLayers === undefined || have.gpuLayers === gpuLayers)) return have;
+  const inflight = loading.get(path);
+  if (inflight) {
+    const m = await inflight;
+    return gpuLayers === undefined || m.gpuLayers === gpuLayers ? m : loadModel(path, gpuLayers);
+  }
+  const p = doLoad(path, gpuLayers, have).finally(() => loading.delete(path));
+  loading.set(path, p);
+  return p;
+}
+
+async function doLoad(path: string, gpuLayers: number | undefined, have: Loaded | undefined): Promise<Loaded> {
   if (have) await unload(path);
   const l = await getLlamaOnce();
   const before = process.memoryUsage().rss;

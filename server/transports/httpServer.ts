@@ -18,16 +18,20 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<s
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
+    let over = false;
+    // Past the limit, keep reading (and dropping) the body so the 413 can still be sent back.
     req.on('data', (c: Buffer) => {
+      if (over) return;
       n += c.length;
       if (n > maxBytes) {
+        over = true;
+        chunks.length = 0;
         reject(new BodyTooLarge(`request body exceeds ${maxBytes} bytes (server.maxMessageBytes)`));
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
 }
@@ -60,7 +64,7 @@ export async function startHttpServer(table: HandlerTable, s: Services, opts: Ht
       try {
         body = await readBody(req, s.state.config.server.maxMessageBytes);
       } catch (e) {
-        return sendJson(res, 413, openAiError((e as Error).message, 'invalid_request_error', 'body_too_large'));
+        return sendJson(res, 413, openAiError((e as Error).message, 'invalid_request_error', 'body_too_large'), { connection: 'close' });
       }
       const peer = { id: 'http-rpc', notify<P>(_t: NotificationType<P>, _p: P) { /* no channel back over plain HTTP */ } };
       const session = new JsonRpcSession(table, peer, s.state.config.server.maxMessageBytes);

@@ -21,6 +21,9 @@ export async function startWsServer(table: HandlerTable, peers: PeerSet, opts: W
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBytes() * 2 });
 
   server.on('upgrade', (req, socket, head) => {
+    // Node drops its own error handler on an upgraded socket: without one, a client resetting the
+    // connection during a refusal would be an unhandled 'error' and end the daemon.
+    socket.on('error', (e) => logger.debug(`websocket upgrade socket: ${e.message}`));
     const auth = checkRequest(req, opts.token, opts.allowedOrigins());
     if (!auth.ok) {
       logger.warn(`websocket refused (${auth.status}): ${auth.reason}`);
