@@ -110,6 +110,7 @@ export class Services {
       logger: this.log,
       onChange: (models) => {
         void this.fitTable.refresh(this.catalog.localEntries());
+        for (const l of this.modelsListeners) l();
         state.peers.broadcast(methods.modelsChanged, { models });
         this.statusSoon();
       },
@@ -145,8 +146,16 @@ export class Services {
         this.catalog.restartWatcher();
       }
       this.catalog.emitIfChanged(true);
+      // A raised maxConcurrency frees slots for requests already waiting.
+      this.queue.poke();
       this.statusSoon();
     });
+  }
+
+  private readonly modelsListeners: (() => void)[] = [];
+  /** Called whenever the model list changes (caches keyed by models drop their entries). */
+  onModelsChanged(fn: () => void): void {
+    this.modelsListeners.push(fn);
   }
 
   async start(): Promise<void> {

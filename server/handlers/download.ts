@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { methods } from '../../protocol/index';
+import { methods, type DownloadResult } from '../../protocol/index';
 import { ErrorCodes } from '../../protocol/errors';
 import { DownloadError, downloadFile } from '../download/downloader';
 import { parseParams } from '../params';
@@ -15,39 +15,54 @@ import type { Services } from '../services';
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
 
 export function registerDownload(t: HandlerTable, s: Services): void {
+  // Two downloads of one model would write the same .part file: the second waits for the first.
+  const inflight = new Map<string, Promise<unknown>>();
   t.on(methods.download, async (p, ctx) => {
-    const { model } = parseParams(z.object({ model: z.string().regex(/^[^/]+\/.+$/, 'a model id is "<providerId>/<modelName>"') }), p);
-    const pid = model.slice(0, model.indexOf('/'));
-    const name = model.slice(model.indexOf('/') + 1);
-    const prov = s.state.config.providers.find((x) => x.id === pid);
-    if (!prov) throw s.state.unknownModel(model);
-    if (prov.type !== 'local') throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: ${model} is a ${prov.type} model; only local models are downloaded (for Ollama, run "ollama pull ${name}")`, { field: 'model' });
-    const src = prov.downloads?.[name];
-    if (!src) throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: no download source for ${model}: add providers[id=${pid}].downloads["${name}"] = { url, sha256 } to the configuration`, { field: 'model' });
-    const dir = prov.modelsDirs?.[0];
-    if (!dir) throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: provider ${pid} has no modelsDirs to download into`, { field: 'model' });
-    const dest = path.join(expandHome(dir), `${name}.gguf`);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    const t0 = Date.now();
-    let lastReported = -PROGRESS_EVERY_BYTES;
+    const model = (p as { model?: unknown } | undefined)?.model;
+    const key = typeof model === 'string' ? model : '';
+    while (inflight.has(key)) await inflight.get(key)!.catch(() => undefined);
+    const run = downloadOne(s, p, ctx.signal);
+    inflight.set(key, run);
     try {
-      const r = await downloadFile(src.url, dest, {
-        ...(src.sha256 ? { sha256: src.sha256 } : {}),
-        signal: ctx.signal,
-        onProgress: (received, total) => {
-          if (received - lastReported < PROGRESS_EVERY_BYTES && received !== total) return;
-          lastReported = received;
-          s.state.peers.broadcast(methods.downloadProgress, { model, receivedBytes: received, ...(total !== undefined ? { totalBytes: total } : {}) });
-        },
-      });
-      s.log.info(`downloaded ${model} (${r.bytes} bytes, sha256 ${r.sha256}${r.resumed ? ', resumed' : ''})`);
-      await s.catalog.rescan();
-      s.health.reset(model);
-      s.queue.poke(model);
-      return { model, path: r.path, bytes: r.bytes, sha256: r.sha256, resumed: r.resumed, durationMs: Date.now() - t0 };
-    } catch (e) {
-      if (e instanceof DownloadError && e.kind === 'cancelled') throw new RpcError(ErrorCodes.RequestCancelled, 'download cancelled; the partial file is kept and the next download resumes it');
-      throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
+      return await run;
+    } finally {
+      inflight.delete(key);
     }
   });
+}
+
+async function downloadOne(s: Services, p: unknown, signal: AbortSignal): Promise<DownloadResult> {
+  const { model } = parseParams(z.object({ model: z.string().regex(/^[^/]+\/.+$/, 'a model id is "<providerId>/<modelName>"') }), p);
+  const pid = model.slice(0, model.indexOf('/'));
+  const name = model.slice(model.indexOf('/') + 1);
+  const prov = s.state.config.providers.find((x) => x.id === pid);
+  if (!prov) throw s.state.unknownModel(model);
+  if (prov.type !== 'local') throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: ${model} is a ${prov.type} model; only local models are downloaded (for Ollama, run "ollama pull ${name}")`, { field: 'model' });
+  const src = prov.downloads?.[name];
+  if (!src) throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: no download source for ${model}: add providers[id=${pid}].downloads["${name}"] = { url, sha256 } to the configuration`, { field: 'model' });
+  const dir = prov.modelsDirs?.[0];
+  if (!dir) throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: provider ${pid} has no modelsDirs to download into`, { field: 'model' });
+  const dest = path.join(expandHome(dir), `${name}.gguf`);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const t0 = Date.now();
+  let lastReported = -PROGRESS_EVERY_BYTES;
+  try {
+    const r = await downloadFile(src.url, dest, {
+      ...(src.sha256 ? { sha256: src.sha256 } : {}),
+      signal,
+      onProgress: (received, total) => {
+        if (received - lastReported < PROGRESS_EVERY_BYTES && received !== total) return;
+        lastReported = received;
+        s.state.peers.broadcast(methods.downloadProgress, { model, receivedBytes: received, ...(total !== undefined ? { totalBytes: total } : {}) });
+      },
+    });
+    s.log.info(`downloaded ${model} (${r.bytes} bytes, sha256 ${r.sha256}${r.resumed ? ', resumed' : ''})`);
+    await s.catalog.rescan();
+    s.health.reset(model);
+    s.queue.poke(model);
+    return { model, path: r.path, bytes: r.bytes, sha256: r.sha256, resumed: r.resumed, durationMs: Date.now() - t0 };
+  } catch (e) {
+    if (e instanceof DownloadError && e.kind === 'cancelled') throw new RpcError(ErrorCodes.RequestCancelled, 'download cancelled; the partial file is kept and the next download resumes it');
+    throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
+  }
 }

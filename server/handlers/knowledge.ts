@@ -16,7 +16,7 @@ const MONITOR_DEFAULT_INTERVAL_MS = 1000;
 
 export function registerKnowledge(t: HandlerTable, s: Services): void {
   const suggestions = new SuggestionCache();
-  s.state.peers.add({ id: 'suggestion-cache', notify: (type) => { if (type.method === methods.modelsChanged.method) suggestions.invalidate(); } });
+  s.onModelsChanged(() => suggestions.invalidate());
 
   t.on(methods.complete, (p, ctx) => runComplete(s, p, ctx));
   t.on(methods.stats, () => s.statsSnapshot());

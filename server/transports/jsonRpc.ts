@@ -12,7 +12,11 @@ const errorResponse = (id: Id, e: RpcError): JsonRpcResponse => ({ jsonrpc: '2.0
 
 export class JsonRpcSession {
   private readonly inflight = new Map<string, AbortController>();
-  constructor(private readonly table: HandlerTable, private readonly peer: Peer, private readonly maxBytes: number) {}
+  constructor(private readonly table: HandlerTable, private readonly peer: Peer, private readonly limit: number | (() => number)) {}
+
+  private get maxBytes(): number {
+    return typeof this.limit === 'number' ? this.limit : this.limit();
+  }
 
   /** Handle one raw frame; resolves with the text to send back, or undefined for notifications. */
   async handleFrame(raw: string): Promise<string | undefined> {

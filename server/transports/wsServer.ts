@@ -41,7 +41,7 @@ export async function startWsServer(table: HandlerTable, peers: PeerSet, opts: W
       },
     };
     const remove = peers.add(peer);
-    const session = new JsonRpcSession(table, peer, opts.maxBytes());
+    const session = new JsonRpcSession(table, peer, opts.maxBytes);
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
       session.handleFrame(text).then(

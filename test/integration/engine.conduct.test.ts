@@ -209,7 +209,7 @@ describe('engine conduct against the fault server (through the daemon)', { concu
         assert.ok((e.data?.retryAfterMs ?? 0) > 50_000, `retryAfterMs ${e.data?.retryAfterMs}`);
         return true;
       });
-      assert.ok(Date.now() - t0 < 50 + 100, `answered in ${Date.now() - t0} ms (IPC included)`);
+      assert.ok(Date.now() - t0 < 50 + 200, `answered in ${Date.now() - t0} ms (stdio round trip and scheduling on a busy 2-core box included)`);
       assert.equal(fault.attempts.length, before, 'no provider call');
     });
   });
