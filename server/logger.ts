@@ -9,7 +9,7 @@ const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, err
 export class DaemonLogger implements Logger {
   private listeners = new Set<(m: LogMessage) => void>();
   private secrets = new Set<string>();
-  constructor(private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info', private readonly toStderr = true) {}
+  constructor(private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info', public toStderr = true) {}
 
   addSecret(s: string): void {
     if (s.length >= 4) this.secrets.add(s);

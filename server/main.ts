@@ -96,6 +96,8 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
         onInitialize: async (init) => {
           applyInitOptions(state, init);
           await services.catalog.rescan();
+          // VS Code shows `backstop/log` in its output channel: stderr would only repeat it.
+          if (opts.ipc) logger.toStderr = false;
         },
         onClose: () => void stop().then(() => process.exit(0)),
       },

@@ -80,7 +80,7 @@ export function computeHealth(inputs: HealthInputs): { score: number; level: Hea
     const biggest = locals.reduce((a, b) => (need(b) > need(a) ? b : a));
     const ratio = free / Math.max(1, need(biggest));
     const score = ratio >= COMFORTABLE_HEADROOM_RATIO ? 100 : ratio >= 1 ? 60 + (40 * (ratio - 1)) / (COMFORTABLE_HEADROOM_RATIO - 1) : 50 * ratio;
-    add('memoryHeadroom', score, `${fmtGb(free)} free for ${biggest.id}, which needs ${fmtGb(need(biggest))} (${ratio.toFixed(1)}×)`);
+    add('memoryHeadroom', score, `${fmtGb(free)} free for ${biggest.id}, which needs ${fmtGb(need(biggest))} (${ratio >= 100 ? '>100' : ratio.toFixed(1)}× headroom)`);
   }
 
   if (primary?.m?.kind === 'local' && primary.m.fit) {

@@ -182,6 +182,8 @@ export class SuggestionCache {
 }
 
 export function fmtGb(bytes: number): string {
+  // Small models are MB-sized: "0.0 GB" would say nothing.
+  if (bytes < 0.1 * 1024 ** 3) return `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
   return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
