@@ -1,8 +1,8 @@
 // What activate() returns: a small read-mostly surface for the extension-host tests and for other
 // extensions. Waiting on events (not sleeps) is the point: tests subscribe instead of polling.
 import type * as vscode from 'vscode';
-import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { FallbackEvent, Status } from '../protocol';
+import { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { FallbackEvent, LogMessage, Status } from '../protocol';
 import type { CallResult, Ctx } from './ctx';
 import type { ConfigRejection } from './daemonSettings';
 import type { DaemonState } from './statusView';
@@ -21,6 +21,10 @@ export interface BackstopApi {
   readonly onFallback: vscode.Event<FallbackEvent>;
   readonly onConfigRejected: vscode.Event<ConfigRejection>;
   readonly onConfigApplied: vscode.Event<unknown>;
+  /** Every log line the daemon sends (they also go to the "Backstop" output channel). */
+  readonly onLog: vscode.Event<LogMessage>;
+  /** Folder of the "Backstop" output channel's file (`Backstop.log`); tests check what it holds. */
+  readonly logUri: vscode.Uri;
   /** The inline completion provider, for tests that drive it without the editor's ghost-text UI. */
   readonly inlineProvider: vscode.InlineCompletionItemProvider;
   request<R>(type: RequestType0<R, void>): Promise<CallResult<R>>;
@@ -41,7 +45,12 @@ export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemP
     onFallback: ctx.onFallback,
     onConfigRejected: ctx.settings.onDidReject,
     onConfigApplied: ctx.settings.onDidApply,
+    onLog: ctx.onLog,
+    logUri: ctx.extension.logUri,
+    // Callers (tests, other extensions) bundle their own copy of the protocol package, whose
+    // ParameterStructures constants vscode-jsonrpc does not recognise ("Unknown parameter structure
+    // auto"); only the method name is taken from their type.
     request: <P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P) =>
-      type.numberOfParams === 0 ? ctx.call(type as RequestType0<R, void>) : ctx.call(type as RequestType<P, R, void>, params as P),
+      type.numberOfParams === 0 ? ctx.call(new RequestType0<R, void>(type.method)) : ctx.call(new RequestType<P, R, void>(type.method), params as P),
   } as BackstopApi;
 }

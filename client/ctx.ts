@@ -289,12 +289,17 @@ export class Ctx implements vscode.Disposable {
     await Promise.all([...ids].map((id) => this.pushSecret(id, true)));
   }
 
-  /** Send one provider's key (or its absence) to the daemon. The key itself is never logged. */
-  private async pushSecret(providerId: string, onlyIfSet = false): Promise<void> {
+  /**
+   * Send one provider's key (or its absence) to the daemon; the key itself is never logged. Returns
+   * the failure, if any, so the key commands can say so (and resolve only once the daemon has it).
+   */
+  async pushSecret(providerId: string, onlyIfSet = false): Promise<DaemonFailure | undefined> {
     const apiKey = (await this.apiKeys.get(providerId)) ?? null;
-    if (onlyIfSet && apiKey === null) return;
+    if (onlyIfSet && apiKey === null) return undefined;
     const r = await this.call(methods.setSecret, { providerId, apiKey });
-    if (!r.ok && r.failure.kind !== 'not_running') this.log.warn(`could not pass the API key of "${providerId}" to the daemon: ${describeFailure(r.failure)}`);
+    if (r.ok) return undefined;
+    if (r.failure.kind !== 'not_running') this.log.warn(`could not pass the API key of "${providerId}" to the daemon: ${describeFailure(r.failure)}`);
+    return r.failure;
   }
 
   async dispose(): Promise<void> {

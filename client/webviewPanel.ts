@@ -14,6 +14,9 @@ const SETTINGS_KEYS: readonly (keyof SettingsValues)[] = ['timeoutMs', 'maxRetri
 export class DiagnosticsPanel implements vscode.Disposable {
   private static current: DiagnosticsPanel | undefined;
   private readonly subs: vscode.Disposable[] = [];
+  private readonly postEmitter = new vscode.EventEmitter<ToWebview>();
+  /** Every message sent to the webview (the extension-host tests observe the replies here). */
+  readonly onDidPost = this.postEmitter.event;
 
   static show(ctx: Ctx): DiagnosticsPanel {
     if (DiagnosticsPanel.current) {
@@ -33,10 +36,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
     panel.webview.html = html(panel.webview, dist);
     this.subs.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isFromWebview(m)) void this.handle(m);
-        else ctx.log.warn('diagnostics view: dropped a malformed message');
-      }),
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       ctx.onDidChangeStatus((status) => this.post({ type: 'status', status })),
       ctx.onModels((models) => this.post({ type: 'models', models })),
       ctx.onFallback((event) => this.post({ type: 'fallback', event })),
@@ -49,8 +49,23 @@ export class DiagnosticsPanel implements vscode.Disposable {
     );
   }
 
+  /**
+   * One message from the webview, checked by the runtime guard (a webview is untrusted input).
+   * Resolves false when the message was dropped, true once it has been handled. Public so the
+   * extension-host tests can send what a webview could send, malformed messages included.
+   */
+  async receive(m: unknown): Promise<boolean> {
+    if (!isFromWebview(m)) {
+      this.ctx.log.warn('diagnostics view: dropped a malformed message');
+      return false;
+    }
+    await this.handle(m);
+    return true;
+  }
+
   private post(message: ToWebview): void {
     void this.panel.webview.postMessage(message);
+    this.postEmitter.fire(message);
   }
 
   private event(level: 'info' | 'warn' | 'error', kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue', text: string): void {
@@ -133,6 +148,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   dispose(): void {
     DiagnosticsPanel.current = undefined;
     for (const d of this.subs.splice(0)) d.dispose();
+    this.postEmitter.dispose();
     this.panel.dispose();
   }
 }

@@ -20,7 +20,8 @@ export const COMMANDS: Record<string, Factory> = {
   'backstop.chooseStrategy': chooseStrategy,
   'backstop.runBenchmark': runBenchmark,
   'backstop.refreshModels': refreshModels,
-  'backstop.showDiagnostics': (ctx) => () => { DiagnosticsPanel.show(ctx); },
+  // Returns the panel so the extension-host tests can exchange messages with it.
+  'backstop.showDiagnostics': (ctx) => () => DiagnosticsPanel.show(ctx),
   'backstop.setApiKey': setApiKey,
   'backstop.clearApiKey': clearApiKey,
   'backstop.restartDaemon': restartDaemon,

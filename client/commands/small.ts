@@ -37,7 +37,13 @@ export const setApiKey = (ctx: Ctx) => async (providerArg?: unknown, keyArg?: un
     validateInput: (v) => (v.trim() ? undefined : 'Enter a key, or press Escape to cancel'),
   });
   if (!apiKey) return false;
-  await ctx.apiKeys.set(providerId, apiKey.trim()); // secrets.onDidChange pushes it to the daemon
+  await ctx.apiKeys.set(providerId, apiKey.trim());
+  // secrets.onDidChange pushes it too (and serves other windows); awaiting here means the next
+  // request after this command already carries the key, and a refusal is shown, not only logged.
+  const failure = await ctx.pushSecret(providerId);
+  if (failure && failure.kind !== 'not_running') {
+    void vscode.window.showWarningMessage(`Backstop: the key for "${providerId}" is stored, but the daemon did not take it. ${describeFailure(failure)}`);
+  }
   vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} saved`, 5_000);
   return true;
 };
@@ -47,6 +53,7 @@ export const clearApiKey = (ctx: Ctx) => async (providerArg?: unknown): Promise<
   const providerId = typeof providerArg === 'string' ? providerArg : await pickProvider(ctx, 'Backstop: Clear API Key', true);
   if (!providerId) return false;
   await ctx.apiKeys.clear(providerId);
+  await ctx.pushSecret(providerId); // resolve once the daemon has forgotten it too
   vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} removed`, 5_000);
   return true;
 };

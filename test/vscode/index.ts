@@ -3,6 +3,7 @@
 // $BACKSTOP_TEST_RESULTS as JSON so the runner can print one summary line.
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
+import { registerCommandTests } from './commands.test';
 import { registerExtensionTests } from './extension.test';
 
 const TEST_TIMEOUT_MS = 90_000;
@@ -12,6 +13,7 @@ export function run(): Promise<void> {
   // Bind tdd globals (suite/test) for the registration below, as mocha.loadFiles would.
   mocha.suite.emit('pre-require', globalThis, 'backstop-vscode', mocha);
   registerExtensionTests();
+  registerCommandTests();
   return new Promise((resolve, reject) => {
     const failures: { title: string; error: string }[] = [];
     let passed = 0;
