@@ -7,6 +7,8 @@ import { isProviderError, type Provider, type Store } from '../core/types';
 export const DEFAULT_REPETITIONS = 3;
 export const DEFAULT_PROMPT_TOKENS = 512;
 export const DEFAULT_MAX_TOKENS = 128;
+/** Prompt shrinks (÷4 each) tried after a context overflow before giving up. */
+const MAX_PROMPT_SHRINKS = 3;
 /** English text runs about 4 characters per token with BPE vocabularies. */
 const CHARS_PER_TOKEN = 4;
 /** Room for BOS and the template around the prompt. */
@@ -89,7 +91,18 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
     }
     const samples: RunSample[] = [];
     for (let run = 1; run <= repetitions; run++) {
-      samples.push(await Promise.race([runOnce(t, run, promptTokens, maxTokens, opts, now), abort.promise]));
+      let sample: RunSample | undefined;
+      // The prompt is sized at ~4 characters a token; a byte-level tokenizer needs up to 4× that.
+      // On a context overflow, shrink the prompt and run again rather than fail the benchmark.
+      for (let shrink = 0; sample === undefined; shrink++) {
+        try {
+          sample = await Promise.race([runOnce(t, run, promptTokens, maxTokens, opts, now), abort.promise]);
+        } catch (e) {
+          if (!(isProviderError(e) && e.kind === 'context_overflow' && opts.prompt === undefined && shrink < MAX_PROMPT_SHRINKS && promptTokens > 8)) throw e;
+          promptTokens = Math.max(8, Math.floor(promptTokens / 4));
+        }
+      }
+      samples.push(sample);
       sampleRss();
       opts.onProgress?.(run, total);
     }
