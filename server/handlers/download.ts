@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { methods, type DownloadResult } from '../../protocol/index';
 import { ErrorCodes } from '../../protocol/errors';
 import { DownloadError, downloadFile } from '../download/downloader';
+import { ollamaPull } from '../download/ollamaPull';
+import { defaultBaseUrl } from '../providers/cloud';
 import { parseParams } from '../params';
 import { expandHome } from '../paths';
 import type { HandlerTable } from '../rpc';
@@ -37,7 +39,8 @@ async function downloadOne(s: Services, p: unknown, signal: AbortSignal): Promis
   const name = model.slice(model.indexOf('/') + 1);
   const prov = s.state.config.providers.find((x) => x.id === pid);
   if (!prov) throw s.state.unknownModel(model);
-  if (prov.type !== 'local') throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: ${model} is a ${prov.type} model; only local models are downloaded (for Ollama, run "ollama pull ${name}")`, { field: 'model' });
+  if (prov.type === 'ollama') return pullOllama(s, model, name, prov.baseUrl ?? defaultBaseUrl('ollama') ?? '', signal);
+  if (prov.type !== 'local') throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: ${model} is a ${prov.type} model; cloud models are not downloaded`, { field: 'model' });
   const src = prov.downloads?.[name];
   if (!src) throw new RpcError(ErrorCodes.InvalidParams, `invalid params: model: no download source for ${model}: add providers[id=${pid}].downloads["${name}"] = { url, sha256 } to the configuration`, { field: 'model' });
   const dir = prov.modelsDirs?.[0];
@@ -63,6 +66,26 @@ async function downloadOne(s: Services, p: unknown, signal: AbortSignal): Promis
     return { model, path: r.path, bytes: r.bytes, sha256: r.sha256, resumed: r.resumed, durationMs: Date.now() - t0 };
   } catch (e) {
     if (e instanceof DownloadError && e.kind === 'cancelled') throw new RpcError(ErrorCodes.RequestCancelled, 'download cancelled; the partial file is kept and the next download resumes it');
+    throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
+  }
+}
+
+async function pullOllama(s: Services, model: string, name: string, baseUrl: string, signal: AbortSignal): Promise<DownloadResult> {
+  const t0 = Date.now();
+  try {
+    const r = await ollamaPull(baseUrl, name, {
+      signal,
+      onProgress: (pr) => {
+        if (pr.total) s.state.peers.broadcast(methods.downloadProgress, { model, receivedBytes: pr.completed ?? 0, totalBytes: pr.total });
+      },
+    });
+    s.log.info(`ollama pulled ${model} (${r.bytes} bytes)`);
+    await s.catalog.cloud.refresh(true);
+    s.health.reset(model);
+    s.queue.poke(model);
+    return { model, path: `ollama:${name}`, bytes: r.bytes, sha256: r.digest?.replace(/^sha256:/, '') ?? '', resumed: false, durationMs: Date.now() - t0 };
+  } catch (e) {
+    if (signal.aborted) throw new RpcError(ErrorCodes.RequestCancelled, 'pull cancelled; Ollama keeps what it fetched and resumes next time');
     throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
   }
 }

@@ -240,3 +240,45 @@ describe('autoSwitch through the daemon', () => {
     }
   });
 });
+
+describe('download_and_retry for an Ollama model', () => {
+  it('plans an Ollama pull and runs it: progress streamed, an interrupted pull reported, the next one succeeds', async () => {
+    const dir = tmpDir();
+    let pulls = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === '/api/tags') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models: pulls >= 2 ? [{ name: 'qwen-tiny', size: 1000 }] : [] }));
+      if (req.url === '/api/pull' && req.method === 'POST') {
+        pulls++;
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write(JSON.stringify({ status: 'pulling manifest' }) + '\n');
+        res.write(JSON.stringify({ status: 'pulling abc', digest: 'sha256:abc', total: 1000, completed: 500 }) + '\n');
+        if (pulls === 1) return void res.end(); // cut before "success"
+        res.write(JSON.stringify({ status: 'pulling abc', digest: 'sha256:abc', total: 1000, completed: 1000 }) + '\n');
+        return void res.end(JSON.stringify({ status: 'success' }) + '\n');
+      }
+      res.writeHead(404).end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const cfg = writeConfig(dir, { providers: [{ id: 'ollama', type: 'ollama', baseUrl: base }], chain: ['ollama/qwen-tiny'] });
+    const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    const progress: number[] = [];
+    d.conn.onNotification(methods.downloadProgress.method, (p: { receivedBytes: number }) => {
+      progress.push(p.receivedBytes);
+    });
+    try {
+      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'ollama/qwen-tiny', failure: { kind: 'model_missing' } });
+      const dl = plan.options.find((o) => o.type === 'download_and_retry');
+      assert.equal(dl?.adjustments?.source, 'ollama_pull', JSON.stringify(plan));
+      await assert.rejects(d.conn.sendRequest(methods.download.method, { model: 'ollama/qwen-tiny' }), (e: RpcErr) => /without "success"/.test(e.message));
+      const r = await d.conn.sendRequest<{ bytes: number; sha256: string }>(methods.download.method, { model: 'ollama/qwen-tiny' });
+      assert.equal(r.bytes, 1000);
+      assert.equal(r.sha256, 'abc');
+      assert.ok(progress.includes(1000), JSON.stringify(progress));
+      assert.equal(pulls, 2);
+    } finally {
+      await d.kill();
+      server.close();
+    }
+  });
+});
