@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fakeClock';
-import { DEFAULT_PROCESSING_MS, meanResidual, WaitEstimator } from '../../server/core/waitEstimate';
+import { DEFAULT_PROCESSING_MS, WaitEstimator } from '../../server/core/waitEstimate';
+import { meanResidual } from '../../server/core/waitMath';
 
 test('prior from benchmark tokens/s × expected tokens, then EWMA of observations', () => {
   const e = new WaitEstimator({ clock: new FakeClock() });
