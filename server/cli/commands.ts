@@ -8,7 +8,7 @@ import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol/
 import { RpcError } from '../rpcError';
 import { connect, type Conn } from './connection';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
-import { fmtBytes, formatAttempts, formatStatus } from './format';
+import { fmtBytes, formatAttempts, formatStatus, printable } from './format';
 
 interface Common { json?: boolean; config?: string; stateDir?: string; embedded?: boolean }
 
@@ -86,7 +86,7 @@ export function registerClientCommands(program: Command): void {
           c.onNotification(methods.stream, (d) => {
             if (d.streamId !== streamId) return;
             if (d.reset) process.stdout.write(`\n[${d.model}: starting over after a failed attempt]\n`);
-            else process.stdout.write(d.delta);
+            else process.stdout.write(printable(d.delta));
           });
         }
         c.onNotification(methods.fallback, (f) => {
@@ -100,7 +100,7 @@ export function registerClientCommands(program: Command): void {
           spinner?.stop();
           if (o.json) out(true, r, () => '');
           else {
-            if (!o.stream) process.stdout.write(r.text);
+            if (!o.stream) process.stdout.write(printable(r.text));
             process.stdout.write('\n');
             process.stderr.write(`— answered by ${r.modelUsed}${r.fallbackOccurred ? ' (fallback)' : ''} in ${r.totalLatencyMs} ms, ${r.usage?.completionTokens ?? '?'} tokens\n${formatAttempts(r.attempts)}\n`);
           }

@@ -25,3 +25,12 @@ export function formatAttempts(attempts: Attempt[]): string {
     .map((a, i) => `  ${String(i + 1).padStart(2)}. ${a.model.padEnd(28)} ${a.outcome.padEnd(9)} ${a.failure ? a.failure.padEnd(18) : ''.padEnd(18)} ${String(a.latencyMs).padStart(6)} ms${a.retry ? ` retry ${a.retry}` : ''}${a.message ? `  ${a.message.slice(0, 100)}` : ''}`)
     .join('\n');
 }
+
+/**
+ * Model text for a terminal: control characters (other than newline and tab) are shown as "·" so a
+ * model cannot move the cursor, change colours or retitle the terminal with escape sequences.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '·');
+}
