@@ -68,8 +68,8 @@ export async function startHttpServer(table: HandlerTable, s: Services, opts: Ht
       }
       const peer = { id: 'http-rpc', notify<P>(_t: NotificationType<P>, _p: P) { /* no channel back over plain HTTP */ } };
       const session = new JsonRpcSession(table, peer, s.state.config.server.maxMessageBytes);
-      const ac = new AbortController();
-      res.on('close', () => { if (!res.writableEnded) { ac.abort(); session.close(); } });
+      // The caller hung up: abort whatever its request started.
+      res.on('close', () => { if (!res.writableEnded) session.close(); });
       const reply = await session.handleFrame(body);
       if (reply === undefined) return void res.writeHead(204).end();
       res.writeHead(200, { 'content-type': 'application/json' }).end(reply);
