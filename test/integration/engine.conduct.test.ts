@@ -222,4 +222,27 @@ describe('engine conduct against the fault server (through the daemon)', { concu
     assert.match(r.text, /mock answer/);
     assert.ok(r.attempts.some((x) => x.model === `fault/${a}` && x.outcome === 'error'));
   });
+
+  it('strategy fastest: both start, the first complete answer wins, the slow one is aborted (not left running)', async () => {
+    const slow = tag(FAULT_MODELS.slowFirstToken20s);
+    const quick = tag('ok');
+    const t0 = Date.now();
+    const r = await withDaemon([slow, quick], { strategy: 'fastest', firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 }, (call) => call());
+    assert.equal(r.modelUsed, `fault/${quick}`);
+    assert.equal(r.fallbackOccurred, false, 'a slower loser is not a fallback');
+    const loser = r.attempts.find((a) => a.model === `fault/${slow}`);
+    assert.equal(loser?.outcome, 'cancelled', JSON.stringify(r.attempts));
+    assert.equal(fault.attemptsFor(slow).length, 1);
+    assert.ok(Date.now() - t0 < 15_000, 'did not wait for the slow model');
+  });
+
+  it('hedging: the next model starts when the first has no first token after delayMs; the winner answers', async () => {
+    const slow = tag(FAULT_MODELS.slowFirstToken20s);
+    const quick = tag('ok');
+    const r = await withDaemon([slow, quick], { hedging: { enabled: true, delayMs: 500 }, firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 }, (call) => call());
+    assert.equal(r.modelUsed, `fault/${quick}`);
+    const q = r.attempts.find((a) => a.model === `fault/${quick}`);
+    assert.ok((q?.startedAtMs ?? 0) >= 450, `hedge started at ${q?.startedAtMs} ms`);
+    assert.ok(r.totalLatencyMs < 5_000, `${r.totalLatencyMs} ms`);
+  });
 });
