@@ -17,6 +17,7 @@ import { ApiKeys } from './secrets';
 import { RestartPolicy } from './restartPolicy';
 import { StatusBar } from './statusBar';
 import type { DaemonState } from './statusView';
+import { RedactingChannel } from './traceChannel';
 
 /** A deliberate stop waits this long for the daemon to exit cleanly before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -24,6 +25,16 @@ const STOP_TIMEOUT_MS = 5_000;
 const DEBUG_PORT = 6019;
 
 export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
+
+/**
+ * The library shows its own error toast when start() fails, next to ours that says what to do;
+ * its messages still go to the log. Everything else is the stock client.
+ */
+class DaemonClient extends LanguageClient {
+  override error(message: string, data?: unknown, _showNotification?: boolean | 'force'): void {
+    super.error(message, data, false);
+  }
+}
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -40,8 +51,17 @@ export class Ctx implements vscode.Disposable {
   private readonly serveArgs: string[] = [];
   private initError: string | undefined;
   private daemonProcess: DaemonProcess | undefined;
-  /** A close we caused (killing a daemon that failed to initialize): not a crash. */
+  /** A close we caused (killing a daemon that failed to initialize): not a crash. Reset by every start. */
   private expectClose = false;
+  /** Set by initializationFailedHandler: the daemon answered initialize with an error and must be ended. */
+  private initFailed = false;
+  /**
+   * start/restart/stop run one at a time, in call order: two at once make vscode-languageclient
+   * fail ("Client is currently stopping") and leave the flags above describing the wrong process.
+   */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  /** A restart that is queued but has not begun: later restart requests join it. */
+  private queuedRestart: Promise<boolean> | undefined;
 
   private _status: Status | undefined;
   private _lastFallback: LastFallback | undefined;
@@ -84,7 +104,30 @@ export class Ctx implements vscode.Disposable {
   get daemonPid(): number | undefined { return this.daemonProcess?.pid; }
 
   /** Start the daemon (creating the LanguageClient on first use). Never throws: failures show in the status bar. */
-  async start(): Promise<boolean> {
+  start(): Promise<boolean> {
+    return this.serialise(() => this.running ? Promise.resolve(true) : this.doStart());
+  }
+
+  /** Restart on the user's request: a fresh crash budget, same LanguageClient. Concurrent calls share one restart. */
+  restart(): Promise<boolean> {
+    this.restartPolicy.reset();
+    this.clearRestartTimer();
+    if (this.queuedRestart) return this.queuedRestart;
+    const run = this.serialise(() => {
+      this.queuedRestart = undefined;
+      return this.doRestart();
+    });
+    this.queuedRestart = run;
+    return run;
+  }
+
+  private serialise<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(op, op);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doStart(): Promise<boolean> {
     this.clearRestartTimer();
     const client = (this.client ??= this.createClient());
     // The LanguageClient keeps this array: refreshing it in place applies e.g. a new wsPort on (re)start.
@@ -92,15 +135,24 @@ export class Ctx implements vscode.Disposable {
     this.serveArgs.splice(0, this.serveArgs.length, 'serve', '--state-dir', this.extension.globalStorageUri.fsPath, ...this.settings.serveArgs());
     this.setDaemon('starting');
     this.initError = undefined;
+    this.initFailed = false;
+    this.expectClose = false;
     try {
       await client.start();
     } catch (e) {
       const text = this.startFailureText(e);
       // vscode-languageclient leaves a server whose initialize failed running and cannot restart
-      // it; ending the process closes the connection and lets a later start() begin afresh.
-      if (this.daemonProcess?.pid !== undefined) {
+      // it; ending the process closes the connection and lets a later start() begin afresh. Any
+      // other failure is not ours to end (the process is gone, or it belongs to a later start).
+      if (this.initFailed && this.daemonProcess?.pid !== undefined) {
         this.expectClose = true;
         this.daemonProcess.kill();
+      }
+      if (this.restartTimer) {
+        // The daemon died during start-up and onClosed already scheduled the next try: the status
+        // bar keeps saying so, and the crash budget decides when to give up and tell the user.
+        this.log.warn(`${text} (another try is scheduled)`);
+        return false;
       }
       this.setDaemon('failed', text);
       if (text !== this.shownStartFailure) {
@@ -117,21 +169,24 @@ export class Ctx implements vscode.Disposable {
     return true;
   }
 
-  /** Restart on the user's request: a fresh crash budget, same LanguageClient. */
-  async restart(): Promise<boolean> {
-    this.restartPolicy.reset();
-    this.clearRestartTimer();
-    if (!this.client || !this.client.isRunning()) return this.start();
-    this.setDaemon('restarting');
+  private async doRestart(): Promise<boolean> {
+    if (this.client?.isRunning()) {
+      this.setDaemon('restarting');
+      await this.doStop();
+    }
+    return this.doStart();
+  }
+
+  /** Stop the client (the daemon exits on `exit`); the next fork waits for that exit (DaemonProcess). */
+  private async doStop(): Promise<void> {
     this.stopping = true;
     try {
-      await this.client.stop(STOP_TIMEOUT_MS);
+      if (this.client?.isRunning()) await this.client.stop(STOP_TIMEOUT_MS);
     } catch (e) {
       this.log.warn(`stopping the daemon: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       this.stopping = false;
     }
-    return this.start();
   }
 
   /** Send a request; errors come back classified (MethodNotFound → not_available, never a throw). */
@@ -188,10 +243,13 @@ export class Ctx implements vscode.Disposable {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       // The daemon's log arrives as backstop/log; the client's own messages go to the same channel.
       outputChannel: this.log,
+      // Message traces (log level Trace) too, but never with an API key in them.
+      traceOutputChannel: new RedactingChannel(this.log),
       initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
       initializationFailedHandler: (error) => {
         // vscode-languageclient then rejects start() with an unrelated "can't be stopped" error; keep the real reason.
         this.initError = error instanceof Error ? error.message : String(error);
+        this.initFailed = true;
         this.log.error(`the daemon refused to start: ${this.initError}`);
         return false;
       },
@@ -200,7 +258,7 @@ export class Ctx implements vscode.Disposable {
         closed: () => this.onClosed(),
       },
     };
-    const client = new LanguageClient('backstop', 'Backstop daemon', this.daemonProcess.serverOptions, clientOptions);
+    const client = new DaemonClient('backstop', 'Backstop daemon', this.daemonProcess.serverOptions, clientOptions);
     this.disposables.push(
       client.onNotification(methods.statusChanged, (s) => this.setStatus(s)),
       client.onNotification(methods.fallback, (f) => {
@@ -227,8 +285,9 @@ export class Ctx implements vscode.Disposable {
   }
 
   private async afterStart(): Promise<void> {
-    this.setDaemon('running');
+    // Keys first: a request sent the moment we say "running" must already carry its key.
     await this.pushAllSecrets();
+    this.setDaemon('running');
     // One request for the first picture; from here on notifications keep it current.
     const r = await this.call(methods.status);
     if (r.ok) this.setStatus(r.value);
@@ -254,7 +313,7 @@ export class Ctx implements vscode.Disposable {
     this.setDaemon('restarting', detail);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      void this.start();
+      void this.serialise(() => this.doStart());
     }, decision.delayMs);
     return { action: CloseAction.DoNotRestart, handled: true, message: detail };
   }
@@ -304,12 +363,18 @@ export class Ctx implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     this.clearRestartTimer();
-    this.stopping = true;
-    try {
-      if (this.client?.isRunning()) await this.client.stop(STOP_TIMEOUT_MS);
-    } catch {
-      // The extension host is going away; nothing useful to report.
-    }
+    // After whatever start or restart is under way (doStop never throws), but not forever: a start
+    // stuck in initialize must not hold up the extension host's shutdown.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.serialise(async () => {
+        this.clearRestartTimer();
+        await this.doStop();
+      }),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, 2 * STOP_TIMEOUT_MS); }),
+    ]);
+    clearTimeout(timer);
+    this.stopping = true; // a close after this point is ours, not a crash
     this.daemonProcess?.kill();
     for (const d of this.disposables.splice(0)) d.dispose();
   }

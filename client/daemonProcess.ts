@@ -7,6 +7,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type * as vscode from 'vscode';
 import { IPCMessageReader, IPCMessageWriter, type MessageTransports } from 'vscode-languageclient/node';
 
+/** Before forking a new daemon, the previous one gets this long to exit by itself before it is killed. */
+export const PREVIOUS_EXIT_TIMEOUT_MS = 5_000;
+
 /** The daemon's stderr line prefix: "[backstop <iso time> <level>] message". */
 const STDERR_LINE = /^\[backstop \S+ (trace|debug|info|warn|error)\] ?(.*)$/;
 
@@ -31,6 +34,8 @@ export class DaemonProcess {
 
   /** ServerOptions for LanguageClient: called on every (re)start. */
   readonly serverOptions = async (): Promise<MessageTransports> => {
+    // Two daemons at once would share the state dir and the WebSocket port: the old one goes first.
+    await this.waitForExit(PREVIOUS_EXIT_TIMEOUT_MS);
     const child = fork(this.opts.module, [...this.opts.args(), '--node-ipc'], {
       // In a desktop VS Code the extension host's execPath is Electron: run it as plain node.
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -50,6 +55,24 @@ export class DaemonProcess {
   /** End the process now (after a failed initialize, or if it outlives a stop). */
   kill(): void {
     if (this.pid !== undefined) this.child?.kill('SIGKILL');
+  }
+
+  /**
+   * Resolves once the current process (if any) has exited; after `timeoutMs` it is killed. After a
+   * stop the daemon exits on its own once it has flushed its state; this bounds how long that may take.
+   */
+  async waitForExit(timeoutMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); });
+    const late = await Promise.race([exited.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (!late) return;
+    this.opts.log.warn(`the previous daemon (pid ${child.pid ?? '?'}) did not exit within ${timeoutMs} ms; killing it`);
+    child.kill('SIGKILL');
+    await exited;
   }
 
   private forward(data: Buffer): void {

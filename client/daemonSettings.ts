@@ -2,11 +2,12 @@
 // through backstop/setConfig afterwards (applied without a restart). The daemon validates; when it
 // rejects a value the user sees which setting and why, and can jump to it.
 import * as vscode from 'vscode';
-import { methods, type ConfigInput } from '../protocol';
+import { methods, STRATEGIES, type ConfigInput, type Strategy } from '../protocol';
 import type { Ctx } from './ctx';
 import { describeFailure } from './rpcErrors';
 import {
   CLIENT_SETTINGS, configFromSettings, configPathInMessage, configSubset, DAEMON_SETTINGS, SECTION, settingForConfigPath,
+  type DaemonSetting,
 } from './settings';
 
 export interface ConfigRejection { setting: string; message: string }
@@ -19,10 +20,18 @@ export class DaemonSettings implements vscode.Disposable {
   /** The daemon accepted a settings change. */
   readonly onDidApply = this.appliedEmitter.event;
   private lastRejection: ConfigRejection | undefined;
-  private readonly listener: vscode.Disposable;
+  private readonly listeners: vscode.Disposable[];
+  /**
+   * Settings changed while the daemon was starting: its initializationOptions may already have
+   * been read, so they are sent once it runs.
+   */
+  private readonly pending = new Set<DaemonSetting>();
 
   constructor(private readonly ctx: Ctx) {
-    this.listener = vscode.workspace.onDidChangeConfiguration((e) => void this.onChange(e));
+    this.listeners = [
+      vscode.workspace.onDidChangeConfiguration((e) => void this.onChange(e)),
+      ctx.onDidChangeDaemonState((state) => { if (state === 'running') void this.flushPending(); }),
+    ];
   }
 
   get rejection(): ConfigRejection | undefined { return this.lastRejection; }
@@ -41,6 +50,18 @@ export class DaemonSettings implements vscode.Disposable {
     return typeof port === 'number' && Number.isInteger(port) && port >= 0 ? ['--ws', String(port)] : [];
   }
 
+  /** backstop.chain as configured (the daemon's chain until it reports its own). */
+  chain(): string[] {
+    const chain = this.get('chain');
+    return Array.isArray(chain) ? chain.filter((x): x is string => typeof x === 'string') : [];
+  }
+
+  /** backstop.strategy as configured. */
+  strategy(): Strategy {
+    const s = this.get('strategy');
+    return typeof s === 'string' && (STRATEGIES as readonly string[]).includes(s) ? (s as Strategy) : 'sequential';
+  }
+
   providerIds(): string[] {
     const providers = this.get('providers');
     if (!Array.isArray(providers)) return [];
@@ -57,6 +78,22 @@ export class DaemonSettings implements vscode.Disposable {
     await cfg.update(key, value, target);
   }
 
+  /** Remove a setting from every place that holds a value (user, workspace, each folder). Returns whether any did. */
+  async reset(key: string): Promise<boolean> {
+    let any = false;
+    const cfg = vscode.workspace.getConfiguration(SECTION);
+    const info = cfg.inspect(key);
+    if (info?.globalValue !== undefined) { await cfg.update(key, undefined, vscode.ConfigurationTarget.Global); any = true; }
+    if (info?.workspaceValue !== undefined) { await cfg.update(key, undefined, vscode.ConfigurationTarget.Workspace); any = true; }
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const scoped = vscode.workspace.getConfiguration(SECTION, folder.uri);
+      if (scoped.inspect(key)?.workspaceFolderValue === undefined) continue;
+      await scoped.update(key, undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      any = true;
+    }
+    return any;
+  }
+
   private async onChange(e: vscode.ConfigurationChangeEvent): Promise<void> {
     if (!e.affectsConfiguration(SECTION)) return;
     if (e.affectsConfiguration(`${SECTION}.${CLIENT_SETTINGS.wsPort}`)) {
@@ -64,13 +101,31 @@ export class DaemonSettings implements vscode.Disposable {
       await this.ctx.restart();
       return;
     }
-    const subset = configSubset((k) => this.get(k), (k) => e.affectsConfiguration(`${SECTION}.${k}`));
-    if (!subset) return;
+    const changed = DAEMON_SETTINGS.filter((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+    if (!changed.length) return;
     // A daemon that refused to start (e.g. invalid settings) gets a new chance with the new settings.
-    if (!this.ctx.running) {
-      if (this.ctx.daemonState === 'failed') await this.ctx.restart();
+    if (this.ctx.daemonState === 'failed') {
+      await this.ctx.restart();
       return;
     }
+    if (!this.ctx.running || this.ctx.daemonState !== 'running') {
+      for (const k of changed) this.pending.add(k);
+      return;
+    }
+    await this.send(changed);
+  }
+
+  private async flushPending(): Promise<void> {
+    if (!this.pending.size) return;
+    const keys = [...this.pending];
+    this.pending.clear();
+    this.ctx.log.info(`sending settings changed during start-up: ${keys.join(', ')}`);
+    await this.send(keys);
+  }
+
+  private async send(keys: readonly DaemonSetting[]): Promise<void> {
+    const subset = configSubset((k) => this.get(k), (k) => keys.includes(k));
+    if (!subset) return;
     const r = await this.ctx.call(methods.setConfig, subset);
     if (r.ok) {
       this.lastRejection = undefined;
@@ -80,7 +135,7 @@ export class DaemonSettings implements vscode.Disposable {
     }
     if (r.failure.kind === 'not_available' || r.failure.kind === 'not_running') return;
     const path = r.failure.kind === 'invalid_params' ? (r.failure.field ?? configPathInMessage(r.failure.message)) : undefined;
-    const setting = path ? settingForConfigPath(path) : changedSettingName(e);
+    const setting = path ? settingForConfigPath(path) : (keys[0] ? `${SECTION}.${keys[0]}` : SECTION);
     this.reject({ setting, message: r.failure.kind === 'invalid_params' ? r.failure.message : describeFailure(r.failure) });
   }
 
@@ -96,13 +151,8 @@ export class DaemonSettings implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.listener.dispose();
+    for (const l of this.listeners) l.dispose();
     this.rejectedEmitter.dispose();
     this.appliedEmitter.dispose();
   }
-}
-
-function changedSettingName(e: vscode.ConfigurationChangeEvent): string {
-  const key = DAEMON_SETTINGS.find((k) => e.affectsConfiguration(`${SECTION}.${k}`));
-  return key ? `${SECTION}.${key}` : SECTION;
 }

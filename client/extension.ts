@@ -6,6 +6,7 @@ import { createApi, type BackstopApi } from './api';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { InlineProvider } from './inline';
+import { INLINE_SCHEMES } from './inlineFilter';
 
 let ctx: Ctx | undefined;
 
@@ -13,7 +14,8 @@ export function activate(context: vscode.ExtensionContext): BackstopApi {
   ctx = new Ctx(context);
   registerCommands(ctx);
   const inline = new InlineProvider(ctx);
-  ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, inline));
+  const selector = INLINE_SCHEMES.map((scheme) => ({ scheme }));
+  ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider(selector, inline));
   void ctx.start();
   return createApi(ctx, inline);
 }

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { methods, type CompleteParams } from '../protocol';
 import type { Ctx } from './ctx';
+import { isSecretsFile } from './inlineFilter';
 import { CLIENT_SETTINGS } from './settings';
 
 const DEFAULT_DEBOUNCE_MS = 300;
@@ -20,6 +21,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = this.ctx.settings;
     if (s.get(CLIENT_SETTINGS.inlineEnabled) !== true || !this.ctx.running || this.ctx.status?.exhausted) return undefined;
+    if (isSecretsFile(doc.fileName)) return undefined;
     if (!(await debounce(num(s.get(CLIENT_SETTINGS.inlineDebounceMs), DEFAULT_DEBOUNCE_MS), token))) return undefined;
 
     const offset = doc.offsetAt(position);

@@ -12,6 +12,8 @@ export type DaemonFailure =
 
 interface RpcErrorLike { code: number; message: string; data?: unknown }
 
+const NOT_RUNNING: DaemonFailure = { kind: 'not_running', message: 'the Backstop daemon is not running' };
+
 function isRpcError(e: unknown): e is RpcErrorLike {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' && typeof (e as { message?: unknown }).message === 'string';
 }
@@ -36,6 +38,11 @@ export function classifyError(e: unknown, method: string): DaemonFailure {
         };
       case ErrorCodes.RequestCancelled:
         return { kind: 'cancelled', message: 'cancelled' };
+      // vscode-jsonrpc's own codes when the daemon went away mid-request or before it: not an answer
+      // from the daemon, so nothing may claim "the daemon rejected …".
+      case ErrorCodes.PendingResponseRejected:
+      case ErrorCodes.ConnectionInactive:
+        return NOT_RUNNING;
       default:
         return { kind: 'other', code: e.code, message: e.message, ...(data ? { data } : {}) };
     }
@@ -43,7 +50,7 @@ export function classifyError(e: unknown, method: string): DaemonFailure {
   const message = e instanceof Error ? e.message : String(e);
   // vscode-languageclient rejects requests with these messages while the client is not running.
   if (/not running|client is not ready|Client is stopped|Pending response rejected since connection got disposed/i.test(message)) {
-    return { kind: 'not_running', message: 'the Backstop daemon is not running' };
+    return NOT_RUNNING;
   }
   if (/cancel/i.test(message)) return { kind: 'cancelled', message: 'cancelled' };
   return { kind: 'other', message };

@@ -51,7 +51,7 @@ export function renderStatus(input: StatusViewInput): StatusView {
   lines.push(`Active model: ${code(s.activeModel ?? 'none')}`);
   lines.push(`Chain: ${s.chain.length ? s.chain.map(code).join(' → ') : '_empty — add models with "Backstop: Edit Fallback Chain"_'} (${md(s.strategy)})`);
   const fb = latestFallback(s.lastFallback, input.lastFallback);
-  if (fb) lines.push(`Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure)}: ${md(fb.message)}${fb.at ? ` (${timeOf(fb.at)})` : ''}`);
+  if (fb) lines.push(`Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure)}: ${md(fb.message)}${fb.at ? ` (${md(timeOf(fb.at))})` : ''}`);
   lines.push(`Queue: ${s.queueLength} waiting · Models: ${s.models.ready}/${s.models.total} ready`);
   if (s.topRecommendation) lines.push(`Recommendation: ${md(s.topRecommendation)}`);
 

@@ -15,6 +15,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private static current: DiagnosticsPanel | undefined;
   private readonly subs: vscode.Disposable[] = [];
   private readonly postEmitter = new vscode.EventEmitter<ToWebview>();
+  /** The running benchmark, cancelled by the view's Cancel button or when the panel closes. */
+  private benchmarkCts: vscode.CancellationTokenSource | undefined;
+  /** While the view's settings are written, one snapshot follows at the end instead of one per key. */
+  private savingSettings = false;
+  private disposed = false;
   /** Every message sent to the webview (the extension-host tests observe the replies here). */
   readonly onDidPost = this.postEmitter.event;
 
@@ -45,7 +50,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       ctx.onLog((m) => { if (m.level === 'warn' || m.level === 'error') this.event(m.level, 'log', m.message); }),
       ctx.onDidChangeDaemonState((s) => this.event(s === 'failed' ? 'error' : 'info', 'status', `daemon ${s}`)),
       ctx.settings.onDidReject((r) => this.event('error', 'log', `${r.setting} rejected: ${r.message}`)),
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('backstop')) void this.sendSnapshot(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('backstop') && !this.savingSettings) void this.sendSnapshot(); }),
     );
   }
 
@@ -64,6 +69,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   }
 
   private post(message: ToWebview): void {
+    if (this.disposed) return; // e.g. a cancelled benchmark finishing after the panel closed
     void this.panel.webview.postMessage(message);
     this.postEmitter.fire(message);
   }
@@ -78,20 +84,17 @@ export class DiagnosticsPanel implements vscode.Disposable {
       case 'showLogs': return this.ctx.log.show();
       case 'setPrimary': return this.applyChain(this.ctx.call(methods.setPrimary, { model: m.model }), 'chain');
       case 'setChain': return this.applyChain(this.ctx.call(methods.setChain, { chain: m.chain }), 'chain');
-      case 'benchmark': {
-        this.post({ type: 'busy', section: 'benchmark', busy: true });
-        const r = await this.ctx.busy(this.ctx.call(methods.benchmark, m.models ? { models: m.models } : {}));
-        this.post({ type: 'busy', section: 'benchmark', busy: false });
-        if (r.ok) this.post({ type: 'benchmarkResults', results: r.value.results });
-        else this.unavailable('benchmark', r.failure);
+      case 'benchmark': return this.benchmark(m.models);
+      case 'cancelBenchmark':
+        this.benchmarkCts?.cancel();
         return;
+      case 'saveSettings': {
+        const s = m.settings;
+        const changed = SETTINGS_KEYS.filter((k) => this.ctx.settings.get(k) !== s[k]);
+        return this.writeSettings(changed, false, (k) => this.ctx.settings.update(k, s[k]).then(() => true));
       }
-      case 'saveSettings':
-        for (const k of SETTINGS_KEYS) await this.ctx.settings.update(k, m.settings[k]);
-        return;
       case 'resetSettings':
-        for (const k of SETTINGS_KEYS) await this.ctx.settings.update(k, undefined);
-        return;
+        return this.writeSettings(SETTINGS_KEYS, true, (k) => this.ctx.settings.reset(k));
       case 'monitorStart': case 'monitorStop': {
         this.post({ type: 'monitor', samples: [], running: m.type === 'monitorStart' });
         const r = await this.ctx.call(methods.monitor, m.type === 'monitorStart' ? { action: 'start', durationS: m.durationS } : { action: 'stop' });
@@ -100,6 +103,35 @@ export class DiagnosticsPanel implements vscode.Disposable {
         return;
       }
     }
+  }
+
+  private async benchmark(models: string[] | undefined): Promise<void> {
+    if (this.benchmarkCts) return; // one at a time; the view disables its buttons meanwhile
+    const cts = (this.benchmarkCts = new vscode.CancellationTokenSource());
+    this.post({ type: 'busy', section: 'benchmark', busy: true });
+    try {
+      const r = await this.ctx.busy(this.ctx.call(methods.benchmark, models ? { models } : {}, cts.token));
+      if (r.ok) this.post({ type: 'benchmarkResults', results: r.value.results });
+      else if (r.failure.kind === 'cancelled') this.event('info', 'benchmark', 'benchmark cancelled');
+      else this.unavailable('benchmark', r.failure);
+    } finally {
+      this.benchmarkCts = undefined;
+      cts.dispose();
+      this.post({ type: 'busy', section: 'benchmark', busy: false });
+    }
+  }
+
+  /** Write the keys one by one (each is a setConfig), then one snapshot and one confirmation. */
+  private async writeSettings(keys: readonly (keyof SettingsValues)[], reset: boolean, write: (k: keyof SettingsValues) => Promise<boolean>): Promise<void> {
+    const changed: (keyof SettingsValues)[] = [];
+    this.savingSettings = true;
+    try {
+      for (const k of keys) if (await write(k)) changed.push(k);
+    } finally {
+      this.savingSettings = false;
+    }
+    if (changed.length) await this.sendSnapshot();
+    this.post({ type: 'settingsSaved', changed, reset });
   }
 
   private async applyChain(request: Promise<{ ok: true; value: ChainResult } | { ok: false; failure: DaemonFailure }>, section: Section): Promise<void> {
@@ -147,6 +179,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   dispose(): void {
     DiagnosticsPanel.current = undefined;
+    this.disposed = true;
+    this.benchmarkCts?.cancel();
     for (const d of this.subs.splice(0)) d.dispose();
     this.postEmitter.dispose();
     this.panel.dispose();

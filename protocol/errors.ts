@@ -13,6 +13,10 @@ export const ErrorCodes = {
   UnknownModel: -32004,
   Unauthorized: -32005,
   MessageTooLarge: -32006,
+  /** vscode-jsonrpc (client side): a pending request was rejected because the connection closed. */
+  PendingResponseRejected: -32097,
+  /** vscode-jsonrpc (client side): a request was sent on a connection that is not listening (any more). */
+  ConnectionInactive: -32096,
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -21,6 +21,7 @@ const state: ViewState = {
   benchmarkBusy: false,
   monitorSamples: Array.isArray(saved?.monitorSamples) ? saved.monitorSamples : [],
   monitorRunning: false,
+  settingsDirty: false,
   ...(Array.isArray(saved?.chainDraft) ? { chainDraft: saved.chainDraft } : {}),
 };
 
@@ -31,6 +32,7 @@ const actions: Actions = {
     else state.chainDraft = chain;
     render('chain');
   },
+  settingsEdited: () => { state.settingsDirty = true; },
 };
 
 const renderers: Record<SectionName, () => HTMLElement[]> = {
@@ -65,6 +67,7 @@ function render(...names: SectionName[]): void {
   for (const name of names) {
     const el = containers.get(name);
     if (!el) continue;
+    if (name === 'settings' && state.settingsDirty) continue; // the user's unsaved edits stay in the inputs
     const children = renderers[name]();
     const heading = children.find((c) => c.tagName === 'H2');
     if (heading) heading.id = `sec-${name}-h`;
@@ -135,6 +138,13 @@ function onMessage(m: ToWebview): void {
       state.monitorRunning = m.running;
       if (m.samples.length || !m.running) state.monitorSamples = m.samples.length ? m.samples : state.monitorSamples;
       render('monitor');
+      return;
+    case 'settingsSaved':
+      state.settingsDirty = false;
+      state.settingsNote = m.reset
+        ? (m.changed.length ? 'Defaults restored.' : 'Already at the defaults.')
+        : (m.changed.length ? `Settings saved (${m.changed.join(', ')}).` : 'No changes to save.');
+      render('settings');
       return;
     case 'unavailable':
       if (state.snapshot) state.snapshot = { ...state.snapshot, unavailable: { ...state.snapshot.unavailable, [m.section]: m.message } };

@@ -36,13 +36,16 @@ export type ToWebview =
   | { type: 'benchmarkResults'; results: BenchmarkResult[] }
   | { type: 'monitor'; samples: MonitorSample[]; running: boolean }
   | { type: 'unavailable'; section: Section; message: string }
-  | { type: 'busy'; section: Section; busy: boolean };
+  | { type: 'busy'; section: Section; busy: boolean }
+  /** After saveSettings/resetSettings: which settings were written (none when nothing changed). */
+  | { type: 'settingsSaved'; changed: (keyof SettingsValues)[]; reset: boolean };
 
 export type FromWebview =
   | { type: 'ready' }
   | { type: 'refresh' }
   | { type: 'setPrimary'; model: string }
   | { type: 'benchmark'; models?: string[] }
+  | { type: 'cancelBenchmark' }
   | { type: 'setChain'; chain: string[] }
   | { type: 'saveSettings'; settings: SettingsValues }
   | { type: 'resetSettings' }
@@ -67,7 +70,7 @@ export function isSettingsValues(v: unknown): v is SettingsValues {
 export function isFromWebview(v: unknown): v is FromWebview {
   if (!isObj(v) || typeof v.type !== 'string') return false;
   switch (v.type) {
-    case 'ready': case 'refresh': case 'resetSettings': case 'monitorStop': case 'showLogs': return true;
+    case 'ready': case 'refresh': case 'resetSettings': case 'monitorStop': case 'showLogs': case 'cancelBenchmark': return true;
     case 'setPrimary': return isStr(v.model);
     case 'benchmark': return v.models === undefined || isStrArray(v.models);
     case 'setChain': return isStrArray(v.chain);
@@ -79,6 +82,7 @@ export function isFromWebview(v: unknown): v is FromWebview {
 
 const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebview['type']>([
   'snapshot', 'status', 'models', 'event', 'fallback', 'benchmarkProgress', 'benchmarkResults', 'monitor', 'unavailable', 'busy',
+  'settingsSaved',
 ]);
 
 /** The webview's guard: the envelope is checked; payloads come from our own extension. */

@@ -15,11 +15,17 @@ export interface ViewState {
   monitorRunning: boolean;
   monitorError?: string;
   chainDraft?: string[];
+  /** The settings form has edits not saved yet: updates must not re-render (and lose) them. */
+  settingsDirty: boolean;
+  /** The last save/reset outcome, shown under the form. */
+  settingsNote?: string;
 }
 
 export interface Actions {
   post(m: FromWebview): void;
   setDraft(chain: string[] | undefined): void;
+  /** The user edited a settings input. */
+  settingsEdited(): void;
 }
 
 function unavailable(st: ViewState, key: keyof Snapshot['unavailable']): HTMLElement | undefined {
@@ -133,6 +139,7 @@ export function benchmark(st: ViewState, a: Actions): HTMLElement[] {
     h('h2', {}, 'Benchmark'),
     h('div', { class: 'row' },
       h('button', { disabled: st.benchmarkBusy, 'data-key': 'bench-all', onclick: () => a.post({ type: 'benchmark' }) }, st.benchmarkBusy ? 'Benchmarking…' : 'Benchmark all'),
+      st.benchmarkBusy ? h('button', { class: 'secondary', 'data-key': 'bench-cancel', onclick: () => a.post({ type: 'cancelBenchmark' }) }, 'Cancel') : null,
       st.benchmarkProgress ? h('span', { class: 'muted', role: 'status' }, st.benchmarkProgress) : null),
     unavailable(st, 'benchmark'),
     ok.length ? barChart(ok.map((b) => ({ label: b.model, value: b.tokensPerSecond ?? 0, note: b.ttftMs !== undefined ? `· TTFT ${ms(b.ttftMs)}` : '' })), 'tok/s', 'Generation speed per model (tokens per second)')
@@ -159,6 +166,11 @@ export function settings(st: ViewState, a: Actions): HTMLElement[] {
   const auto = h('input', { type: 'checkbox', id: 'set-auto', checked: v.autoSwitch });
   const vram = h('input', { type: 'checkbox', id: 'set-vram', checked: v.monitorVram });
   const error = h('p', { class: 'error-text', role: 'alert' });
+  const note = h('p', { class: 'muted', role: 'status' }, st.settingsNote ?? '');
+  for (const input of [timeout, retries, auto, vram]) {
+    input.addEventListener('input', () => { note.textContent = ''; a.settingsEdited(); });
+    input.addEventListener('change', () => a.settingsEdited());
+  }
   const save = (): void => {
     const next: SettingsValues = { timeoutMs: Number(timeout.value), maxRetries: Number(retries.value), autoSwitch: auto.checked, monitorVram: vram.checked };
     const bad = !Number.isInteger(next.timeoutMs) || next.timeoutMs < SETTINGS_LIMITS.timeoutMs.min || next.timeoutMs > SETTINGS_LIMITS.timeoutMs.max ? `Timeout must be ${SETTINGS_LIMITS.timeoutMs.min}–${SETTINGS_LIMITS.timeoutMs.max} ms.`
@@ -177,6 +189,7 @@ export function settings(st: ViewState, a: Actions): HTMLElement[] {
         h('button', { type: 'submit', 'data-key': 'settings-save' }, 'Save'),
         h('button', { type: 'button', class: 'secondary', 'data-key': 'settings-reset', onclick: () => a.post({ type: 'resetSettings' }) }, 'Reset to defaults'))),
     error,
+    note,
   ]);
 }
 

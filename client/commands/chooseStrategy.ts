@@ -17,8 +17,14 @@ export const chooseStrategy = (ctx: Ctx) => async (arg?: unknown): Promise<Chain
     { title: 'Backstop: Choose Strategy' },
   ))?.s;
   if (!strategy) return undefined;
-  const chain = ctx.status?.chain ?? [];
-  const result = await ctx.callOrShow(methods.setChain, { chain, strategy });
+  if (!ctx.status) {
+    // Without a status we do not know the daemon's chain, and setChain with [] would empty it: the
+    // setting carries the strategy (the daemon gets it with setConfig now, or at its next start).
+    await ctx.settings.update('strategy', strategy);
+    vscode.window.setStatusBarMessage(`Backstop: strategy ${strategy} saved in settings`, 5_000);
+    return { chain: ctx.settings.chain(), strategy };
+  }
+  const result = await ctx.callOrShow(methods.setChain, { chain: ctx.status.chain, strategy });
   if (result) await persistChain(ctx, result);
   return result;
 };

@@ -26,6 +26,9 @@ export const complete = (ctx: Ctx) => async (arg?: unknown): Promise<CompleteRes
   const doc = editor.document;
   const sel = editor.selection;
   const range = new vscode.Range(sel.start, sel.end);
+  // The answer may take a while (and a queued one much longer): it goes into `range` only if the
+  // document is still the one the range was taken from.
+  const version = doc.version;
   const configured = ctx.settings.get(CLIENT_SETTINGS.completeMaxTokens);
   const params: CompleteParams = {
     maxTokens: args.maxTokens ?? (typeof configured === 'number' ? configured : DEFAULT_MAX_TOKENS),
@@ -43,7 +46,7 @@ export const complete = (ctx: Ctx) => async (arg?: unknown): Promise<CompleteRes
   for (;;) {
     const outcome = await run(ctx, params);
     if (outcome.kind === 'ok') {
-      await editor.edit((b) => b.replace(doc.validateRange(range), outcome.result.text));
+      await place(ctx, doc, version, range, outcome.result);
       announce(ctx, outcome.result);
       return outcome.result;
     }
@@ -51,6 +54,47 @@ export const complete = (ctx: Ctx) => async (arg?: unknown): Promise<CompleteRes
     return undefined;
   }
 };
+
+export const INSERT_AT_CURSOR = 'Insert at Cursor';
+export const COPY = 'Copy';
+
+/** Put the answer where it belongs, or, when that place is gone, where the user says. */
+async function place(ctx: Ctx, doc: vscode.TextDocument, version: number, range: vscode.Range, result: CompleteResult): Promise<void> {
+  const text = result.text;
+  if (doc.isClosed) {
+    await vscode.env.clipboard.writeText(text);
+    ctx.log.info(`complete: the document was closed before ${result.modelUsed} answered; the answer:\n${text}`);
+    void vscode.window.showWarningMessage('Backstop: the document was closed before the completion arrived. The answer is in the clipboard and in "Backstop: Show Logs".');
+    return;
+  }
+  if (doc.version !== version) {
+    const pick = await vscode.window.showWarningMessage(
+      'Backstop: the document changed while the completion ran, so the original place may be wrong. Where should the answer go?',
+      INSERT_AT_CURSOR, COPY,
+    );
+    if (pick === INSERT_AT_CURSOR && !doc.isClosed) {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+      const at = editor ? editor.selection : new vscode.Selection(range.end, range.end);
+      await apply(ctx, doc, at, text);
+    } else if (pick) {
+      await vscode.env.clipboard.writeText(text);
+      vscode.window.setStatusBarMessage('Backstop: completion copied to the clipboard', 5_000);
+    } else {
+      ctx.log.info(`complete: answer not inserted (the document changed and the question was dismissed):\n${text}`);
+    }
+    return;
+  }
+  await apply(ctx, doc, range, text);
+}
+
+async function apply(ctx: Ctx, doc: vscode.TextDocument, range: vscode.Range, text: string): Promise<void> {
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(doc.uri, doc.validateRange(range), text);
+  if (await vscode.workspace.applyEdit(edit)) return;
+  await vscode.env.clipboard.writeText(text);
+  ctx.log.warn(`complete: the editor refused the edit of ${doc.uri.toString()}; the answer was copied to the clipboard`);
+  void vscode.window.showErrorMessage('Backstop: the completion could not be written into the document (is it read-only?). It is in the clipboard.');
+}
 
 type RunOutcome =
   | { kind: 'ok'; result: CompleteResult }

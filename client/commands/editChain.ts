@@ -14,8 +14,14 @@ type Item = vscode.QuickPickItem & { action: 'model' | 'add' | 'save' | 'cancel'
 
 export const editChain = (ctx: Ctx) => async (arg?: unknown): Promise<ChainResult | undefined> => {
   let chain: string[] | undefined = Array.isArray(arg) && arg.every((x) => typeof x === 'string') ? [...arg] : undefined;
-  if (!chain) chain = await editInteractively(ctx, [...(ctx.status?.chain ?? [])]);
+  // Before the first status the daemon's chain is unknown: the settings hold what it starts with.
+  if (!chain) chain = await editInteractively(ctx, [...(ctx.status?.chain ?? ctx.settings.chain())]);
   if (!chain) return undefined;
+  if (!ctx.running) {
+    await ctx.settings.update('chain', chain);
+    void vscode.window.showInformationMessage(`Backstop: chain saved in settings (the daemon is not running; it starts with it): ${chain.join(' → ') || '(empty)'}`);
+    return { chain, strategy: ctx.settings.strategy() };
+  }
   const result = await ctx.callOrShow(methods.setChain, { chain });
   if (result) {
     await persistChain(ctx, result);

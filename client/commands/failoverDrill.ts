@@ -1,5 +1,5 @@
 // backstop.failoverDrill: one real request with the primary forced to fail, so users can see the
-// fallback work before they need it. The attempt trace goes to the log and a notification.
+// fallback work before they need it. The attempt trace goes to the log and, on request, a modal.
 import * as vscode from 'vscode';
 import { methods, type CompleteResult } from '../../protocol';
 import type { Ctx } from '../ctx';
@@ -8,6 +8,7 @@ import { describeFailure } from '../rpcErrors';
 
 const DRILL_PROMPT = 'Backstop failover drill. Reply with OK.';
 const DRILL_MAX_TOKENS = 8;
+export const SHOW_TRACE = 'Show Trace';
 
 export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | undefined> => {
   const chain = ctx.status?.chain ?? [];
@@ -27,16 +28,26 @@ export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | un
     const trace = r.failure.kind === 'exhausted' && r.failure.data?.attempts ? formatAttempts(r.failure.data.attempts) : [];
     for (const line of trace) ctx.log.warn(`  ${line}`);
     if (r.failure.kind !== 'cancelled') {
-      void vscode.window.showErrorMessage(`Backstop drill FAILED: no fallback answered. ${describeFailure(r.failure)}`, 'Show Trace')
-        .then((p) => { if (p) ctx.log.show(true); });
+      void vscode.window.showErrorMessage(`Backstop drill FAILED: no fallback answered. ${describeFailure(r.failure)}`, SHOW_TRACE)
+        .then((p) => {
+          if (p !== SHOW_TRACE) return;
+          if (trace.length) void vscode.window.showErrorMessage('Backstop drill FAILED', { modal: true, detail: trace.join('\n') });
+          else ctx.log.show(true);
+        });
     }
     return undefined;
   }
   const trace = formatAttempts(r.value.attempts);
   for (const line of trace) ctx.log.info(`  ${line}`);
   const ok = r.value.modelUsed !== primary;
-  const summary = `${ok ? 'passed' : 'unexpected'}: ${primary} failed, ${r.value.modelUsed} answered in ${Math.round(r.value.totalLatencyMs)} ms after ${r.value.attempts.length} attempts.`;
-  void vscode.window.showInformationMessage(`Backstop drill ${summary}`, { detail: trace.join('\n') }, 'Show Trace')
-    .then((p) => { if (p) ctx.log.show(true); });
+  const took = `in ${Math.round(r.value.totalLatencyMs)} ms after ${r.value.attempts.length} attempts`;
+  // A toast cannot show a multi-line detail; "Show Trace" opens a modal that can.
+  const shown = ok
+    ? vscode.window.showInformationMessage(`Backstop drill passed: ${primary} failed, ${r.value.modelUsed} answered ${took}.`, SHOW_TRACE)
+    : vscode.window.showWarningMessage(`Backstop drill unexpected: ${primary} answered ${took} although it was forced to fail; the fallback was not exercised.`, SHOW_TRACE);
+  void shown.then((pick) => {
+    if (pick !== SHOW_TRACE) return;
+    void vscode.window.showInformationMessage(`Backstop drill ${ok ? 'passed' : 'unexpected'}`, { modal: true, detail: trace.join('\n') || 'No attempts recorded.' });
+  });
   return r.value;
 };

@@ -60,6 +60,30 @@ export function registerCompleteTests(env: Env): void {
     assert.deepEqual(env.ui.messages, [], 'a cancel is not an error');
   });
 
+  test('backstop.complete: when the document changed while it ran, the answer goes where the user says, not into the stale range', async () => {
+    await useChain(env, ['fake/slow']);
+    for (const [choice, expected] of [['Insert at Cursor', 'let z = SLOW_ANSWER'], ['Copy', 'let z = ']] as const) {
+      let release: () => void = () => undefined;
+      env.fake.behave('slow', { kind: 'ok', text: 'SLOW_ANSWER', after: new Promise<void>((r) => { release = r; }) });
+      const editor = await editorWith('z = ', { start: 4 });
+      await vscode.env.clipboard.writeText('');
+      const asked: string[][] = [];
+      env.ui.answerMessages((m) => { asked.push(m.buttons); return m.level === 'warning' ? choice : undefined; });
+      const calls = env.fake.calls('slow').length;
+      const run = vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
+      await waitFor('the daemon reached the model', [env.fake.onRequest], () => env.fake.calls('slow').length > calls);
+      // The user types before the cursor while the model is still thinking: the range taken at the
+      // start (offset 4) now points into the middle of "let z".
+      assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), 'let ')));
+      release();
+      const result = await run;
+      assert.equal(result?.text, 'SLOW_ANSWER');
+      assert.deepEqual(asked[0], ['Insert at Cursor', 'Copy'], JSON.stringify(env.ui.messages));
+      assert.equal(editor.document.getText(), expected, `after "${choice}"`);
+      assert.equal(await vscode.env.clipboard.readText(), choice === 'Copy' ? 'SLOW_ANSWER' : '');
+    }
+  });
+
   test('exhausted: complete explains the wait and offers to queue; queued, it goes out by itself on recovery', async () => {
     env.fake.behave('limited', { kind: 'rate_limited', retryAfterS: RETRY_AFTER_S });
     await useChain(env, ['fake/limited']);

@@ -38,11 +38,12 @@ export function commandEnv(): Env {
     await waitFor('daemon running', [env.api.onDidChangeDaemonState], () => env.api.daemonState === 'running');
     env.fake = new FakeCloud(FAKE_MODELS);
     const baseUrl = await env.fake.start();
-    providersBefore = cfg().inspect('providers')?.workspaceValue;
+    // Machine-scoped: kept in the user settings (see machineSettings.ts), never in the workspace.
+    providersBefore = cfg().inspect('providers')?.globalValue;
     chainBefore = cfg().inspect('chain')?.workspaceValue;
     const providers = [...(Array.isArray(providersBefore) ? providersBefore : []), { id: 'fake', type: 'openai-compatible', baseUrl, models: [...FAKE_MODELS] }];
     const applied = nextEvent('the fake provider accepted', env.api.onConfigApplied, (c) => JSON.stringify(c).includes(baseUrl));
-    await cfg().update('providers', providers, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('providers', providers, vscode.ConfigurationTarget.Global);
     await applied;
   });
 
@@ -50,7 +51,7 @@ export function commandEnv(): Env {
   teardown(() => { env.ui.dispose(); });
 
   suiteTeardown(async () => {
-    await cfg().update('providers', providersBefore, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('providers', providersBefore, vscode.ConfigurationTarget.Global);
     await cfg().update('chain', chainBefore, vscode.ConfigurationTarget.Workspace);
     await cfg().update('strategy', undefined, vscode.ConfigurationTarget.Workspace);
     await env.fake.stop();

@@ -200,6 +200,23 @@ export function registerExtensionTests(): void {
       assert.deepEqual(status.chain, ['local/tiny', 'cloud/gpt-x']);
     });
 
+    test('two restarts at once both succeed, and a crash afterwards is still restarted by itself', async () => {
+      const [a, b] = await Promise.all([
+        vscode.commands.executeCommand<boolean>('backstop.restartDaemon'),
+        vscode.commands.executeCommand<boolean>('backstop.restartDaemon'),
+      ]);
+      assert.deepEqual([a, b], [true, true], 'neither restart failed ("Client is currently stopping")');
+      assert.equal(api.daemonState, 'running');
+      const pid = api.daemonPid;
+      assert.ok(pid, 'the daemon runs');
+      // A crash now is a real crash: no flag left over from the restarts may swallow it.
+      const running = nextEvent('the daemon running again after the crash', api.onDidChangeDaemonState, (s) => s === 'running');
+      process.kill(pid, 'SIGKILL');
+      await running;
+      assert.ok(api.daemonPid && api.daemonPid !== pid, 'a new daemon process');
+      await waitFor('the status bar shows a score again', [api.onDidChangeStatus, api.onDidChangeDaemonState], () => SCORE_TEXT.test(api.statusBarText));
+    });
+
     test('backstop.showDiagnostics opens the diagnostics webview', async () => {
       await vscode.commands.executeCommand('backstop.showDiagnostics');
       const tab = await waitFor('a Backstop Diagnostics tab', [vscode.window.tabGroups.onDidChangeTabs as vscode.Event<unknown>],

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 export const FAKE_TEXT = 'FAKE_COMPLETION';
 
 /** What one model answers: a text, a 401 quoting the key, a 429 with Retry-After, or nothing until the caller gives up. */
-export type Behaviour = { kind: 'ok'; text?: string } | { kind: 'deny' } | { kind: 'rate_limited'; retryAfterS: number } | { kind: 'hang' };
+export type Behaviour = { kind: 'ok'; text?: string; /** The answer waits for this (the test decides when the model is done). */ after?: Promise<void> } | { kind: 'deny' } | { kind: 'rate_limited'; retryAfterS: number } | { kind: 'hang' };
 
 export interface SeenRequest { path: string; model: string; authorization: string | undefined; body: Record<string, unknown> }
 
@@ -80,6 +80,7 @@ export class FakeCloud {
         .end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'rate_limit_error' } }));
       return;
     }
+    if (b.after) await b.after;
     const text = b.text ?? FAKE_TEXT;
     const completion = path.endsWith('/completions') && !path.endsWith('/chat/completions');
     const choice = completion ? { index: 0, text } : { index: 0, delta: { content: text } };

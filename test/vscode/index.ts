@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import Mocha from 'mocha';
 import { registerCommandTests } from './commands.test';
 import { registerExtensionTests } from './extension.test';
+import { machineSettingsToUser } from './machineSettings';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -12,6 +13,9 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: TEST_TIMEOUT_MS, reporter: 'spec' });
   // Bind tdd globals (suite/test) for the registration below, as mocha.loadFiles would.
   mocha.suite.emit('pre-require', globalThis, 'backstop-vscode', mocha);
+  let undo: (() => Promise<void>) | undefined;
+  mocha.suite.beforeAll('machine-scoped settings to the user settings', async () => { undo = await machineSettingsToUser(); });
+  mocha.suite.afterAll('machine-scoped settings restored', async () => { await undo?.(); });
   registerExtensionTests();
   registerCommandTests();
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { LogMessage } from '../../protocol';
 import { methods } from '../../protocol';
 import { cfg, ok, type Env } from './env';
+import { REDACTED } from '../../client/traceChannel';
 import { waitFor } from './waitFor';
 
 /** A key shape no redaction pattern knows, so only the exact-secret redaction can hide it. */
@@ -90,5 +91,23 @@ export function registerSecretTests(env: Env): void {
     assert.equal(await authSeenBy(env), undefined);
     assert.equal(await vscode.commands.executeCommand('backstop.clearApiKey'), false);
     assert.ok(env.ui.messages.some((m) => m.text === 'Backstop: no API keys are stored.'), JSON.stringify(env.ui.messages));
+  });
+
+  test('with message tracing on (log level Trace, backstop.trace.server verbose) backstop/setSecret is traced without its key', async () => {
+    const key = newKey();
+    const level = await vscode.commands.executeCommand<string>('_extensionTests.getLogLevel');
+    await cfg().update('trace.server', 'verbose', vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('_extensionTests.setLogLevel', 'trace');
+    try {
+      assert.equal(await vscode.commands.executeCommand('backstop.setApiKey', 'fake', key), true);
+      const channel = await channelFileWith(env, `"apiKey": "${REDACTED}"`);
+      assert.match(channel, /Sending request 'backstop\/setSecret/, 'the request was traced with its params');
+      assert.ok(!channel.includes(key), 'the key is not in the trace');
+      assert.equal(await authSeenBy(env), `Bearer ${key}`, 'the daemon still got the real key');
+    } finally {
+      await vscode.commands.executeCommand('_extensionTests.setLogLevel', level ?? 'info');
+      await cfg().update('trace.server', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('backstop.clearApiKey', 'fake');
+    }
   });
 }

@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'mocha';
 import * as vscode from 'vscode';
-import type { BenchmarkResult, ModelInfo } from '../../protocol';
+import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol';
 import { methods } from '../../protocol';
 import { ok, useChain, type Env } from './env';
 import { waitFor } from './waitFor';
@@ -68,5 +68,18 @@ export function registerToolTests(env: Env): void {
       () => vscode.workspace.textDocuments.find(isBackstopLog));
     // The channel's text arrives after the document opens.
     await waitFor('the channel has the daemon log', [vscode.workspace.onDidChangeTextDocument], () => doc.getText().includes('[daemon]'));
+  });
+
+  test('backstop.failoverDrill: the notification offers the trace, and "Show Trace" shows every attempt in a modal', async () => {
+    await useChain(env, ['fake/ok', 'local/tiny']);
+    env.ui.answerMessages((m) => (m.buttons.includes('Show Trace') ? 'Show Trace' : undefined));
+    const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
+    assert.equal(result?.modelUsed, 'local/tiny');
+    const modal = await env.ui.until('the trace modal', () => env.ui.messages.find((m) => m.options?.modal));
+    assert.match(env.ui.messages[0]?.text ?? '', /^Backstop drill passed: fake\/ok failed, local\/tiny answered/);
+    assert.equal(modal.text, 'Backstop drill passed');
+    const detail = modal.options?.detail ?? '';
+    assert.ok(detail.includes('fake/ok') && detail.includes('local/tiny'), `trace: ${detail}`);
+    assert.equal(detail.split('\n').length, result.attempts.length, 'one line per attempt');
   });
 }

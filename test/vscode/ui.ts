@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import { waitFor } from './waitFor';
 
-export interface Shown { level: 'info' | 'warning' | 'error'; text: string; buttons: string[] }
+export interface Shown { level: 'info' | 'warning' | 'error'; text: string; buttons: string[]; options?: vscode.MessageOptions }
 export interface Progress { options: vscode.ProgressOptions; reports: { message?: string; increment?: number }[]; cts: vscode.CancellationTokenSource }
 export type QuickPickAnswer = (items: readonly vscode.QuickPickItem[], options: vscode.QuickPickOptions | undefined) => vscode.QuickPickItem | undefined;
 export type InputBoxAnswer = (options: vscode.InputBoxOptions | undefined) => string | undefined;
@@ -53,7 +53,8 @@ export class Ui implements vscode.Disposable {
     };
     const message = (level: Shown['level']) => async (text: string, ...rest: unknown[]) => {
       const buttons = rest.filter((r): r is string => typeof r === 'string');
-      const shown = { level, text, buttons };
+      const options = typeof rest[0] === 'object' && rest[0] !== null ? rest[0] as vscode.MessageOptions : undefined;
+      const shown: Shown = { level, text, buttons, ...(options ? { options } : {}) };
       this.messages.push(shown);
       this.changed.fire();
       return this.messageAnswer(shown);

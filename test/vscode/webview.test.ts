@@ -71,4 +71,60 @@ export function registerWebviewTests(env: Env): void {
     assert.equal(defaults.monitorVram, true);
     assert.equal(defaults.timeoutMs, 30_000);
   });
+
+  test('webview saveSettings writes only what changed, refreshes once and confirms; resetSettings clears user and workspace values', async () => {
+    const panel = await vscode.commands.executeCommand<DiagnosticsPanel>('backstop.showDiagnostics');
+    const current = { timeoutMs: Number(cfg().get('timeoutMs')), maxRetries: Number(cfg().get('maxRetries')), autoSwitch: cfg().get('autoSwitch') !== false, monitorVram: cfg().get('monitorVram') !== false };
+    const writes: string[] = [];
+    const posted: ToWebview[] = [];
+    const subs = [
+      vscode.workspace.onDidChangeConfiguration((e) => { for (const k of Object.keys(current)) if (e.affectsConfiguration(`backstop.${k}`)) writes.push(k); }),
+      panel.onDidPost((m) => posted.push(m)),
+    ];
+    try {
+      assert.equal(await panel.receive({ type: 'saveSettings', settings: current }), true);
+      assert.deepEqual(writes, [], 'nothing written when nothing changed');
+      assert.deepEqual(posted.filter((m) => m.type === 'settingsSaved'), [{ type: 'settingsSaved', changed: [], reset: false }]);
+
+      posted.length = 0;
+      const applied = nextEvent('timeoutMs applied', env.api.onConfigApplied, (c) => (c as { timeoutMs?: number }).timeoutMs === 25_000);
+      assert.equal(await panel.receive({ type: 'saveSettings', settings: { ...current, timeoutMs: 25_000 } }), true);
+      await applied;
+      assert.deepEqual(writes, ['timeoutMs'], 'only the changed key is written');
+      assert.equal(posted.filter((m) => m.type === 'snapshot').length, 1, 'one refresh after the save, not one per key');
+      assert.deepEqual(posted.at(-1), { type: 'settingsSaved', changed: ['timeoutMs'], reset: false });
+
+      // A value in the user settings AND one in the workspace: reset must clear both, or the user value would stay in effect.
+      await cfg().update('timeoutMs', 40_000, vscode.ConfigurationTarget.Global);
+      const back = nextEvent('the default timeout applied', env.api.onConfigApplied, (c) => (c as { timeoutMs?: number }).timeoutMs === 30_000);
+      assert.equal(await panel.receive({ type: 'resetSettings' }), true);
+      const info = cfg().inspect('timeoutMs');
+      assert.equal(info?.workspaceValue, undefined);
+      assert.equal(info?.globalValue, undefined);
+      assert.deepEqual(posted.at(-1), { type: 'settingsSaved', changed: ['timeoutMs'], reset: true });
+      await back;
+      assert.equal((await ok(env.api.request(methods.getConfig))).timeoutMs, 30_000);
+    } finally {
+      for (const d of subs) d.dispose();
+    }
+  });
+
+  test('a webview benchmark can be cancelled: the daemon stops it and the view leaves the busy state', async () => {
+    env.fake.behave('slow', { kind: 'hang' });
+    const panel = await vscode.commands.executeCommand<DiagnosticsPanel>('backstop.showDiagnostics');
+    const posted: ToWebview[] = [];
+    const sub = panel.onDidPost((m) => posted.push(m));
+    try {
+      const calls = env.fake.calls('slow').length;
+      const run = panel.receive({ type: 'benchmark', models: ['fake/slow'] });
+      await waitFor('the daemon reached the model', [env.fake.onRequest], () => env.fake.calls('slow').length > calls);
+      assert.equal(await panel.receive({ type: 'cancelBenchmark' }), true);
+      assert.equal(await run, true);
+      assert.deepEqual(posted.filter((m) => m.type === 'busy').map((m) => (m as { busy: boolean }).busy), [true, false]);
+      assert.deepEqual(posted.filter((m) => m.type === 'benchmarkResults' || m.type === 'unavailable'), [], 'a cancel is neither a result nor a failure');
+      await waitFor('nothing in flight', [env.api.onDidChangeStatus], () => env.api.status?.inFlight === 0);
+    } finally {
+      sub.dispose();
+    }
+  });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../../protocol';
 import { classifyError, describeFailure, formatDuration } from '../../../client/rpcErrors';
+import { ErrorCodes as JsonRpcErrorCodes, ResponseError } from 'vscode-jsonrpc';
 
 test('MethodNotFound degrades to "not available yet"', () => {
   const f = classifyError({ code: ErrorCodes.MethodNotFound, message: 'Unhandled method backstop/monitor' }, 'backstop/monitor');
@@ -32,4 +33,16 @@ test('a stopped client is "not running", with what to do', () => {
 test('durations read naturally', () => {
   assert.equal(formatDuration(900), '1 s');
   assert.equal(formatDuration(125_000), '2:05 min');
+});
+
+test('vscode-jsonrpc errors for a closed or inactive connection are "not running", not a daemon answer', () => {
+  const rejected = new ResponseError(JsonRpcErrorCodes.PendingResponseRejected, 'Pending response rejected since connection got disposed');
+  const inactive = new ResponseError(JsonRpcErrorCodes.ConnectionInactive, 'Connection is inactive.');
+  for (const e of [rejected, inactive]) {
+    const f = classifyError(e, 'backstop/setConfig');
+    assert.equal(f.kind, 'not_running', `${e.code}: ${JSON.stringify(f)}`);
+    assert.doesNotMatch(describeFailure(f), /rejected|answered an error/);
+  }
+  assert.equal(ErrorCodes.PendingResponseRejected, JsonRpcErrorCodes.PendingResponseRejected);
+  assert.equal(ErrorCodes.ConnectionInactive, JsonRpcErrorCodes.ConnectionInactive);
 });

@@ -78,3 +78,11 @@ test('clock formats m:ss and never goes negative', () => {
   assert.equal(clock(59_001), '1:00');
   assert.equal(clock(-5), '0:00');
 });
+
+test('a last-fallback time the client cannot parse is shown as text, never as Markdown', () => {
+  const at = '[click](command:backstop.clearApiKey)';
+  const lastFallback = { requestId: 'r1', from: 'a/x', to: 'b/y', failure: 'timeout' as const, message: 'slow', at };
+  const v = renderStatus({ daemon: 'running', status: status({ lastFallback }), busy: 0, nowMs: NOW });
+  assert.ok(v.tooltip.includes(md(at)), v.tooltip);
+  assert.ok(!v.tooltip.includes(`(${at})`), 'no raw link in the tooltip');
+});

@@ -24,3 +24,9 @@ test('the webview only accepts known message types', () => {
   assert.equal(isToWebview({ type: 'eval', code: 'x' }), false);
   assert.equal(isToWebview([]), false);
 });
+
+test('cancelBenchmark passes the guard (no payload); settingsSaved reaches the webview', () => {
+  assert.equal(isFromWebview({ type: 'cancelBenchmark' }), true);
+  assert.equal(isFromWebview({ type: 'cancelBenchmarks' }), false);
+  assert.equal(isToWebview({ type: 'settingsSaved', changed: ['timeoutMs'], reset: false }), true);
+});
