@@ -34,11 +34,15 @@ async function main() {
   const models = path.join(tmp, 'models');
   const { ensureFixtureModel } = await tsImport(path.join(ROOT, 'test/fixtures/genGguf.ts'), import.meta.url);
   await ensureFixtureModel('tiny', models);
-  const workspace = makeWorkspace(path.join(tmp, 'workspace'), {
+  // Machine-scoped settings (providers: where API keys go) are ignored in a workspace: give them as
+  // user and machine settings, as a person would.
+  const machine = {
     'backstop.providers': [
       { id: 'cloud', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['gpt-x'] },
       { id: 'local', type: 'local', modelsDirs: [models] },
     ],
+  };
+  const workspace = makeWorkspace(path.join(tmp, 'workspace'), {
     'backstop.chain': ['cloud/gpt-x', 'local/tiny'],
     'backstop.complete.maxTokens': 24,
   });
@@ -48,8 +52,10 @@ async function main() {
   fs.writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify({
     'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false,
     'extensions.ignoreRecommendations': true, 'update.mode': 'none', 'telemetry.telemetryLevel': 'off', 'chat.disableAIFeatures': true,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.secondarySideBar.defaultVisibility': 'hidden', ...machine,
   }));
+  fs.mkdirSync(path.join(ud, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(ud, 'Machine/settings.json'), JSON.stringify(machine));
   const port = await freePort();
   const config = path.join(tmp, 'config.yaml');
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
