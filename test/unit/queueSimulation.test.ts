@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fakeClock';
 import { RequestQueue } from '../../server/core/queue';
 import { WaitEstimator } from '../../server/core/waitEstimate';
+import { mulberry32 } from '../../server/core/waitMath';
 import type { Priority } from '../../protocol/types';
 
 /** Issue 6 asks for ≤ 25 %. Not reachable on this workload by any estimator that sees only the queue:
@@ -30,17 +31,6 @@ const MEAN_SERVICE_MS = 4000;
 const SERVICE_SIGMA = 0.35;
 const UTILISATION = 0.8;
 const ARRIVALS = 400;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
