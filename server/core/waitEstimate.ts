@@ -4,7 +4,7 @@
 // arrive and jump ahead while it waits, plus download and cooldown time. Pure: time comes from the
 // injected Clock.
 import { PRIORITIES, type Priority, type WaitEstimate } from '../../protocol/types';
-import { mulberry32, exponential, sampleLogNormal, sampleResidual, round2 } from './waitMath';
+import { mulberry32, exponential, sampleLogNormal, sampleResidual, round2, type Processing } from './waitMath';
 import type { Clock } from './types';
 
 /** Weight of the newest sample. 0.2 lets roughly the last ten requests dominate: a model that slows
@@ -76,7 +76,7 @@ interface RequestStats { n: number; mean: number; variance: number }
  *  Sums, not means, so early samples need no bias correction. */
 interface TokenStats { n: number; sw: number; swx: number; swy: number; swxx: number; swxy: number; relVar: number }
 interface Prior { processingMs: number; ttftMs: number; msPerToken?: number }
-export interface Processing { meanMs: number; sdMs: number; confidence: number }
+export type { Processing } from './waitMath';
 
 /** Below this many sized samples, or with too little spread in sizes, use the ratio ms/token. */
 export const REGRESSION_MIN_SAMPLES = 4;

@@ -1,6 +1,8 @@
 // The numbers behind wait estimates: seeded randomness, log-normal service times and the
 // expected remaining time of a request already running. Pure functions, no state.
-import type { Processing } from './waitEstimate';
+/** A service-time distribution: mean and spread of the time a request holds its slot, and how
+ *  far the numbers are trusted (0..1). */
+export interface Processing { meanMs: number; sdMs: number; confidence: number }
 
 /** Expected remaining time of a request that has run `elapsedMs`, for a normal service time
  *  N(mean, sd): E[S − e | S > e]. Past the mean it is the tail's mean excess, never zero. */
