@@ -1,75 +1,13 @@
-// The fallback engine's public face: what the daemon wires (deps, config, events) and the one
-// call it makes, `run`. The work of one request lives in requestRun.ts (strategies, hedging,
-// exhaustion) and lane.ts (one model: admission, queue slot, attempts, retries).
-import type { Config } from '../../protocol/config';
-import type { Attempt, CompleteParams, CompleteResult, FailureKind, FallbackPlan, Priority } from '../../protocol/types';
-import type { HealthRegistry } from './health';
+// The fallback engine's public face: the one call the daemon makes, `run`; what it wires (deps,
+// config, events) is declared in engineTypes.ts. The work of one request lives in requestRun.ts
+// (strategies, hedging, exhaustion) and lane.ts (one model: admission, queue slot, attempts, retries).
+import type { CompleteResult } from '../../protocol/types';
+import type { EngineDeps, EngineRequest, RunOptions } from './engineTypes';
 import { RequestRun } from './requestRun';
-import type { Clock, Provider } from './types';
 
-export interface EngineConfig
-  extends Pick<Config, 'strategy' | 'timeoutMs' | 'requestTimeoutMs' | 'maxRetries' | 'backoff' | 'maxRetryAfterMs' | 'firstTokenTimeoutMs' | 'idleTimeoutMs' | 'hedging'> {}
-
-export interface ResolvedModel {
-  id: string;
-  provider: Provider;
-  /** The model name without the provider prefix (what the provider is asked for). */
-  name: string;
-  contextLength?: number;
-  kind: 'local' | 'cloud';
-}
-
-/** Request settings the planner may change for a retry of the same model. */
-export interface Adjustments { contextSize?: number; gpuLayers?: number; maxTokens?: number }
-
-export interface PlanContext {
-  model: string;
-  failure: FailureKind;
-  message: string;
-  retryAfterMs?: number;
-  request: EngineRequest;
-}
-
-export interface EngineDeps {
-  clock: Clock;
-  random: () => number;
-  health: HealthRegistry;
-  config: () => EngineConfig;
-  resolve(modelId: string): ResolvedModel | undefined;
-  /** Optional queue slot (the queue is another module); resolves with a release function. */
-  acquire?(modelId: string, priority: Priority, signal: AbortSignal, opts?: { expectedTokens?: number }): Promise<() => void>;
-  /**
-   * autoSwitch: settings that let this model serve after a failure (e.g. a smaller context after
-   * out_of_memory), from the planner. The lane retries the model once with them and records them.
-   */
-  adjust?(ctx: PlanContext): Adjustments | undefined;
-  /** Optional planner hook, consulted when the chain is exhausted. */
-  plan?(ctx: PlanContext): FallbackPlan | undefined;
-  onEvent?(e: EngineEvent): void;
-}
-
-export type EngineEvent =
-  | { type: 'fallback'; requestId: string; from: string; to: string; failure: FailureKind; message: string }
-  | { type: 'attempt'; requestId: string; attempt: Attempt };
-
-/** A completion with its chain already resolved by the daemon (named chains expanded, defaults applied). */
-export interface EngineRequest extends CompleteParams {
-  chain: string[];
-}
-
-export interface RunOptions {
-  requestId: string;
-  signal: AbortSignal;
-  /** Streaming callers: every forwarded delta, tagged with the model that produced it. */
-  onDelta?: (delta: string, model: string) => void;
-  /** Discard what was streamed so far: `model` starts over (send `backstop/stream` with `reset: true`). */
-  onReset?: (model: string) => void;
-  /** The request is moving from one model to another (before the next model starts). */
-  onFallback?: (from: string, to: string) => void;
-  /** Every attempt of this request as it is recorded. */
-  onAttempt?: (a: Attempt) => void;
-}
-
+export type {
+  Adjustments, EngineConfig, EngineDeps, EngineEvent, EngineRequest, PlanContext, ResolvedModel, RunOptions,
+} from './engineTypes';
 export { EngineError, isEngineError, EngineErrorCodes } from './engineError';
 
 export class Engine {

@@ -4,7 +4,7 @@
 import type { Attempt, FailureKind } from '../../protocol/types';
 import { runAttempt, type AttemptOutcome } from './attempt';
 import { COUNTS_AGAINST_MODEL } from './circuit';
-import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engine';
+import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engineTypes';
 import { decideRetry } from './retryPolicy';
 import type { StreamGate } from './streamGate';
 import { sleep, type GenerateRequest, type GenerateResult } from './types';

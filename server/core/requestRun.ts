@@ -3,7 +3,7 @@
 // skipping after an overflow, fallback events, and the result or the error the caller gets.
 import { ErrorCodes } from '../../protocol/errors';
 import type { Attempt, CompleteResult, FailureKind } from '../../protocol/types';
-import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engine';
+import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engineTypes';
 import { EngineError } from './engineError';
 import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
 import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
