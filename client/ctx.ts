@@ -12,7 +12,7 @@ import {
 } from '../protocol';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
-import { classifyError, describeFailure, type DaemonFailure } from './rpcErrors';
+import { classifyError, describeFailure, type CallResult, type DaemonFailure } from './rpcErrors';
 import { ApiKeys } from './secrets';
 import { RestartPolicy } from './restartPolicy';
 import { StatusBar } from './statusBar';
@@ -24,7 +24,7 @@ const STOP_TIMEOUT_MS = 5_000;
 /** Node inspector port of the daemon when the extension runs in development mode. */
 const DEBUG_PORT = 6019;
 
-export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
+export type { CallResult } from './rpcErrors';
 
 /**
  * The library shows its own error toast when start() fails, next to ours that says what to do;

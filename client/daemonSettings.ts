@@ -2,15 +2,29 @@
 // through backstop/setConfig afterwards (applied without a restart). The daemon validates; when it
 // rejects a value the user sees which setting and why, and can jump to it.
 import * as vscode from 'vscode';
+import type { RequestType } from 'vscode-languageserver-protocol';
 import { methods, STRATEGIES, type ConfigInput, type Strategy } from '../protocol';
-import type { Ctx } from './ctx';
-import { describeFailure } from './rpcErrors';
+import { describeFailure, type CallResult } from './rpcErrors';
 import {
   CLIENT_SETTINGS, configFromSettings, configPathInMessage, configSubset, DAEMON_SETTINGS, SECTION, settingForConfigPath,
   type DaemonSetting,
 } from './settings';
+import type { DaemonState } from './statusView';
 
 export interface ConfigRejection { setting: string; message: string }
+
+/**
+ * What the bridge needs of the extension's context. Ctx provides it; declared here so that this
+ * module does not import ctx.ts, which creates the bridge.
+ */
+export interface SettingsHost {
+  readonly log: Pick<vscode.LogOutputChannel, 'info' | 'error'>;
+  readonly running: boolean;
+  readonly daemonState: DaemonState;
+  readonly onDidChangeDaemonState: vscode.Event<DaemonState>;
+  restart(): Promise<boolean>;
+  call<P, R>(type: RequestType<P, R, void>, params: P): Promise<CallResult<R>>;
+}
 
 export class DaemonSettings implements vscode.Disposable {
   private readonly rejectedEmitter = new vscode.EventEmitter<ConfigRejection>();
@@ -27,7 +41,7 @@ export class DaemonSettings implements vscode.Disposable {
    */
   private readonly pending = new Set<DaemonSetting>();
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: SettingsHost) {
     this.listeners = [
       vscode.workspace.onDidChangeConfiguration((e) => void this.onChange(e)),
       ctx.onDidChangeDaemonState((state) => { if (state === 'running') void this.flushPending(); }),

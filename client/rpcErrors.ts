@@ -10,6 +10,9 @@ export type DaemonFailure =
   | { kind: 'not_running'; message: string }
   | { kind: 'other'; code?: number; message: string; data?: ErrorData };
 
+/** The outcome of a request to the daemon: its answer, or the failure classified. */
+export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
+
 interface RpcErrorLike { code: number; message: string; data?: unknown }
 
 const NOT_RUNNING: DaemonFailure = { kind: 'not_running', message: 'the Backstop daemon is not running' };
