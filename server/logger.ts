@@ -1,6 +1,6 @@
 // The daemon's logger: stderr (never stdout: with --stdio that is the protocol) plus listeners
 // (the `backstop/log` notification). Secrets are redacted before anything leaves.
-import type { LogMessage } from '../protocol/methods';
+import type { LogMessage } from '../protocol/types';
 import type { Logger } from './core/types';
 
 type Level = LogMessage['level'];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { methods } from '../../protocol/index';
-import type { BenchmarkProgress, MonitorResult } from '../../protocol/methods';
+import type { BenchmarkProgress, MonitorResult } from '../../protocol/types';
 import type { BenchmarkResult, HealthReport, ModelInfo, SystemSnapshot } from '../../protocol/types';
 import { ensureFixtureModel, FIXTURE_MODELS, writeBrokenGguf } from '../fixtures/genGguf';
 import { spawnStdio, tmpDir, writeConfig } from '../helpers/daemon';

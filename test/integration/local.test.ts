@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { methods } from '../../protocol/index';
 import type { Attempt, CompleteResult } from '../../protocol/types';
-import type { StreamDelta } from '../../protocol/methods';
+import type { StreamDelta } from '../../protocol/types';
 import { ensureFixtureModel, writeBrokenGguf } from '../fixtures/genGguf';
 import { spawnStdio, tmpDir, writeConfig } from '../helpers/daemon';
 
