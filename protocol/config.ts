@@ -1,19 +1,37 @@
 // The configuration schema: one zod schema gives the type, the defaults and the validation
 // used by the daemon (config file, backstop/setConfig) and mirrored by the VS Code settings.
 import { z } from 'zod';
+import { CAPABILITIES, STRATEGIES, STREAM_FAILOVER_MODES } from './enums';
+import { MODEL_ID_HINT, modelIdProblem, PROVIDER_ID_HINT, PROVIDER_ID_PATTERN } from './modelId';
 
-const capability = z.enum(['chat', 'completion', 'code', 'fim', 'vision', 'tools', 'long_context', 'fast', 'high_quality']);
+const capability = z.enum(CAPABILITIES);
 
-const providerId = z
+const providerId = z.string().regex(PROVIDER_ID_PATTERN, PROVIDER_ID_HINT);
+
+/**
+ * The shape of a model id as a plain pattern, which JSON Schema (the settings editor) can check too:
+ * a provider id, "/", a name. `modelIdProblem` checks the rest and says what is wrong.
+ */
+const MODEL_ID_SHAPE = new RegExp(`${PROVIDER_ID_PATTERN.source.replace(/\$$/, '')}/.+$`);
+
+const modelId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a provider id is letters, digits, ".", "_" or "-", and contains no "/"');
+  .superRefine((id, ctx) => {
+    const problem = modelIdProblem(id);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, continue: false });
+  })
+  // Never fails after the check above; it is here for the JSON Schema.
+  .regex(MODEL_ID_SHAPE, MODEL_ID_HINT);
 
 const common = {
   id: providerId,
   maxConcurrency: z.number().int().min(1).max(256).optional(),
   /** Per-model overrides: context length and capabilities the provider does not report. */
   modelInfo: z
-    .record(z.string(), z.object({ contextLength: z.number().int().positive().optional(), capabilities: z.array(capability).optional() }))
+    .record(
+      z.string(),
+      z.object({ contextLength: z.number().int().positive().optional(), capabilities: z.array(capability).optional() }),
+    )
     .optional(),
 };
 
@@ -47,7 +65,15 @@ export const localProviderSchema = z.strictObject({
   gpu: z.boolean().optional(),
   /** Where missing models can be downloaded from (download_and_retry): name → URL, sha256, size. */
   downloads: z
-    .record(z.string(), z.strictObject({ url: z.url(), sha256: z.string().regex(/^[a-f0-9]{64}$/i, 'a hex SHA-256').optional(), sizeBytes: z.number().int().positive().optional() }))
+    .record(
+      z.string(),
+      z.strictObject({
+        url: z.url(),
+        // Both cases spelled out rather than the `i` flag, which JSON Schema patterns cannot carry.
+        sha256: z.string().regex(/^[a-fA-F0-9]{64}$/, 'a hex SHA-256').optional(),
+        sizeBytes: z.number().int().positive().optional(),
+      }),
+    )
     .optional(),
 });
 
@@ -62,16 +88,20 @@ export const providerSchema = z.union([localProviderSchema, cloudProviderSchema]
 
 export const configSchema = z.strictObject({
   providers: z.array(providerSchema).default([]),
-  chain: z.array(z.string().regex(/^[^/]+\/.+$/, 'a model id is "<providerId>/<modelName>"')).default([]),
+  chain: z.array(modelId).default([]),
   /** Named chains, usable as a model name on the gateway and in CompleteParams.chain ("chain:<name>"). */
   chains: z.record(z.string(), z.array(z.string())).default({}),
-  strategy: z.enum(['sequential', 'fastest', 'load_balanced']).default('sequential'),
+  strategy: z.enum(STRATEGIES).default('sequential'),
   timeoutMs: z.number().int().min(5000).max(120_000).default(30_000),
   /** The whole request, all attempts and waits included. */
   requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
   maxRetries: z.number().int().min(0).max(10).default(2),
   backoff: z
-    .strictObject({ baseMs: z.number().int().min(0).default(500), maxMs: z.number().int().min(0).default(8000), jitter: z.boolean().default(true) })
+    .strictObject({
+      baseMs: z.number().int().min(0).default(500),
+      maxMs: z.number().int().min(0).default(8000),
+      jitter: z.boolean().default(true),
+    })
     .prefault({}),
   /** Wait for a Retry-After up to this long; beyond it fail over at once. */
   maxRetryAfterMs: z.number().int().min(0).default(5000),
@@ -86,10 +116,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   hedging: z
-    .strictObject({ enabled: z.boolean().default(false), delayMs: z.union([z.number().int().min(0), z.literal('p95')]).default('p95') })
+    .strictObject({
+      enabled: z.boolean().default(false),
+      delayMs: z.union([z.number().int().min(0), z.literal('p95')]).default('p95'),
+    })
     .prefault({}),
   queue: z
-    .strictObject({ maxSize: z.number().int().min(0).default(100), maxWaitMs: z.number().int().min(100).default(600_000) })
+    .strictObject({
+      maxSize: z.number().int().min(0).default(100),
+      maxWaitMs: z.number().int().min(100).default(600_000),
+    })
     .prefault({}),
   firstTokenTimeoutMs: z.number().int().min(100).default(10_000),
   idleTimeoutMs: z.number().int().min(100).default(10_000),
@@ -98,7 +134,7 @@ export const configSchema = z.strictObject({
   /** Allow the planner to offer a clearly labelled mock answer as a last resort. */
   mockGeneration: z.boolean().default(false),
   gateway: z
-    .strictObject({ streamFailover: z.enum(['buffer', 'error']).default('error') })
+    .strictObject({ streamFailover: z.enum(STREAM_FAILOVER_MODES).default('error') })
     .prefault({}),
   server: z
     .strictObject({
@@ -136,7 +172,9 @@ export function validateConfig(input: unknown): { ok: true; config: Config } | {
   if (r.success) {
     const ids = new Set<string>();
     for (const [i, p] of r.data.providers.entries()) {
-      if (ids.has(p.id)) return { ok: false, issues: [{ path: `providers.${i}.id`, message: `duplicate provider id "${p.id}"` }] };
+      if (ids.has(p.id)) {
+        return { ok: false, issues: [{ path: `providers.${i}.id`, message: `duplicate provider id "${p.id}"` }] };
+      }
       ids.add(p.id);
     }
     return { ok: true, config: r.data };
