@@ -7,13 +7,14 @@ import { ConfigError, checkConfig, loadConfigFile } from './config/loadConfig';
 import { systemClock } from './core/types';
 import { DaemonState } from './daemon';
 import { removeDaemonFile, writeDaemonFile } from './daemonFile';
-import { registerBase } from './handlers/base';
-import { registerDownload } from './handlers/download';
-import { registerKnowledge } from './handlers/knowledge';
+import { baseHandlers } from './handlers/base';
+import { knowledgeHandlers } from './handlers/knowledge';
+import { workHandlers } from './handlers/work';
 import { DaemonLogger } from './logger';
 import { defaultStateDir } from './paths';
 import { HandlerTable } from './rpc';
 import { Services } from './services';
+import { createUseCases } from './usecases';
 import { FileStore } from './store/fileStore';
 import { loadOrCreateToken } from './transports/auth';
 import { startHttpServer } from './transports/httpServer';
@@ -55,10 +56,11 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   const store = new FileStore(stateDir, logger);
   const state = new DaemonState({ config, stateDir, store, logger, clock: systemClock, version: VERSION });
   const services = new Services(state, opts.homeDir ? { homeDir: opts.homeDir } : {});
-  const table = new HandlerTable();
-  registerBase(table, services);
-  registerKnowledge(table, services);
-  registerDownload(table, services);
+  const usecases = createUseCases(services);
+  const table = new HandlerTable(
+    { ...baseHandlers(services), ...knowledgeHandlers(services), ...workHandlers(usecases) },
+    { checkResults: process.env.BACKSTOP_CHECK_RESULTS === '1' },
+  );
   logger.onLog((m) => state.peers.broadcast(methods.log, m));
 
   const token = loadOrCreateToken(stateDir);

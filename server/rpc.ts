@@ -1,6 +1,8 @@
-// The handler table: one map from method name (taken from the protocol constants) to a handler,
-// served identically by every transport (LSP stdio/IPC, WebSocket, HTTP).
-import type { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+// The handler table: one handler per request declared in protocol/contract.ts, served identically by
+// every transport (LSP stdio/IPC, WebSocket, HTTP). Params are validated here, from the declaration,
+// before any handler runs: a handler receives typed, checked params and never casts or re-validates.
+import type { NotificationType } from 'vscode-jsonrpc';
+import { requests, type ParamsOf, type RequestName, type ResultOf } from '../protocol/contract';
 import { ErrorCodes } from '../protocol/errors';
 import { RpcError } from './rpcError';
 
@@ -15,30 +17,74 @@ export interface CallContext {
   peer: Peer;
 }
 
-export type Handler = (params: unknown, ctx: CallContext) => unknown;
+export type Handler<K extends RequestName> = (
+  params: ParamsOf<K>,
+  ctx: CallContext,
+) => ResultOf<K> | Promise<ResultOf<K>>;
+
+/** Exactly one handler per declared request: the compiler rejects a missing or an unknown one. */
+export type Handlers = { [K in RequestName]: Handler<K> };
+
+interface Entry {
+  readonly name: RequestName;
+  readonly run: (params: unknown, ctx: CallContext) => unknown;
+}
+
+interface Issue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** The -32602 error for the first issue, naming the field by its path ("messages.0.role"). */
+export function invalidParamsError(issues: readonly Issue[]): RpcError {
+  const issue = issues[0];
+  const field = issue?.path.map(String).join('.') || 'params';
+  return new RpcError(ErrorCodes.InvalidParams, `invalid params: ${field}: ${issue?.message ?? 'invalid'}`, { field });
+}
 
 export class HandlerTable {
-  private readonly map = new Map<string, Handler>();
+  private readonly byMethod = new Map<string, Entry>();
 
-  on<P, R>(type: RequestType<P, R, void>, fn: (params: P, ctx: CallContext) => R | Promise<R>): this;
-  on<R>(type: RequestType0<R, void>, fn: (params: undefined, ctx: CallContext) => R | Promise<R>): this;
-  on(type: { method: string }, fn: (params: never, ctx: CallContext) => unknown): this {
-    this.map.set(type.method, fn as Handler);
-    return this;
+  /** `checkResults`: also validate every result against its declaration (tests and development). */
+  constructor(handlers: Handlers, private readonly opts: { checkResults?: boolean } = {}) {
+    for (const name of Object.keys(requests) as RequestName[]) {
+      const decl = requests[name];
+      const fn = handlers[name] as (params: unknown, ctx: CallContext) => unknown;
+      this.byMethod.set(decl.method, { name, run: fn });
+    }
   }
 
   has(method: string): boolean {
-    return this.map.has(method);
+    return this.byMethod.has(method);
   }
 
   methods(): string[] {
-    return [...this.map.keys()];
+    return [...this.byMethod.keys()];
   }
 
   async call(method: string, params: unknown, ctx: CallContext): Promise<unknown> {
-    const h = this.map.get(method);
-    if (!h) throw new RpcError(ErrorCodes.MethodNotFound, `method not found: ${method}`);
-    return await h(params, ctx);
+    const entry = this.byMethod.get(method);
+    if (!entry) throw new RpcError(ErrorCodes.MethodNotFound, `method not found: ${method}`);
+    const decl = requests[entry.name];
+    let input: unknown = undefined;
+    if (decl.params !== null) {
+      const r = decl.params.safeParse(params ?? undefined);
+      if (!r.success) throw invalidParamsError(r.error.issues);
+      input = r.data;
+    }
+    const result = await entry.run(input, ctx);
+    if (this.opts.checkResults) {
+      const r = decl.result.safeParse(result);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        throw new RpcError(
+          ErrorCodes.InternalError,
+          `internal error: the result of ${method} breaks its declaration at ` +
+            `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+        );
+      }
+    }
+    return result;
   }
 }
 

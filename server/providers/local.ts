@@ -2,8 +2,10 @@
 // a native abort in llama.cpp fails the attempt, never the daemon.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { LocalProviderConfig } from '../../protocol/config';
+import { formatModelId } from '../../protocol/modelId';
 import { type GenerateOptions, type GenerateRequest, type GenerateResult, type Logger, type Provider, ProviderError } from '../core/types';
 import type { FromWorker, ToWorker } from './localWorkerProtocol';
+import { rssOfPid } from '../native/processMemory';
 
 /** What the provider needs to know of a discovered file. */
 export interface LocalModelRef { path: string; ok: boolean; reason?: string; contextLength?: number; hasChatTemplate: boolean }
@@ -67,14 +69,22 @@ export class LocalProvider implements Provider {
     const contextSize = req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
     // Validate before llama.cpp sees it: absurd sizes take it ~60 s to refuse.
     if (trained !== undefined && contextSize > trained) {
-      throw new ProviderError('context_overflow', `context size ${contextSize} exceeds what ${this.id}/${req.model} was trained for (${trained}): set contextSize of provider "${this.id}" to ${trained} or less`);
+      throw new ProviderError(
+        'context_overflow',
+        `context size ${contextSize} exceeds what ${formatModelId(this.id, req.model)} was trained for (${trained}): `
+          + `set contextSize of provider "${this.id}" to ${trained} or less`,
+      );
     }
     // Refuse what will not fit before loading it: an OOM inside llama.cpp can take the process down.
     const need = this.deps.estimateBytes?.(req.model, contextSize);
     const budget = this.deps.budgetBytes?.();
     if (need !== undefined && budget !== undefined && need > budget && !this.loaded.has(ref.path)) {
       const mb = (n: number) => `${Math.round(n / 1024 ** 2)} MB`;
-      throw new ProviderError('out_of_memory', `${this.id}/${req.model} needs about ${mb(need)} at ctx ${contextSize} but only ${mb(budget)} is available (free memory or memoryBudgetBytes): use a smaller contextSize or a smaller quantization`);
+      throw new ProviderError(
+        'out_of_memory',
+        `${formatModelId(this.id, req.model)} needs about ${mb(need)} at ctx ${contextSize} but only ${mb(budget)} is `
+          + 'available (free memory or memoryBudgetBytes): use a smaller contextSize or a smaller quantization',
+      );
     }
     const child = this.ensureChild();
     const id = this.nextId++;
@@ -168,6 +178,11 @@ export class LocalProvider implements Provider {
 
   workerPid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The worker's resident memory now (the process that holds the loaded models). */
+  memoryBytes(): number | undefined {
+    return rssOfPid(this.child?.pid);
   }
 
   async dispose(): Promise<void> {

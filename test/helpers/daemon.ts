@@ -23,7 +23,7 @@ export interface Spawned { child: ChildProcess; stderr: () => string; exited: Pr
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs` first');
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { BACKSTOP_CHECK_RESULTS: '1', ...process.env, ...env } });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

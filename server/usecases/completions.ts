@@ -1,0 +1,144 @@
+// The completions use case: one request through the chain, whatever the front end (RPC, gateway, and
+// next the vscode.lm provider). Resolves named chains, runs the engine, records statistics and, when
+// the user enabled it, serves a clearly labelled mock answer once no model could answer.
+import crypto from 'node:crypto';
+import { ErrorCodes } from '../../protocol/errors';
+import { methods } from '../../protocol/index';
+import { isModelId, namedChainOf } from '../../protocol/modelId';
+import type { Attempt, CompleteParams, CompleteResult, FailureKind } from '../../protocol/types';
+import { isEngineError } from '../core/engine';
+import { RpcError } from '../rpcError';
+import type { Services } from '../services';
+
+/** The id a mock answer carries: never a real model, so no caller can mistake it for one. */
+export const MOCK_MODEL = 'backstop/mock';
+
+export interface CompletionHooks {
+  /** A piece of the answer from `model`. */
+  onDelta?: (delta: string, model: string) => void;
+  /** Discard what arrived so far: the answer moves to another model. */
+  onReset?: (model: string) => void;
+  onFallback?: (from: string, to: string) => void;
+  onAttempt?: (a: Attempt) => void;
+  /** The whole mock answer (mockGeneration); without this hook it arrives through onDelta. */
+  onMockAnswer?: (text: string, model: string) => void;
+}
+
+export class CompletionService {
+  constructor(private readonly s: Services) {}
+
+  /** "chain:<name>" entries expand to the named chain from config; duplicates keep their first place. */
+  resolveChain(requested: readonly string[] | undefined): string[] {
+    const cfg = this.s.state.config;
+    const raw = requested && requested.length ? requested : cfg.chain;
+    const out: string[] = [];
+    for (const id of raw) {
+      const name = namedChainOf(id);
+      if (name === undefined) {
+        out.push(id);
+        continue;
+      }
+      const named = cfg.chains[name];
+      if (!named) {
+        const known = Object.keys(cfg.chains).join(', ') || '(none)';
+        throw new RpcError(ErrorCodes.UnknownModel, `unknown chain "${name}": configured chains are ${known}`);
+      }
+      out.push(...named);
+    }
+    const chain = [...new Set(out)];
+    if (!chain.length) {
+      throw new RpcError(
+        ErrorCodes.InvalidParams,
+        'invalid params: chain: no models to try — set "chain" in the configuration or pass one with the request',
+        { field: 'chain' },
+      );
+    }
+    for (const id of chain) if (!isModelId(id) || !this.s.state.providerIdKnown(id)) throw this.s.state.unknownModel(id);
+    return chain;
+  }
+
+  /** `p` is validated already (the handler table or the gateway's own schema did it). */
+  async complete(p: CompleteParams, signal: AbortSignal, hooks: CompletionHooks = {}): Promise<CompleteResult> {
+    const s = this.s;
+    const chain = this.resolveChain(p.chain);
+    const requestId = crypto.randomUUID();
+    const started = s.clock.now();
+    s.requestStarted();
+    try {
+      const result = await s.engine.run(
+        { ...p, chain },
+        {
+          requestId,
+          signal,
+          onDelta: (delta, model) => hooks.onDelta?.(delta, model),
+          onReset: (model) => hooks.onReset?.(model),
+          ...(hooks.onFallback ? { onFallback: hooks.onFallback } : {}),
+          ...(hooks.onAttempt ? { onAttempt: hooks.onAttempt } : {}),
+        },
+      );
+      s.stats.record({ modelUsed: result.modelUsed, fallback: result.fallbackOccurred, ok: true });
+      return result;
+    } catch (e) {
+      if (isEngineError(e) && e.code === ErrorCodes.Exhausted && s.state.config.mockGeneration) {
+        return this.mock(e.message, e.data.attempts ?? [], s.clock.now() - started, requestId, chain, hooks);
+      }
+      // A request the caller cancelled (inline completions do, as the user types) is not a failure.
+      if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled) s.stats.record({ fallback: false, ok: false });
+      if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
+      throw e;
+    } finally {
+      s.requestEnded();
+    }
+  }
+
+  private mock(
+    reason: string,
+    attempts: Attempt[],
+    latencyMs: number,
+    requestId: string,
+    chain: string[],
+    hooks: CompletionHooks,
+  ): CompleteResult {
+    const s = this.s;
+    const mock = mockResult(reason, attempts, latencyMs);
+    const last = mock.attempts.at(-2);
+    s.log.warn(`mock answer served (mockGeneration is on): ${reason}`);
+    const failure: FailureKind = last?.failure ?? 'unknown';
+    const fb = {
+      requestId,
+      from: last?.model ?? chain[0] ?? 'chain',
+      to: MOCK_MODEL,
+      failure,
+      message: 'no model could answer: a labelled mock answer was served (mockGeneration is on)',
+    };
+    s.lastFallback = { ...fb, at: new Date(s.clock.now()).toISOString() };
+    s.state.peers.broadcast(methods.fallback, fb);
+    if (hooks.onMockAnswer) hooks.onMockAnswer(mock.text, MOCK_MODEL);
+    else hooks.onDelta?.(mock.text, MOCK_MODEL);
+    s.stats.record({ modelUsed: MOCK_MODEL, fallback: true, ok: true });
+    return mock;
+  }
+}
+
+/**
+ * A clearly labelled placeholder, only when the user enabled `mockGeneration` and no model could
+ * answer: `mock: true`, `modelUsed: "backstop/mock"`, and text that says what it is.
+ */
+function mockResult(reason: string, attempts: Attempt[], latencyMs: number): CompleteResult {
+  return {
+    text:
+      '[Backstop mock answer: no model could answer, so this placeholder was generated because ' +
+      `mockGeneration is enabled. ${reason}]`,
+    modelUsed: MOCK_MODEL,
+    fallbackOccurred: true,
+    mock: true,
+    attempts: [
+      ...attempts,
+      { model: MOCK_MODEL, outcome: 'success', latencyMs: 0, retry: 0, message: 'mock generation (mockGeneration is on)' },
+    ],
+    totalLatencyMs: latencyMs,
+    queuedMs: 0,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    finishReason: 'stop',
+  };
+}

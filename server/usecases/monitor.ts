@@ -1,0 +1,58 @@
+// The monitoring use case: one session at a time that samples health, CPU, memory and VRAM on an
+// interval until its duration ends or it is stopped. Time comes from the injected clock.
+import type { MonitorSample } from '../../protocol/types';
+import type { Clock } from '../core/types';
+import type { Services } from '../services';
+
+export const MONITOR_DEFAULT_INTERVAL_MS = 1000;
+
+interface Session {
+  samples: MonitorSample[];
+  end: number;
+  intervalMs: number;
+  timer: unknown;
+}
+
+export class MonitorService {
+  private session: Session | undefined;
+
+  constructor(
+    private readonly s: Services,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Start a new session (ending any running one); answers with the first sample. */
+  start(durationS: number, intervalMs = MONITOR_DEFAULT_INTERVAL_MS): { samples: MonitorSample[]; running: boolean } {
+    this.stop();
+    const session: Session = { samples: [], end: this.clock.now() + durationS * 1000, intervalMs, timer: undefined };
+    this.session = session;
+    this.take(session);
+    return { samples: session.samples, running: session.timer !== undefined };
+  }
+
+  /** Stop the session; answers with the samples taken so far. */
+  stop(): { samples: MonitorSample[]; running: boolean } {
+    const session = this.session;
+    this.session = undefined;
+    if (session?.timer !== undefined) this.clock.clearTimeout(session.timer);
+    return { samples: session?.samples ?? [], running: false };
+  }
+
+  private take(session: Session): void {
+    session.timer = undefined;
+    const sys = this.s.systemSnapshot();
+    const vram = sys.gpus.reduce((a, g) => a + (g.vramFreeBytes ?? 0), 0);
+    session.samples.push({
+      at: new Date(this.clock.now()).toISOString(),
+      healthScore: this.s.healthReport().score,
+      cpuLoadPercent: sys.cpu.loadPercent,
+      memAvailableBytes: sys.memory.availableBytes,
+      ...(sys.gpus.length ? { vramFreeBytes: vram } : {}),
+    });
+    if (this.clock.now() >= session.end || this.session !== session) return;
+    const timer = this.clock.setTimeout(() => this.take(session), session.intervalMs);
+    // A monitoring session never keeps the daemon alive on its own.
+    (timer as { unref?: () => void } | undefined)?.unref?.();
+    session.timer = timer;
+  }
+}
