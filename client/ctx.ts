@@ -5,11 +5,9 @@ import * as vscode from 'vscode';
 import {
   CloseAction, ErrorAction, LanguageClient, State, type CancellationToken, type CloseHandlerResult, type LanguageClientOptions,
 } from 'vscode-languageclient/node';
-import type { RequestParam, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import {
-  methods, type BenchmarkProgress, type FallbackEvent, type LastFallback, type LogMessage, type ModelInfo, type QueueItem,
-  type Status, type StreamDelta,
-} from '../protocol';
+import type { RequestParam, RequestType, RequestType0 } from 'vscode-languageclient/node';
+import * as methods from '../protocol/methods';
+import type { BenchmarkProgress, FallbackEvent, LastFallback, LogMessage, ModelInfo, QueueItem, Status, StreamDelta } from '../protocol/types';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
 import { classifyError, describeFailure, type CallResult, type DaemonFailure } from './rpcErrors';

@@ -3,7 +3,10 @@
 // rejects a value the user sees which setting and why, and can jump to it.
 import * as vscode from 'vscode';
 import type { RequestType } from 'vscode-languageserver-protocol';
-import { methods, STRATEGIES, type ConfigInput, type Strategy } from '../protocol';
+import * as methods from '../protocol/methods';
+import { STRATEGIES } from '../protocol/enums';
+import type { ConfigInput } from '../protocol/config';
+import type { Strategy } from '../protocol/types';
 import { describeFailure, type CallResult } from './rpcErrors';
 import {
   CLIENT_SETTINGS, configFromSettings, configPathInMessage, configSubset, DAEMON_SETTINGS, SECTION, settingForConfigPath,

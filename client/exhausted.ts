@@ -2,7 +2,7 @@
 // explain the wait and offer to queue the request; queued requests go out again by themselves as
 // soon as the daemon reports recovery (statusChanged) or the announced wait is over.
 import * as vscode from 'vscode';
-import type { FallbackPlan } from '../protocol';
+import type { FallbackPlan } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { formatDuration } from './rpcErrors';
 

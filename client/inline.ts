@@ -2,7 +2,8 @@
 // cancelled as soon as VS Code cancels; on its own chain (backstop.inline.chain) with a tight
 // deadline; fill-in-the-middle through CompleteParams.suffix when the model supports it.
 import * as vscode from 'vscode';
-import { methods, type CompleteParams } from '../protocol';
+import * as methods from '../protocol/methods';
+import type { CompleteParams } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { isSecretsFile } from './inlineFilter';
 import { CLIENT_SETTINGS } from './settings';

@@ -1,5 +1,5 @@
 // How a model is described in pickers: availability, health, fit and speed in one line. Pure.
-import type { ModelInfo } from '../protocol';
+import type { ModelInfo } from '../protocol/types';
 
 const AVAILABILITY_ICON: Record<ModelInfo['availability'], string> = {
   ready: '$(pass-filled)', loading: '$(loading~spin)', missing: '$(question)', unreachable: '$(debug-disconnect)',

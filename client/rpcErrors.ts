@@ -1,6 +1,7 @@
 // Classify JSON-RPC errors from the daemon once, so commands only deal with a small union.
 // Duck-typed (code/message/data) so it works for vscode-jsonrpc's ResponseError and in unit tests.
-import { ErrorCodes, type ErrorData, type FallbackPlan } from '../protocol';
+import { ErrorCodes } from '../protocol/errors';
+import type { ErrorData, FallbackPlan } from '../protocol/types';
 
 export type DaemonFailure =
   | { kind: 'not_available'; method: string; message: string }

@@ -1,6 +1,6 @@
 // backstop.* settings → the daemon's configuration (a Partial Config). Pure: takes a getter, so unit
 // tests drive it without VS Code. The daemon validates; the client only maps names.
-import type { ConfigInput } from '../protocol';
+import type { ConfigInput } from '../protocol/config';
 
 export const SECTION = 'backstop';
 

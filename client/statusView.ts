@@ -1,6 +1,6 @@
 // The ONE function that renders daemon health into the status bar (rust-analyzer's pattern).
 // Pure: takes everything it shows as input, returns text/tooltip/colour; statusBar.ts applies it.
-import type { LastFallback, Status } from '../protocol';
+import type { LastFallback, Status } from '../protocol/types';
 import { formatDuration } from './rpcErrors';
 
 export type DaemonState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';

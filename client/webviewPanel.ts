@@ -2,7 +2,8 @@
 // typed messages checked by a runtime guard, and live updates from daemon notifications while open.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { methods, type ChainResult } from '../protocol';
+import * as methods from '../protocol/methods';
+import type { ChainResult } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { persistChain } from './commands/switchPrimary';
 import { describeFailure, type DaemonFailure } from './rpcErrors';

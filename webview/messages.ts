@@ -1,9 +1,7 @@
 // Messages between the diagnostics webview and the extension, named by direction. Both sides import
 // this file; both check what arrives with the runtime guards below (a webview is untrusted input).
 // Browser-safe: type-only imports from the protocol.
-import type {
-  BenchmarkProgress, BenchmarkResult, FallbackEvent, HealthReport, ModelInfo, MonitorSample, Stats, Status, SystemSnapshot,
-} from '../protocol';
+import type { BenchmarkProgress, BenchmarkResult, FallbackEvent, HealthReport, ModelInfo, MonitorSample, Stats, Status, SystemSnapshot } from '../protocol/types';
 
 /** The settings the webview edits (a subset of backstop.*). */
 export interface SettingsValues { timeoutMs: number; maxRetries: number; autoSwitch: boolean; monitorVram: boolean }

@@ -1,6 +1,6 @@
 // The diagnostics sections. Each renders from the view state into its own <section>; buttons post
 // typed messages. Native buttons/inputs/tables keep everything keyboard accessible.
-import type { BenchmarkResult, ModelInfo, MonitorSample } from '../protocol';
+import type { BenchmarkResult, ModelInfo, MonitorSample } from '../protocol/types';
 import { barChart, lineChart } from './charts';
 import { bytes, h, ms, time } from './dom';
 import { MONITOR_DURATION_LIMITS_S, SETTINGS_LIMITS, type EventEntry, type FromWebview, type SettingsValues, type Snapshot } from './messages';

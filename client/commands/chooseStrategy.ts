@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { methods, STRATEGIES, type ChainResult, type Strategy } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import { STRATEGIES } from '../../protocol/enums';
+import type { ChainResult, Strategy } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { persistChain } from './switchPrimary';
 

@@ -2,7 +2,8 @@
 // the selection. Progress with cancel; afterwards say which model answered and why it fell back.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { methods, type CompleteParams, type CompleteResult, type FallbackPlan } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { CompleteParams, CompleteResult, FallbackPlan } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { offerToQueue } from '../exhausted';
 import { formatAttempts } from '../modelItems';

@@ -1,7 +1,8 @@
 // backstop.editChain [chain]: reorder, add and remove models in a QuickPick that stays open
 // (item buttons move/remove; "Add model…" is a second step), then save with backstop/setChain.
 import * as vscode from 'vscode';
-import { methods, type ChainResult } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { ChainResult } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { pickModel } from './pickModel';
 import { persistChain } from './switchPrimary';

@@ -1,7 +1,8 @@
 // backstop.failoverDrill: one real request with the primary forced to fail, so users can see the
 // fallback work before they need it. The attempt trace goes to the log and, on request, a modal.
 import * as vscode from 'vscode';
-import { methods, type CompleteResult } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { CompleteResult } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { formatAttempts } from '../modelItems';
 import { describeFailure } from '../rpcErrors';

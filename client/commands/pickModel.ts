@@ -1,7 +1,8 @@
 // Shared: fetch the model list and let the user pick one. Degrades to the chain's ids when the
 // daemon does not implement backstop/models yet.
 import * as vscode from 'vscode';
-import { methods, type ModelInfo } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { ModelInfo } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { describeModel, sortModels } from '../modelItems';
 import { describeFailure } from '../rpcErrors';

@@ -1,7 +1,8 @@
 // backstop.runBenchmark [models]: one model or all, with progress from benchmarkProgress
 // notifications; cancelling sends $/cancelRequest so the daemon stops the run.
 import * as vscode from 'vscode';
-import { methods, type BenchmarkResult } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { BenchmarkResult } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { describeFailure } from '../rpcErrors';
 import { listModels, modelPicks } from './pickModel';

@@ -1,6 +1,7 @@
 // The small commands: each a factory (ctx) => handler.
 import * as vscode from 'vscode';
-import { methods, type ModelInfo } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { ModelInfo } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { describeFailure } from '../rpcErrors';
 

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { methods, type ChainResult } from '../../protocol';
+import * as methods from '../../protocol/methods';
+import type { ChainResult } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { pickModel } from './pickModel';
 
