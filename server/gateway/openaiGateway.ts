@@ -10,7 +10,7 @@ import { runComplete } from '../handlers/complete';
 import type { Peer } from '../rpc';
 import { RpcError, toRpcError } from '../rpcError';
 import type { Services } from '../services';
-import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpServer';
+import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
 import { chainFor } from './chainFor';
 
 // Clients send `null` for "not set" (max_tokens: null, stop: null, …): accept it as absent.

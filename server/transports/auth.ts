@@ -10,12 +10,19 @@ export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: 
 export function checkRequest(req: IncomingMessage, token: string, allowedOrigins: readonly string[]): AuthResult {
   const origin = req.headers.origin;
   if (origin !== undefined && !allowedOrigins.includes(origin)) {
-    return { ok: false, status: 403, reason: `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins to permit it` };
+    const reason = `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins to permit it`;
+    return { ok: false, status: 403, reason };
   }
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
-  if (!m || !m[1]) return { ok: false, status: 401, reason: 'missing bearer token: send "Authorization: Bearer <token>" (the token is in daemon.json in the state dir)' };
-  if (!safeEqual(m[1], token)) return { ok: false, status: 401, reason: 'wrong bearer token: use the token from daemon.json in the state dir' };
+  if (!m || !m[1]) {
+    const reason =
+      'missing bearer token: send "Authorization: Bearer <token>" (the token is in daemon.json in the state dir)';
+    return { ok: false, status: 401, reason };
+  }
+  if (!safeEqual(m[1], token)) {
+    return { ok: false, status: 401, reason: 'wrong bearer token: use the token from daemon.json in the state dir' };
+  }
   return { ok: true };
 }
 

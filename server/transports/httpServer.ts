@@ -2,49 +2,20 @@
 // behind the bearer token and the Origin check, with a body size limit.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NotificationType } from 'vscode-languageserver-protocol';
 import type { Logger } from '../core/types';
 import { handleGateway } from '../gateway/openaiGateway';
-import type { HandlerTable } from '../rpc';
 import type { Services } from '../services';
 import { checkRequest } from './auth';
-import { JsonRpcSession } from './jsonRpc';
+import { openAiError, readBody, sendJson } from './httpIo';
+import { httpRpc } from './httpRpc';
+import type { Table } from './serveTable';
 
 export interface HttpOptions { port: number; host: string; token: string }
 
-export class BodyTooLarge extends Error {}
-
-export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    let over = false;
-    // Past the limit, keep reading (and dropping) the body so the 413 can still be sent back.
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      n += c.length;
-      if (n > maxBytes) {
-        over = true;
-        chunks.length = 0;
-        reject(new BodyTooLarge(`request body exceeds ${maxBytes} bytes (server.maxMessageBytes)`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks).toString('utf8')); });
-    req.on('error', reject);
-  });
-}
-
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.end();
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
-}
-
-export const openAiError = (message: string, type: string, code: string | null, param: string | null = null) => ({ error: { message, type, param, code } });
-
-export async function startHttpServer(table: HandlerTable, s: Services, opts: HttpOptions, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHttpServer(
+  table: Table, s: Services, opts: HttpOptions, logger: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const rpc = httpRpc(table, () => s.state.config.server.maxMessageBytes, logger);
   const server = http.createServer((req, res) => {
     void route(req, res).catch((e: unknown) => {
       logger.error(`http ${req.method} ${req.url}: ${(e as Error).message}`);
@@ -55,28 +26,31 @@ export async function startHttpServer(table: HandlerTable, s: Services, opts: Ht
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const auth = checkRequest(req, opts.token, s.state.config.server.allowedOrigins);
     if (!auth.ok) {
-      return sendJson(res, auth.status, openAiError(auth.reason, auth.status === 401 ? 'invalid_request_error' : 'permission_error', auth.status === 401 ? 'invalid_api_key' : 'origin_not_allowed'));
+      const [type, code] = auth.status === 401
+        ? ['invalid_request_error', 'invalid_api_key']
+        : ['permission_error', 'origin_not_allowed'];
+      return sendJson(res, auth.status, openAiError(auth.reason, type, code));
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/rpc') {
-      if (req.method !== 'POST') return sendJson(res, 405, openAiError('use POST /rpc with a JSON-RPC message', 'invalid_request_error', 'method_not_allowed'));
+      if (req.method !== 'POST') {
+        const usePost =
+          openAiError('use POST /rpc with a JSON-RPC message', 'invalid_request_error', 'method_not_allowed');
+        return sendJson(res, 405, usePost);
+      }
       let body: string;
       try {
         body = await readBody(req, s.state.config.server.maxMessageBytes);
       } catch (e) {
-        return sendJson(res, 413, openAiError((e as Error).message, 'invalid_request_error', 'body_too_large'), { connection: 'close' });
+        const tooLarge = openAiError((e as Error).message, 'invalid_request_error', 'body_too_large');
+        return sendJson(res, 413, tooLarge, { connection: 'close' });
       }
-      const peer = { id: 'http-rpc', notify<P>(_t: NotificationType<P>, _p: P) { /* no channel back over plain HTTP */ } };
-      const session = new JsonRpcSession(table, peer, s.state.config.server.maxMessageBytes);
-      // The caller hung up: abort whatever its request started.
-      res.on('close', () => { if (!res.writableEnded) session.close(); });
-      const reply = await session.handleFrame(body);
-      if (reply === undefined) return void res.writeHead(204).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(reply);
-      return;
+      return rpc.handle(body, res);
     }
     if (url.pathname.startsWith('/v1/')) return handleGateway(req, res, url, s);
-    sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}: the gateway serves /v1/chat/completions, /v1/completions, /v1/models and JSON-RPC at /rpc`, 'invalid_request_error', 'not_found'));
+    const routes = '/v1/chat/completions, /v1/completions, /v1/models and JSON-RPC at /rpc';
+    const noRoute = `no route ${req.method} ${url.pathname}: the gateway serves ${routes}`;
+    sendJson(res, 404, openAiError(noRoute, 'invalid_request_error', 'not_found'));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -86,6 +60,7 @@ export async function startHttpServer(table: HandlerTable, s: Services, opts: Ht
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {
+      rpc.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }),

@@ -2,13 +2,12 @@
 // client (vscode-languageclient) and `backstop serve --stdio` speak it.
 import {
   createConnection, IPCMessageReader, IPCMessageWriter, ResponseError, StreamMessageReader, StreamMessageWriter,
-  type CancellationToken, type Connection,
+  type Connection,
 } from 'vscode-languageserver/node';
-import type { NotificationType } from 'vscode-languageserver-protocol';
-import { ErrorCodes } from '../../protocol/errors';
 import type { Logger } from '../core/types';
-import type { HandlerTable, PeerSet } from '../rpc';
-import { RpcError, toRpcError } from '../rpcError';
+import type { PeerSet } from '../rpc';
+import { toRpcError } from '../rpcError';
+import { connectionPeer, serveTable, type Table } from './serveTable';
 
 export interface LspOptions {
   mode: 'stdio' | 'ipc';
@@ -18,7 +17,7 @@ export interface LspOptions {
   onClose: () => void;
 }
 
-export function startLspServer(table: HandlerTable, peers: PeerSet, opts: LspOptions, logger: Logger): Connection {
+export function startLspServer(table: Table, peers: PeerSet, opts: LspOptions, logger: Logger): Connection {
   const conn =
     opts.mode === 'ipc'
       ? createConnection(new IPCMessageReader(process), new IPCMessageWriter(process))
@@ -34,35 +33,13 @@ export function startLspServer(table: HandlerTable, peers: PeerSet, opts: LspOpt
     return { capabilities: {}, serverInfo: { name: 'backstop', version: opts.version } };
   });
 
-  for (const method of table.methods()) {
-    // vscode-jsonrpc calls (params, token), or (token) alone when the request had no params.
-    conn.onRequest(method, async (...args: unknown[]) => {
-      const token = args[args.length - 1] as CancellationToken;
-      const params = args.length > 1 ? args[0] : undefined;
-      const ac = new AbortController();
-      const sub = token.onCancellationRequested(() => ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'request cancelled')));
-      try {
-        return await table.call(method, params, { signal: ac.signal, peer });
-      } catch (e) {
-        const err = toRpcError(e);
-        throw new ResponseError(err.code, err.message, err.data);
-      } finally {
-        sub.dispose();
-      }
-    });
-  }
-  // Unknown methods: vscode-jsonrpc answers MethodNotFound itself.
-
-  const peer = {
-    id: `lsp-${opts.mode}`,
-    notify<P>(type: NotificationType<P>, params: P) {
-      void conn.sendNotification(type.method, params).catch(() => undefined);
-    },
-  };
+  const peer = connectionPeer(`lsp-${opts.mode}`, conn);
+  const served = serveTable(conn, table, peer, logger);
   const remove = peers.add(peer);
   conn.onShutdown(() => logger.info('client asked the daemon to shut down'));
   conn.onExit(() => {
     remove();
+    served.dispose();
     opts.onClose();
   });
   // The parent went away without `exit` (pipe closed): stop too, as a managed child should.

@@ -3,19 +3,28 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { NotificationType } from 'vscode-languageserver-protocol';
 import type { Logger } from '../core/types';
-import type { HandlerTable, PeerSet } from '../rpc';
+import type { PeerSet } from '../rpc';
 import { checkRequest } from './auth';
-import { JsonRpcSession } from './jsonRpc';
+import { serveConnection, type Table } from './serveTable';
+import { wsServerChannel } from './wsChannel';
 
-export interface WsOptions { port: number; host: string; token: string; allowedOrigins: () => readonly string[]; maxBytes: () => number }
+export interface WsOptions {
+  port: number;
+  host: string;
+  token: string;
+  allowedOrigins: () => readonly string[];
+  maxBytes: () => number;
+}
 
 let nextPeer = 0;
 
-export async function startWsServer(table: HandlerTable, peers: PeerSet, opts: WsOptions, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startWsServer(
+  table: Table, peers: PeerSet, opts: WsOptions, logger: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('Backstop WebSocket endpoint: connect with a WebSocket client\n');
+    res.writeHead(426, { 'content-type': 'text/plain' })
+      .end('Backstop WebSocket endpoint: connect with a WebSocket client\n');
   });
   // ws enforces a hard ceiling; frames between the limit and the ceiling get a JSON-RPC error instead.
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBytes() * 2 });
@@ -27,32 +36,22 @@ export async function startWsServer(table: HandlerTable, peers: PeerSet, opts: W
     const auth = checkRequest(req, opts.token, opts.allowedOrigins());
     if (!auth.ok) {
       logger.warn(`websocket refused (${auth.status}): ${auth.reason}`);
-      socket.end(`HTTP/1.1 ${auth.status} ${auth.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${auth.reason}\n`);
+      const status = `${auth.status} ${auth.status === 401 ? 'Unauthorized' : 'Forbidden'}`;
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${auth.reason}\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
   });
 
   function onConnection(ws: WebSocket): void {
-    const peer = {
-      id: `ws-${++nextPeer}`,
-      notify<P>(type: NotificationType<P>, params: P) {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: '2.0', method: type.method, params }));
-      },
-    };
-    const remove = peers.add(peer);
-    const session = new JsonRpcSession(table, peer, opts.maxBytes);
-    ws.on('message', (data, isBinary) => {
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
-      session.handleFrame(text).then(
-        (reply) => { if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(reply); },
-        (e: unknown) => logger.error(`websocket frame failed: ${(e as Error).message}`),
-      );
-    });
-    ws.on('error', (e) => logger.warn(`websocket ${peer.id}: ${e.message}`));
+    const channel = wsServerChannel(ws, opts.maxBytes);
+    const served = serveConnection(channel.reader, channel.writer, table, logger, `ws-${++nextPeer}`);
+    const remove = peers.add(served.peer);
+    ws.on('error', (e) => logger.warn(`websocket ${served.peer.id}: ${e.message}`));
+    // The connection is gone: abort everything it started.
     ws.on('close', () => {
       remove();
-      session.close();
+      served.dispose();
     });
   }
 
