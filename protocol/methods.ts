@@ -21,7 +21,10 @@ export const discover = new RequestType0<DiscoverResult, void>('backstop/discove
 
 export type CompleteParams = ParamsIn<'complete'>;
 export type CompleteResult = ResultOf<'complete'>;
-/** Client → daemon: run one completion through the chain. With `streamId`, deltas arrive as `backstop/stream` notifications to the caller only. Cancel with `$/cancelRequest`. */
+/**
+ * Client → daemon: run one completion through the chain. With `streamId`, deltas arrive as `backstop/stream`
+ * notifications to the caller only. Cancel with `$/cancelRequest`.
+ */
 export const complete = new RequestType<CompleteParams, CompleteResult, void>('backstop/complete');
 
 export type SetChainParams = ParamsIn<'setChain'>;
@@ -81,7 +84,10 @@ export const getConfig = new RequestType0<GetConfigResult, void>('backstop/getCo
 
 export type SetConfigParams = ParamsIn<'setConfig'>;
 export type SetConfigResult = ResultOf<'setConfig'>;
-/** Client → daemon: merge a partial configuration over the current one, validate the result and apply it without a restart. Errors name the offending key. */
+/**
+ * Client → daemon: merge a partial configuration over the current one, validate the result and apply it without
+ * a restart. Errors name the offending key.
+ */
 export const setConfig = new RequestType<SetConfigParams, SetConfigResult, void>('backstop/setConfig');
 
 export type SetSecretParams = ParamsIn<'setSecret'>;
@@ -96,7 +102,10 @@ export const monitor = new RequestType<MonitorParams, MonitorResult, void>('back
 
 export type DownloadParams = ParamsIn<'download'>;
 export type DownloadResult = ResultOf<'download'>;
-/** Client → daemon: fetch a missing local model from its configured source (resumable, checksum verified), or pull an Ollama model. Progress arrives as `backstop/downloadProgress`. Cancellable. */
+/**
+ * Client → daemon: fetch a missing local model from its configured source (resumable, checksum verified), or
+ * pull an Ollama model. Progress arrives as `backstop/downloadProgress`. Cancellable.
+ */
 export const download = new RequestType<DownloadParams, DownloadResult, void>('backstop/download');
 
 export type StatusChangedParams = NotificationParamsOf<'statusChanged'>;
@@ -120,7 +129,10 @@ export type BenchmarkProgressParams = NotificationParamsOf<'benchmarkProgress'>;
 export const benchmarkProgress = new NotificationType<BenchmarkProgressParams>('backstop/benchmarkProgress');
 
 export type StreamParams = NotificationParamsOf<'stream'>;
-/** Daemon → the requesting client only: a delta of a `backstop/complete` that carried `streamId`. `reset: true` means: discard what arrived so far (the answer moved to another model). */
+/**
+ * Daemon → the requesting client only: a delta of a `backstop/complete` that carried `streamId`. `reset: true`
+ * means: discard what arrived so far (the answer moved to another model).
+ */
 export const stream = new NotificationType<StreamParams>('backstop/stream');
 
 export type LogParams = NotificationParamsOf<'log'>;

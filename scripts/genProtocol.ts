@@ -4,6 +4,7 @@
 // usage: tsx scripts/genProtocol.ts [--check]   (--check: exit 1 when a file is out of date)
 import fs from 'node:fs';
 import path from 'node:path';
+import * as prettier from 'prettier';
 import { z } from 'zod';
 import { notifications, requests } from '../protocol/contract';
 
@@ -14,6 +15,21 @@ const BEGIN = '<!-- generated:methods (npm run gen:protocol) -->';
 const END = '<!-- /generated:methods -->';
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** A JSDoc block with the text wrapped to fit the line limit. */
+function jsdoc(text: string, width = 110): string[] {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines.length === 1 ? [`/** ${lines[0]} */`] : ['/**', ...lines.map((l) => ` * ${l}`), ' */'];
+}
 
 export function methodsSource(): string {
   const lines: string[] = [
@@ -31,7 +47,7 @@ export function methodsSource(): string {
     const R = `${pascal(key)}Result`;
     if (d.params !== null) lines.push(`export type ${P} = ParamsIn<'${key}'>;`);
     lines.push(`export type ${R} = ResultOf<'${key}'>;`);
-    lines.push(`/** ${d.doc} */`);
+    lines.push(...jsdoc(d.doc));
     lines.push(
       d.params === null
         ? `export const ${key} = new RequestType0<${R}, void>('${d.method}');`
@@ -42,7 +58,7 @@ export function methodsSource(): string {
   for (const [key, d] of Object.entries(notifications)) {
     const P = `${pascal(key)}Params`;
     lines.push(`export type ${P} = NotificationParamsOf<'${key}'>;`);
-    lines.push(`/** ${d.doc} */`);
+    lines.push(...jsdoc(d.doc));
     lines.push(`export const ${key} = new NotificationType<${P}>('${d.method}');`);
     lines.push('');
   }
@@ -104,21 +120,27 @@ function docFile(current: string): string {
   return `${current.trimEnd()}\n\n## Method reference\n\n${section}\n`;
 }
 
-const check = process.argv.includes('--check');
-const outputs: [string, string][] = [
-  [METHODS_FILE, methodsSource()],
-  [DOC_FILE, docFile(fs.readFileSync(DOC_FILE, 'utf8'))],
-];
-let stale = 0;
-for (const [file, text] of outputs) {
-  const now = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  if (now === text) continue;
-  if (check) {
-    console.error(`${path.relative(root, file)} is out of date with protocol/contract.ts: run npm run gen:protocol`);
-    stale++;
-  } else {
-    fs.writeFileSync(file, text);
-    console.log(`wrote ${path.relative(root, file)}`);
+async function main(): Promise<void> {
+  const check = process.argv.includes('--check');
+  const format = async (file: string, text: string): Promise<string> =>
+    prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
+  const outputs: [string, string][] = [
+    [METHODS_FILE, await format(METHODS_FILE, methodsSource())],
+    [DOC_FILE, docFile(fs.readFileSync(DOC_FILE, 'utf8'))],
+  ];
+  let stale = 0;
+  for (const [file, text] of outputs) {
+    const now = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (now === text) continue;
+    if (check) {
+      console.error(`${path.relative(root, file)} is out of date with protocol/contract.ts: run npm run gen:protocol`);
+      stale++;
+    } else {
+      fs.writeFileSync(file, text);
+      console.log(`wrote ${path.relative(root, file)}`);
+    }
   }
+  process.exit(stale ? 1 : 0);
 }
-process.exit(stale ? 1 : 0);
+
+void main();
