@@ -6,7 +6,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import { methods } from '../../protocol/index';
 import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol/types';
 import { RpcError } from '../rpcError';
-import { connect, type Conn } from './connection';
+import { cancelOnInterrupt, connect, type Conn } from './connection';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
 import { fmtBytes, formatAttempts, formatStatus, printable } from './format';
 
@@ -22,14 +22,17 @@ function withCommon(c: Command): Command {
 
 async function run(o: Common, fn: (c: Conn) => Promise<number>): Promise<void> {
   let conn: Conn | undefined;
+  let release = () => {};
   let code = EXIT_OK;
   try {
     conn = await connect({ ...(o.stateDir ? { stateDir: o.stateDir } : {}), ...(o.config ? { config: o.config } : {}), ...(o.embedded ? { embedded: true } : {}) });
+    release = cancelOnInterrupt(conn);
     code = await fn(conn);
   } catch (e) {
     code = report(e, o.json);
   } finally {
     await conn?.close().catch(() => undefined);
+    release();
   }
   process.exit(code);
 }

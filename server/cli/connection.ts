@@ -1,23 +1,78 @@
 // How the CLI reaches a daemon: the running one named in daemon.json (WebSocket + token), or an
-// embedded one started in this process (no listeners) when none runs.
+// embedded one started in this process (no listeners) when none runs. Either way the CLI holds a
+// vscode-jsonrpc connection, the daemon's own stack: every request has a timeout, and Ctrl-C
+// cancels what is in flight with $/cancelRequest.
+import {
+  CancellationTokenSource, createMessageConnection, ResponseError, type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import WebSocket from 'ws';
 import type { Config } from '../../protocol/config';
+import { ErrorCodes } from '../../protocol/errors';
+import { benchmark, complete, download } from '../../protocol/methods';
+import type { ErrorData } from '../../protocol/types';
+import { nullLogger } from '../core/types';
 import { processAlive, readDaemonFile } from '../daemonFile';
 import { startDaemon, type RunningDaemon } from '../main';
 import { defaultStateDir } from '../paths';
-import type { Peer } from '../rpc';
-import { RpcError, toRpcError } from '../rpcError';
+import { RpcError } from '../rpcError';
+import { memoryPair } from '../transports/frames';
+import { serveConnection } from '../transports/serveTable';
+import { wsClientChannel } from '../transports/wsChannel';
+import { EXIT_CANCELLED } from './exitCodes';
+
+/** How long a request waits for its answer before the CLI cancels it and gives up. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Requests that run models or move files wait longer. */
+export const LONG_REQUEST_TIMEOUT_MS: Readonly<Record<string, number>> = {
+  [complete.method]: 10 * 60_000,
+  [benchmark.method]: 60 * 60_000,
+  [download.method]: 6 * 60 * 60_000,
+};
+/** Environment variable that overrides every timeout, in milliseconds. */
+export const TIMEOUT_ENV = 'BACKSTOP_RPC_TIMEOUT_MS';
+/** How long opening the WebSocket, and closing it cleanly, may take. */
+const SOCKET_TIMEOUT_MS = 10_000;
+
+/** The timeout of one request: the explicit override, else $BACKSTOP_RPC_TIMEOUT_MS, else the method's. */
+export function timeoutFor(method: string, override?: number): number {
+  if (override !== undefined && override > 0) return override;
+  const env = Number(process.env[TIMEOUT_ENV]);
+  if (Number.isFinite(env) && env > 0) return env;
+  return LONG_REQUEST_TIMEOUT_MS[method] ?? REQUEST_TIMEOUT_MS;
+}
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** No answer in time; the request was cancelled on the daemon. */
+export class RequestTimeoutError extends Error {
+  constructor(readonly method: string, readonly timeoutMs: number) {
+    super(`${method}: no answer from the daemon within ${seconds(timeoutMs)}, so the request was cancelled `
+      + `(set ${TIMEOUT_ENV} to wait longer)`);
+    this.name = 'RequestTimeoutError';
+  }
+}
 
 export interface Conn {
   readonly kind: 'daemon' | 'embedded';
   request<R>(type: RequestType0<R, void>): Promise<R>;
   request<P, R>(type: RequestType<P, R, void>, params: P): Promise<R>;
   onNotification<P>(type: NotificationType<P>, fn: (p: P) => void): void;
+  /** Requests still waiting for an answer. */
+  inFlight(): number;
+  /** Cancel every request in flight: $/cancelRequest goes to the daemon, each rejects with -32800. */
+  cancelAll(reason?: string): void;
   close(): Promise<void>;
 }
 
-export interface ConnectOptions { stateDir?: string; config?: string; embedded?: boolean; configObject?: Config }
+export interface ConnectOptions {
+  stateDir?: string;
+  config?: string;
+  embedded?: boolean;
+  configObject?: Config;
+  /** Every request's timeout in ms, instead of REQUEST_TIMEOUT_MS / LONG_REQUEST_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
 
 export async function connect(o: ConnectOptions): Promise<Conn> {
   const stateDir = o.stateDir ?? defaultStateDir();
@@ -25,69 +80,149 @@ export async function connect(o: ConnectOptions): Promise<Conn> {
     const info = readDaemonFile(stateDir);
     if (info?.wsPort && processAlive(info.pid)) {
       try {
-        return await wsConn(info.wsPort, info.token);
+        return await wsConnection(info.wsPort, info.token, o.timeoutMs);
       } catch {
         // stale daemon.json: fall through to an embedded daemon
       }
     }
   }
-  const d = await startDaemon({ stateDir, logToStderr: process.env.BACKSTOP_LOG_LEVEL !== undefined, ...(o.config ? { configFile: o.config } : {}), ...(o.configObject ? { config: o.configObject } : {}), writeDaemonFile: false });
-  return embeddedConn(d);
+  const d = await startDaemon({
+    stateDir, logToStderr: process.env.BACKSTOP_LOG_LEVEL !== undefined, writeDaemonFile: false,
+    ...(o.config ? { configFile: o.config } : {}), ...(o.configObject ? { config: o.configObject } : {}),
+  });
+  return embeddedConnection(d, o.timeoutMs);
 }
 
-function embeddedConn(d: RunningDaemon): Conn {
+/** A daemon listening on WebSocket at 127.0.0.1:port. */
+export async function wsConnection(port: number, token: string, timeoutMs?: number): Promise<Conn> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, {
+    headers: { authorization: `Bearer ${token}` }, handshakeTimeout: SOCKET_TIMEOUT_MS,
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const channel = wsClientChannel(ws);
+  const conn = createMessageConnection(channel.reader, channel.writer);
+  return rpcConn(conn, 'daemon', timeoutMs, async () => {
+    if (ws.readyState === ws.CLOSED) return;
+    // A clean close: whatever was sent before it (a $/cancelRequest) reaches the daemon first.
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.close();
+    const timer = setTimeout(() => ws.terminate(), SOCKET_TIMEOUT_MS);
+    await closed;
+    clearTimeout(timer);
+  });
+}
+
+/** A daemon in this process, served over an in-memory pair exactly as over a socket. */
+export function embeddedConnection(d: RunningDaemon, timeoutMs?: number): Conn {
+  const [daemonEnd, cliEnd] = memoryPair();
+  const served = serveConnection(daemonEnd.reader, daemonEnd.writer, d.table, nullLogger, 'cli');
+  const remove = d.state.peers.add(served.peer);
+  const conn = createMessageConnection(cliEnd.reader, cliEnd.writer);
+  return rpcConn(conn, 'embedded', timeoutMs, async () => {
+    remove();
+    served.dispose();
+    await d.stop();
+  });
+}
+
+/** A wire error as the CLI reports it: RpcError with the daemon's code and data. */
+function fromWire(e: unknown): unknown {
+  if (!(e instanceof ResponseError)) return e;
+  if (e.code === ErrorCodes.PendingResponseRejected || e.code === ErrorCodes.ConnectionInactive) {
+    return new Error('the daemon closed the connection');
+  }
+  return new RpcError(e.code, e.message, (e.data ?? undefined) as Partial<ErrorData> | undefined);
+}
+
+interface InFlight { cancel(reason: string): void; fail(e: unknown): void }
+
+function rpcConn(
+  conn: MessageConnection, kind: Conn['kind'], timeoutMs: number | undefined, shutdown: () => Promise<void>,
+): Conn {
   const handlers = new Map<string, ((p: unknown) => void)[]>();
-  const peer: Peer = { id: 'cli', notify: (type, params) => handlers.get(type.method)?.forEach((h) => h(params)) };
-  const remove = d.state.peers.add(peer);
-  return {
-    kind: 'embedded',
-    request: (async (type: { method: string }, params?: unknown) => {
+  const inflight = new Set<InFlight>();
+  let open = true;
+  conn.onNotification((method: string, params: unknown) => handlers.get(method)?.forEach((h) => h(params)));
+  conn.onClose(() => {
+    open = false;
+    for (const f of [...inflight]) f.fail(new Error('the daemon closed the connection'));
+  });
+  conn.listen();
+
+  const request = (type: { method: string }, params?: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const method = type.method;
+      const cts = new CancellationTokenSource();
+      const ms = timeoutFor(method, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        inflight.delete(entry);
+        cts.dispose();
+      };
+      // Cancelling the token sends $/cancelRequest; the caller does not wait for the daemon's -32800.
+      const cancel = (e: unknown) => {
+        if (open) cts.cancel();
+        done();
+        reject(e);
+      };
+      const entry: InFlight = {
+        cancel: (reason) => cancel(new RpcError(ErrorCodes.RequestCancelled, `${method}: ${reason}`)),
+        fail: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => cancel(new RequestTimeoutError(method, ms)), ms);
+      inflight.add(entry);
       try {
-        return await d.table.call(type.method, params, { signal: new AbortController().signal, peer });
+        const sent = params === undefined
+          ? conn.sendRequest(method, cts.token)
+          : conn.sendRequest(method, params, cts.token);
+        sent.then(
+          (r) => {
+            done();
+            resolve(r);
+          },
+          (e: unknown) => entry.fail(fromWire(e)),
+        );
       } catch (e) {
-        throw toRpcError(e);
+        entry.fail(new Error(`cannot send ${method}: ${(e as Error).message}`));
       }
-    }) as Conn['request'],
-    onNotification: (type, fn) => handlers.set(type.method, [...(handlers.get(type.method) ?? []), fn as (p: unknown) => void]),
+    });
+
+  return {
+    kind,
+    request: request as Conn['request'],
+    onNotification: (type, fn) => {
+      handlers.set(type.method, [...(handlers.get(type.method) ?? []), fn as (p: unknown) => void]);
+    },
+    inFlight: () => inflight.size,
+    cancelAll: (reason = 'cancelled') => {
+      for (const f of [...inflight]) f.cancel(reason);
+    },
     close: async () => {
-      remove();
-      await d.stop();
+      open = false;
+      conn.dispose();
+      await shutdown();
     },
   };
 }
 
-function wsConn(port: number, token: string): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers: { authorization: `Bearer ${token}` } });
-    let seq = 0;
-    const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
-    const handlers = new Map<string, ((p: unknown) => void)[]>();
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { code: number; message: string; data?: never }; method?: string; params?: unknown };
-      if (m.method) return handlers.get(m.method)?.forEach((h) => h(m.params));
-      const p = m.id !== undefined ? pending.get(m.id) : undefined;
-      if (!p || m.id === undefined) return;
-      pending.delete(m.id);
-      if (m.error) p.reject(new RpcError(m.error.code, m.error.message, m.error.data));
-      else p.resolve(m.result);
-    });
-    ws.on('close', () => {
-      for (const p of pending.values()) p.reject(new Error('the daemon closed the connection'));
-      pending.clear();
-    });
-    ws.once('error', reject);
-    ws.once('open', () =>
-      resolve({
-        kind: 'daemon',
-        request: ((type: { method: string }, params?: unknown) =>
-          new Promise((res, rej) => {
-            const id = ++seq;
-            pending.set(id, { resolve: res, reject: rej });
-            ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: type.method, ...(params !== undefined ? { params } : {}) }));
-          })) as Conn['request'],
-        onNotification: (type, fn) => handlers.set(type.method, [...(handlers.get(type.method) ?? []), fn as (p: unknown) => void]),
-        close: async () => ws.close(),
-      }),
-    );
-  });
+/**
+ * Ctrl-C while requests are in flight cancels them ($/cancelRequest), so the command fails as
+ * cancelled and exits with EXIT_CANCELLED; with nothing in flight, or on a second Ctrl-C, exit at
+ * once. Returns the function that takes the handler away again.
+ */
+export function cancelOnInterrupt(conn: Conn, exit: (code: number) => void = (c) => process.exit(c)): () => void {
+  let pressed = false;
+  const onSigint = () => {
+    if (pressed || conn.inFlight() === 0) return exit(EXIT_CANCELLED);
+    pressed = true;
+    conn.cancelAll('cancelled (Ctrl-C)');
+  };
+  process.on('SIGINT', onSigint);
+  return () => void process.off('SIGINT', onSigint);
 }
