@@ -3,7 +3,10 @@
 // vscode-jsonrpc connection, the daemon's own stack: every request has a timeout, and Ctrl-C
 // cancels what is in flight with $/cancelRequest.
 import {
-  CancellationTokenSource, createMessageConnection, ResponseError, type MessageConnection,
+  CancellationTokenSource,
+  createMessageConnection,
+  ResponseError,
+  type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import WebSocket from 'ws';
@@ -46,9 +49,14 @@ const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 
 /** No answer in time; the request was cancelled on the daemon. */
 export class RequestTimeoutError extends Error {
-  constructor(readonly method: string, readonly timeoutMs: number) {
-    super(`${method}: no answer from the daemon within ${seconds(timeoutMs)}, so the request was cancelled `
-      + `(set ${TIMEOUT_ENV} to wait longer)`);
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `${method}: no answer from the daemon within ${seconds(timeoutMs)}, so the request was cancelled ` +
+        `(set ${TIMEOUT_ENV} to wait longer)`,
+    );
     this.name = 'RequestTimeoutError';
   }
 }
@@ -87,8 +95,11 @@ export async function connect(o: ConnectOptions): Promise<Conn> {
     }
   }
   const d = await startDaemon({
-    stateDir, logToStderr: process.env.BACKSTOP_LOG_LEVEL !== undefined, writeDaemonFile: false,
-    ...(o.config ? { configFile: o.config } : {}), ...(o.configObject ? { config: o.configObject } : {}),
+    stateDir,
+    logToStderr: process.env.BACKSTOP_LOG_LEVEL !== undefined,
+    writeDaemonFile: false,
+    ...(o.config ? { configFile: o.config } : {}),
+    ...(o.configObject ? { config: o.configObject } : {}),
   });
   return embeddedConnection(d, o.timeoutMs);
 }
@@ -96,7 +107,8 @@ export async function connect(o: ConnectOptions): Promise<Conn> {
 /** A daemon listening on WebSocket at 127.0.0.1:port. */
 export async function wsConnection(port: number, token: string, timeoutMs?: number): Promise<Conn> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, {
-    headers: { authorization: `Bearer ${token}` }, handshakeTimeout: SOCKET_TIMEOUT_MS,
+    headers: { authorization: `Bearer ${token}` },
+    handshakeTimeout: SOCKET_TIMEOUT_MS,
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -137,10 +149,16 @@ function fromWire(e: unknown): unknown {
   return new RpcError(e.code, e.message, (e.data ?? undefined) as Partial<ErrorData> | undefined);
 }
 
-interface InFlight { cancel(reason: string): void; fail(e: unknown): void }
+interface InFlight {
+  cancel(reason: string): void;
+  fail(e: unknown): void;
+}
 
 function rpcConn(
-  conn: MessageConnection, kind: Conn['kind'], timeoutMs: number | undefined, shutdown: () => Promise<void>,
+  conn: MessageConnection,
+  kind: Conn['kind'],
+  timeoutMs: number | undefined,
+  shutdown: () => Promise<void>,
 ): Conn {
   const handlers = new Map<string, ((p: unknown) => void)[]>();
   const inflight = new Set<InFlight>();
@@ -178,9 +196,8 @@ function rpcConn(
       const timer = setTimeout(() => cancel(new RequestTimeoutError(method, ms)), ms);
       inflight.add(entry);
       try {
-        const sent = params === undefined
-          ? conn.sendRequest(method, cts.token)
-          : conn.sendRequest(method, params, cts.token);
+        const sent =
+          params === undefined ? conn.sendRequest(method, cts.token) : conn.sendRequest(method, params, cts.token);
         sent.then(
           (r) => {
             done();

@@ -6,8 +6,16 @@
 // It also renumbers requests, so one connection can serve many callers (every HTTP POST) and a batch
 // can be answered with one array however its ids collide with other requests in flight.
 import {
-  AbstractMessageReader, AbstractMessageWriter, type DataCallback, type Disposable, type Message, type MessageReader,
-  type MessageWriter, type NotificationMessage, type RequestMessage, type ResponseMessage,
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  type DataCallback,
+  type Disposable,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
+  type NotificationMessage,
+  type RequestMessage,
+  type ResponseMessage,
 } from 'vscode-jsonrpc/node';
 import { ErrorCodes } from '../../protocol/errors';
 import { CANCEL_REQUEST_METHOD } from '../../protocol/methods';
@@ -120,8 +128,17 @@ export interface Received {
   cancel(): void;
 }
 
-interface Exchange { batch: boolean; waiting: Set<number>; replies: ResponseMessage[]; answer?: (p: Payload) => void }
-interface Pending { exchange: Exchange; id: Id; key: string }
+interface Exchange {
+  batch: boolean;
+  waiting: Set<number>;
+  replies: ResponseMessage[];
+  answer?: (p: Payload) => void;
+}
+interface Pending {
+  exchange: Exchange;
+  id: Id;
+  key: string;
+}
 
 const idKey = (id: Id) => `${typeof id}:${id}`;
 
@@ -136,7 +153,10 @@ export class ServerChannel {
   private readonly pending = new Map<number, Pending>();
   private readonly byCallerId = new Map<string, number>();
 
-  constructor(private readonly maxBytes: () => number, out: (m: Message) => void | Promise<void>) {
+  constructor(
+    private readonly maxBytes: () => number,
+    out: (m: Message) => void | Promise<void>,
+  ) {
     this.writer = new FrameWriter((m) => this.route(m, out));
   }
 
@@ -259,7 +279,10 @@ export class ClientChannel {
   }
 }
 
-export interface Endpoint { reader: FrameReader; writer: FrameWriter }
+export interface Endpoint {
+  reader: FrameReader;
+  writer: FrameWriter;
+}
 
 /** Two connected in-process ends; messages cross as JSON, as they would over a wire. */
 export function memoryPair(): [Endpoint, Endpoint] {
@@ -269,5 +292,8 @@ export function memoryPair(): [Endpoint, Endpoint] {
     const copy = JSON.parse(JSON.stringify(m)) as Message;
     setImmediate(() => to.emit(copy));
   };
-  return [{ reader: ra, writer: new FrameWriter(cross(rb)) }, { reader: rb, writer: new FrameWriter(cross(ra)) }];
+  return [
+    { reader: ra, writer: new FrameWriter(cross(rb)) },
+    { reader: rb, writer: new FrameWriter(cross(ra)) },
+  ];
 }

@@ -29,7 +29,10 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<s
 }
 
 export function sendJson(
-  res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {},
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) return void res.end();
   const text = JSON.stringify(body);

@@ -10,10 +10,17 @@ import { openAiError, readBody, sendJson } from './httpIo';
 import { httpRpc } from './httpRpc';
 import type { Table } from './serveTable';
 
-export interface HttpOptions { port: number; host: string; token: string }
+export interface HttpOptions {
+  port: number;
+  host: string;
+  token: string;
+}
 
 export async function startHttpServer(
-  table: Table, s: Services, opts: HttpOptions, logger: Logger,
+  table: Table,
+  s: Services,
+  opts: HttpOptions,
+  logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const rpc = httpRpc(table, () => s.state.config.server.maxMessageBytes, logger);
   const server = http.createServer((req, res) => {
@@ -26,16 +33,18 @@ export async function startHttpServer(
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const auth = checkRequest(req, opts.token, s.state.config.server.allowedOrigins);
     if (!auth.ok) {
-      const [type, code] = auth.status === 401
-        ? ['invalid_request_error', 'invalid_api_key']
-        : ['permission_error', 'origin_not_allowed'];
+      const [type, code] =
+        auth.status === 401 ? ['invalid_request_error', 'invalid_api_key'] : ['permission_error', 'origin_not_allowed'];
       return sendJson(res, auth.status, openAiError(auth.reason, type, code));
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/rpc') {
       if (req.method !== 'POST') {
-        const usePost =
-          openAiError('use POST /rpc with a JSON-RPC message', 'invalid_request_error', 'method_not_allowed');
+        const usePost = openAiError(
+          'use POST /rpc with a JSON-RPC message',
+          'invalid_request_error',
+          'method_not_allowed',
+        );
         return sendJson(res, 405, usePost);
       }
       let body: string;
@@ -59,10 +68,11 @@ export async function startHttpServer(
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      rpc.close();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        rpc.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

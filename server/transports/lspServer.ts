@@ -1,7 +1,12 @@
 // stdio / node-IPC transport: the LSP base protocol through vscode-languageserver, as the VS Code
 // client (vscode-languageclient) and `backstop serve --stdio` speak it.
 import {
-  createConnection, IPCMessageReader, IPCMessageWriter, ResponseError, StreamMessageReader, StreamMessageWriter,
+  createConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
   type Connection,
 } from 'vscode-languageserver/node';
 import type { Logger } from '../core/types';

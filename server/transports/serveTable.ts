@@ -2,8 +2,15 @@
 // (vscode-languageserver's connection), WebSocket and HTTP (vscode-jsonrpc over frames.ts), and the
 // CLI's embedded daemon (an in-process pair).
 import {
-  createMessageConnection, ResponseError, type CancellationToken, type Disposable, type Logger as RpcLogger,
-  type MessageConnection, type MessageReader, type MessageWriter, type StarNotificationHandler,
+  createMessageConnection,
+  ResponseError,
+  type CancellationToken,
+  type Disposable,
+  type Logger as RpcLogger,
+  type MessageConnection,
+  type MessageReader,
+  type MessageWriter,
+  type StarNotificationHandler,
   type StarRequestHandler,
 } from 'vscode-jsonrpc/node';
 import type { NotificationType } from 'vscode-languageserver-protocol';
@@ -24,7 +31,9 @@ export interface RpcEndpoint {
   onNotification(handler: StarNotificationHandler): Disposable;
 }
 
-export interface Served { dispose(): void }
+export interface Served {
+  dispose(): void;
+}
 
 /**
  * Serve the table on a connection. Requests and notifications go through catch-all handlers, so
@@ -68,7 +77,9 @@ export function serveTable(conn: RpcEndpoint, table: Table, peer: Peer, logger: 
   };
 }
 
-export interface Notifier { sendNotification(method: string, params?: unknown): Promise<void> }
+export interface Notifier {
+  sendNotification(method: string, params?: unknown): Promise<void>;
+}
 
 /** A peer whose notifications go out on the connection; a connection already gone drops them. */
 export function connectionPeer(id: string, conn: Notifier): Peer {
@@ -104,7 +115,11 @@ export interface ServedConnection extends Served {
  * notifications reach this caller — by default over the connection itself.
  */
 export function serveConnection(
-  reader: MessageReader, writer: MessageWriter, table: Table, logger: Logger, peer: string | Peer,
+  reader: MessageReader,
+  writer: MessageWriter,
+  table: Table,
+  logger: Logger,
+  peer: string | Peer,
 ): ServedConnection {
   const connection = createMessageConnection(reader, writer, rpcLogger(logger));
   const p = typeof peer === 'string' ? connectionPeer(peer, connection) : peer;

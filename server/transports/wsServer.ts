@@ -20,10 +20,14 @@ export interface WsOptions {
 let nextPeer = 0;
 
 export async function startWsServer(
-  table: Table, peers: PeerSet, opts: WsOptions, logger: Logger,
+  table: Table,
+  peers: PeerSet,
+  opts: WsOptions,
+  logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' })
+    res
+      .writeHead(426, { 'content-type': 'text/plain' })
       .end('Backstop WebSocket endpoint: connect with a WebSocket client\n');
   });
   // ws enforces a hard ceiling; frames between the limit and the ceiling get a JSON-RPC error instead.

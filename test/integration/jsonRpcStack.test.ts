@@ -1,0 +1,333 @@
+// The one JSON-RPC stack: the daemon's WebSocket and POST /rpc transports (vscode-jsonrpc over the
+// frame reader/writer) against a stub handler table, and the CLI's connection to them — random
+// garbage frames, batches, $/cancelRequest from Ctrl-C and timeouts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { RequestType, type NotificationType } from 'vscode-languageserver-protocol';
+import { cancelOnInterrupt, RequestTimeoutError, wsConnection } from '../../server/cli/connection';
+import { EXIT_CANCELLED } from '../../server/cli/exitCodes';
+import { nullLogger } from '../../server/core/types';
+import { writeDaemonFile } from '../../server/daemonFile';
+import { PeerSet, type CallContext } from '../../server/rpc';
+import { RpcError } from '../../server/rpcError';
+import type { Services } from '../../server/services';
+import { startHttpServer } from '../../server/transports/httpServer';
+import type { Table } from '../../server/transports/serveTable';
+import { startWsServer } from '../../server/transports/wsServer';
+import { spawnCli, tmpDir, WsClient } from '../helpers/daemon';
+
+const TOKEN = 'stack-test-token-0123456789';
+const note: NotificationType<unknown> = { method: 'test/note' } as NotificationType<unknown>;
+const echo = new RequestType<unknown, unknown, void>('test/echo');
+const slow = new RequestType<unknown, unknown, void>('test/slow');
+
+/** A handler table stub: echo, a slow method that only ends when aborted, a method that notifies. */
+class StubTable implements Table {
+  readonly aborts: string[] = [];
+  private waiters: (() => void)[] = [];
+  started = 0;
+  readonly names = new Set(['test/echo', 'test/slow', 'test/notify', 'backstop/status']);
+
+  has(method: string): boolean {
+    return this.names.has(method);
+  }
+
+  async call(method: string, params: unknown, ctx: CallContext): Promise<unknown> {
+    if (method === 'test/echo') return { echo: params ?? null };
+    if (method === 'test/notify') {
+      ctx.peer.notify(note, params);
+      return 'sent';
+    }
+    if (method === 'test/slow' || method === 'backstop/status') {
+      this.started++;
+      for (const w of this.waiters.splice(0)) w();
+      return new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          const reason = ctx.signal.reason as Error;
+          this.aborts.push(reason.message);
+          reject(reason);
+        });
+      });
+    }
+    throw new RpcError(-32601, `method not found: ${method}`);
+  }
+
+  /** Resolves once a slow call has started (at least `n` in all). */
+  async startedAtLeast(n: number): Promise<void> {
+    while (this.started < n) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  /** Resolves once `n` slow calls have been aborted. */
+  async abortedAtLeast(n: number, timeoutMs = 5000): Promise<void> {
+    const t0 = Date.now();
+    while (this.aborts.length < n) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`only ${this.aborts.length} aborts after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+type Reply = {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  result?: unknown;
+  error?: { code: number; message: string };
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A message a server may run: the property below only sends frames with none of these in them. */
+const runnable = (v: unknown) =>
+  isObject(v) &&
+  v.jsonrpc === '2.0' &&
+  typeof v.method === 'string' &&
+  (!('id' in v) || typeof v.id === 'string' || typeof v.id === 'number');
+function isGarbage(text: string): boolean {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return true;
+  }
+  return Array.isArray(v) ? v.every((e) => !runnable(e)) : !runnable(v);
+}
+
+const garbageFrame = fc
+  .oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.json(),
+    fc
+      .record(
+        {
+          jsonrpc: fc.oneof(fc.constant('2.0'), fc.constant('1.0'), fc.integer()),
+          id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object(), fc.boolean()),
+          method: fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string())),
+          result: fc.jsonValue(),
+          params: fc.jsonValue(),
+        },
+        { requiredKeys: [] },
+      )
+      .map((o) => JSON.stringify(o)),
+    fc
+      .tuple(fc.constantFrom('{"jsonrpc":"2.0","id":7,"method":"test/echo","params":{"a":[1,2]}}'), fc.nat(60))
+      .map(([s, n]) => s.slice(0, n)),
+    fc.array(fc.jsonValue(), { maxLength: 4 }).map((a) => JSON.stringify(a)),
+  )
+  .filter(isGarbage);
+
+describe('JSON-RPC stack over WebSocket', () => {
+  const table = new StubTable();
+  const peers = new PeerSet();
+  let ws: { port: number; close(): Promise<void> };
+  const open = () => WsClient.open(ws.port, { authorization: `Bearer ${TOKEN}` });
+  before(async () => {
+    const opts = { port: 0, host: '127.0.0.1', token: TOKEN, allowedOrigins: () => [], maxBytes: () => 64 * 1024 };
+    ws = await startWsServer(table, peers, opts, nullLogger);
+  });
+  after(async () => {
+    await ws.close();
+  });
+
+  it('200 random garbage frames get exactly one error each; a valid request after them is answered', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(garbageFrame, { minLength: 200, maxLength: 200 }), async (frames) => {
+        const c = await open();
+        try {
+          for (const f of frames) c.ws.send(f);
+          // Garbage is answered as it arrives, so once the echo is back every garbage reply is in.
+          assert.deepEqual(await c.request(echo, { after: 'garbage' }), { echo: { after: 'garbage' } });
+          const replies = c.raw.slice(0, -1) as (Reply | Reply[])[];
+          assert.equal(replies.length, frames.length, 'one reply per frame');
+          replies.forEach((r, i) => {
+            const parsed = (() => {
+              try {
+                return JSON.parse(frames[i]!) as unknown;
+              } catch {
+                return undefined;
+              }
+            })();
+            const batch = Array.isArray(parsed) && parsed.length > 0;
+            const errors = batch ? (r as Reply[]) : [r as Reply];
+            assert.equal(Array.isArray(r), batch, `frame ${JSON.stringify(frames[i])}: ${JSON.stringify(r)}`);
+            if (batch) assert.equal(errors.length, (parsed as unknown[]).length);
+            for (const e of errors) {
+              assert.ok(e.error && [-32700, -32600].includes(e.error.code), JSON.stringify(r));
+              assert.ok(e.id === null || typeof e.id === 'string' || typeof e.id === 'number');
+            }
+          });
+        } finally {
+          c.close();
+        }
+      }),
+      { numRuns: 1 },
+    );
+  });
+
+  it('a batch is answered with one array: results, errors and nothing for notifications', async () => {
+    const c = await open();
+    try {
+      const batch = [
+        { jsonrpc: '2.0', id: 1, method: 'test/echo', params: { n: 1 } },
+        42,
+        { jsonrpc: '2.0', method: 'test/echo', params: { n: 'notification' } },
+        { jsonrpc: '2.0', id: 'x', method: 'test/nope' },
+        { jsonrpc: '2.0', id: 1, method: 'test/echo', params: { n: 'same id again' } },
+      ];
+      c.ws.send(JSON.stringify(batch));
+      const reply = (await c.nextRaw()) as Reply[];
+      assert.ok(Array.isArray(reply), JSON.stringify(reply));
+      assert.equal(reply.length, 4);
+      const byResult = reply.filter((r) => r.result !== undefined).map((r) => [r.id, r.result]);
+      assert.deepEqual(
+        byResult.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+        [
+          [1, { echo: { n: 'same id again' } }],
+          [1, { echo: { n: 1 } }],
+        ],
+      );
+      assert.deepEqual(reply.find((r) => r.id === null)?.error?.code, -32600);
+      assert.deepEqual(reply.find((r) => r.id === 'x')?.error?.code, -32601);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('notifications to the peer arrive on its own connection', async () => {
+    const c = await open();
+    try {
+      assert.equal(await c.request({ method: 'test/notify' }, { hello: 'you' }), 'sent');
+      assert.deepEqual(await c.waitFor(note), { hello: 'you' });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a timed-out request rejects with a clear message and is cancelled on the daemon', async () => {
+    const conn = await wsConnection(ws.port, TOKEN, 300);
+    const aborted = table.aborts.length;
+    try {
+      const t0 = Date.now();
+      await assert.rejects(conn.request(slow, {}), (e: Error) => {
+        assert.ok(e instanceof RequestTimeoutError, String(e));
+        assert.match(e.message, /test\/slow: no answer from the daemon within 300 ms/);
+        assert.match(e.message, /BACKSTOP_RPC_TIMEOUT_MS/);
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 2000);
+      await table.abortedAtLeast(aborted + 1);
+      assert.equal(table.aborts.at(-1), 'request cancelled', '$/cancelRequest reached the handler');
+      assert.deepEqual(await conn.request(echo, { still: 'open' }), { echo: { still: 'open' } });
+      assert.equal(conn.inFlight(), 0);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('Ctrl-C in the client sends $/cancelRequest; the request fails as cancelled', async () => {
+    const conn = await wsConnection(ws.port, TOKEN);
+    const exits: number[] = [];
+    const release = cancelOnInterrupt(conn, (code) => exits.push(code));
+    const aborted = table.aborts.length;
+    const started = table.started;
+    try {
+      const pending = conn.request(slow, {});
+      await table.startedAtLeast(started + 1);
+      process.emit('SIGINT');
+      await assert.rejects(pending, (e: RpcError) => e instanceof RpcError && e.code === -32800);
+      await table.abortedAtLeast(aborted + 1);
+      assert.equal(table.aborts.at(-1), 'request cancelled');
+      assert.deepEqual(exits, [], 'the first Ctrl-C cancels, it does not exit');
+      process.emit('SIGINT');
+      assert.deepEqual(exits, [EXIT_CANCELLED], 'with nothing in flight, Ctrl-C exits as cancelled');
+    } finally {
+      release();
+      await conn.close();
+    }
+  });
+
+  it('the built CLI: SIGINT during a request cancels it on the daemon and exits with the cancelled code', async () => {
+    const dir = tmpDir('backstop-stack-');
+    writeDaemonFile(path.join(dir, 'state'), { pid: process.pid, version: 'test', wsPort: ws.port, token: TOKEN });
+    const aborted = table.aborts.length;
+    const started = table.started;
+    const cli = spawnCli(['status', '--state-dir', path.join(dir, 'state')]);
+    try {
+      await table.startedAtLeast(started + 1);
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, EXIT_CANCELLED, cli.stderr());
+      assert.match(cli.stderr(), /cancelled/);
+      await table.abortedAtLeast(aborted + 1);
+      assert.equal(table.aborts.at(-1), 'request cancelled', 'aborted by $/cancelRequest, not by the hang-up');
+    } finally {
+      await cli.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('JSON-RPC stack over POST /rpc', () => {
+  const table = new StubTable();
+  let http: { port: number; close(): Promise<void> };
+  const services = { state: { config: { server: { allowedOrigins: [], maxMessageBytes: 64 * 1024 } } } };
+  const post = (body: string, signal?: AbortSignal) =>
+    fetch(`http://127.0.0.1:${http.port}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body,
+      ...(signal ? { signal } : {}),
+    });
+  before(async () => {
+    const opts = { port: 0, host: '127.0.0.1', token: TOKEN };
+    http = await startHttpServer(table, services as unknown as Services, opts, nullLogger);
+  });
+  after(async () => {
+    await http.close();
+  });
+
+  it('concurrent bodies with the same id each get their own answer', async () => {
+    const bodies = [1, 2, 3, 4, 5].map((n) =>
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'test/echo', params: { n } }),
+    );
+    const replies = await Promise.all(bodies.map(async (b) => (await (await post(b)).json()) as Reply));
+    assert.deepEqual(
+      replies.map((r) => [r.id, r.result]),
+      [1, 2, 3, 4, 5].map((n) => [1, { echo: { n } }]),
+    );
+  });
+
+  it('garbage, batches and notifications', async () => {
+    const parse = (await (await post('{')).json()) as Reply;
+    assert.equal(parse.error?.code, -32700);
+    assert.equal(parse.id, null);
+    const empty = (await (await post('[]')).json()) as Reply;
+    assert.equal(empty.error?.code, -32600);
+    const batch = (await (
+      await post(JSON.stringify([{ jsonrpc: '2.0', id: 'a', method: 'test/echo' }, { jsonrpc: '2.0' }]))
+    ).json()) as Reply[];
+    assert.deepEqual(
+      batch.map((r) => [r.id, r.result ?? r.error?.code]),
+      [
+        [null, -32600],
+        ['a', { echo: null }],
+      ],
+    );
+    const n = await post(JSON.stringify({ jsonrpc: '2.0', method: 'test/echo' }));
+    assert.equal(n.status, 204);
+  });
+
+  it('a caller that hangs up cancels its request', async () => {
+    const aborted = table.aborts.length;
+    const ac = new AbortController();
+    const started = table.started;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'test/slow' });
+    const pending = post(body, ac.signal).catch(() => 'gone');
+    await table.startedAtLeast(started + 1);
+    ac.abort();
+    await table.abortedAtLeast(aborted + 1);
+    assert.equal(table.aborts.at(-1), 'request cancelled');
+    assert.equal(await pending, 'gone');
+  });
+});
