@@ -3,6 +3,7 @@
 import { type Config, type ConfigInput, formatIssues, mergeConfig, validateConfig } from '../protocol/config';
 import { ErrorCodes } from '../protocol/errors';
 import { methods } from '../protocol/index';
+import { MODEL_ID_HINT, providerOf } from '../protocol/modelId';
 import type { Status, Strategy } from '../protocol/types';
 import type { Clock, Store } from './core/types';
 import type { DaemonLogger } from './logger';
@@ -82,15 +83,16 @@ export class DaemonState {
   }
 
   providerIdKnown(model: string): boolean {
-    const pid = model.split('/')[0];
+    const pid = providerOf(model);
     return this.config.providers.some((p) => p.id === pid);
   }
 
   unknownModel(model: string): RpcError {
     const ids = this.config.providers.map((p) => p.id);
+    const known = ids.length ? ids.map((i) => `"${i}"`).join(', ') : '(none)';
     return new RpcError(
       ErrorCodes.UnknownModel,
-      `unknown model "${model}": a model id is "<providerId>/<modelName>" and the configured providers are ${ids.length ? ids.map((i) => `"${i}"`).join(', ') : '(none)'}`,
+      `unknown model "${model}": ${MODEL_ID_HINT} and the configured providers are ${known}`,
     );
   }
 

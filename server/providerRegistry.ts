@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config, LocalProviderConfig } from '../protocol/config';
+import { formatModelId, parseModelId } from '../protocol/modelId';
 import type { ResolvedModel } from './core/engine';
 import { isProviderError, type Logger, type Provider, ProviderError } from './core/types';
 import type { LocalModelEntry } from './discovery/localScan';
@@ -59,8 +60,8 @@ export class ProviderRegistry {
       threads: () => this.deps.threads(),
       totalMemoryBytes: () => this.deps.totalMemoryBytes(),
       logger: this.deps.logger,
-      estimateBytes: (name, ctx) => this.deps.estimateBytes?.(`${p.id}/${name}`, ctx),
-      budgetBytes: () => this.deps.budgetBytes?.(`${p.id}/x`) ?? Number.POSITIVE_INFINITY,
+      estimateBytes: (name, ctx) => this.deps.estimateBytes?.(formatModelId(p.id, name), ctx),
+      budgetBytes: () => this.deps.budgetBytes?.(formatModelId(p.id, 'x')) ?? Number.POSITIVE_INFINITY,
     });
   }
 
@@ -74,10 +75,9 @@ export class ProviderRegistry {
 
   /** `<providerId>/<name>` → the provider and what it needs; undefined when the provider is unknown. */
   resolve(modelId: string): ResolvedModel | undefined {
-    const slash = modelId.indexOf('/');
-    if (slash <= 0) return undefined;
-    const pid = modelId.slice(0, slash);
-    const name = modelId.slice(slash + 1);
+    const parsed = parseModelId(modelId);
+    if (!parsed) return undefined;
+    const { provider: pid, name } = parsed;
     const provider = this.providers.get(pid);
     if (!provider) return undefined;
     const override = this.config?.providers.find((p) => p.id === pid)?.modelInfo?.[name]?.contextLength;

@@ -2,6 +2,7 @@
 // world (providers, discovery, system, store) — the only place the two meet.
 import crypto from 'node:crypto';
 import { methods } from '../protocol/index';
+import { providerOf, splitModelId } from '../protocol/modelId';
 import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../protocol/types';
 import { BenchmarkStore } from './benchmark/benchmark';
 import { type Adjustments, Engine, type PlanContext } from './core/engine';
@@ -173,7 +174,7 @@ export class Services {
   }
 
   concurrency(model: string): number {
-    const pid = model.slice(0, model.indexOf('/'));
+    const pid = providerOf(model);
     const p = this.state.config.providers.find((x) => x.id === pid);
     if (!p) return 1;
     return p.maxConcurrency ?? (p.type === 'local' ? DEFAULT_LOCAL_CONCURRENCY : DEFAULT_CLOUD_CONCURRENCY);
@@ -181,7 +182,7 @@ export class Services {
 
   onSecretChanged(providerId: string): void {
     // A new key may fix this provider's auth failures: forget its models' health, nobody else's.
-    for (const m of Object.keys(this.health.all())) if (m.startsWith(`${providerId}/`)) this.health.reset(m);
+    for (const m of Object.keys(this.health.all())) if (providerOf(m) === providerId) this.health.reset(m);
     void this.catalog.cloud.refresh(true);
     this.log.info(`API key for ${providerId} updated`);
   }
@@ -208,8 +209,7 @@ export class Services {
 
   /** Where a missing model can come from: a configured GGUF URL, or an Ollama pull. */
   downloadSource(model: string): { kind: 'ollama_pull' | 'gguf_url'; url?: string; sizeBytes?: number } | undefined {
-    const pid = model.slice(0, model.indexOf('/'));
-    const name = model.slice(model.indexOf('/') + 1);
+    const { provider: pid, name } = splitModelId(model);
     const p = this.state.config.providers.find((x) => x.id === pid);
     if (p?.type === 'ollama') return { kind: 'ollama_pull' };
     const d = p?.type === 'local' ? p.downloads?.[name] : undefined;
@@ -219,7 +219,7 @@ export class Services {
   /** Memory a local model may use: what is free, or the provider's memoryBudgetBytes if smaller. */
   memoryBudget(model: string): number {
     const free = this.system.snapshot().memory.availableBytes;
-    const p = this.state.config.providers.find((x) => x.id === model.slice(0, model.indexOf('/')));
+    const p = this.state.config.providers.find((x) => x.id === providerOf(model));
     return p?.type === 'local' && p.memoryBudgetBytes !== undefined ? Math.min(free, p.memoryBudgetBytes) : free;
   }
 

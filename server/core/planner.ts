@@ -1,6 +1,7 @@
 // The decision engine: a failure kind plus context → ranked FallbackOptions, each with a confidence,
 // an expected wait and a message a person understands. Pure: fit estimates, waits and download
 // sources are computed by the caller and passed in as functions.
+import { modelNameOf, providerOf } from '../../protocol/modelId';
 import type { FailureKind, FallbackOption, FallbackPlan, ModelInfo, Requirements } from '../../protocol/types';
 import { fmtGb, scoreCandidates } from './scoring';
 
@@ -93,7 +94,7 @@ function optionsFor(ctx: PlanContext, self: ModelInfo | undefined): FallbackOpti
       return [...local, ...cloud, queueAndWait(ctx, undefined, `${who} is unreachable (network)`)];
     }
     case 'auth': {
-      const provider = who.split('/')[0] ?? who;
+      const provider = providerOf(who);
       const hint = `${who} rejected the API key: set a valid key for provider "${provider}" (command "Backstop: Set API Key", or the provider's apiKeyEnv variable).`;
       const alts = alternatives(ctx, self).map((o) => ({ ...o, message: `${hint} Meanwhile: ${o.message}` }));
       return alts.length > 0 ? alts : [{ type: 'queue_and_wait', model: who, confidence: CONF.lastResort, message: hint }];
@@ -168,7 +169,7 @@ function download(ctx: PlanContext, self: ModelInfo | undefined): FallbackOption
   if (!src) return [];
   const size = src.sizeBytes ?? self?.sizeBytes;
   const wait = ctx.waitMs?.(ctx.model) ?? (size ? (size / ASSUMED_DOWNLOAD_BYTES_PER_S) * 1000 : undefined);
-  const name = ctx.model.slice(ctx.model.indexOf('/') + 1);
+  const name = modelNameOf(ctx.model);
   const how = src.kind === 'ollama_pull' ? `pull it with Ollama ("ollama pull ${name}")` : `download it from ${src.url ?? 'its recorded source'} (resumable, checksum verified)`;
   return [{
     type: 'download_and_retry', model: ctx.model, confidence: CONF.download, ...waitField(wait),

@@ -2,6 +2,7 @@
 // `deps.getApiKey` is asked on every request, so setSecret and env changes apply at once.
 import type { Logger, Provider } from '../core/types';
 import type { CloudProviderConfig } from '../../protocol/config';
+import { formatModelId } from '../../protocol/modelId';
 import { ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider } from './anthropic';
 import { GEMINI_DEFAULT_BASE_URL, GeminiProvider } from './gemini';
 import type { CloudContext, ErrorContext } from './http';
@@ -59,7 +60,7 @@ function cloudContext(cfg: CloudProviderConfig, deps: CloudProviderDeps): CloudC
   const headerSecrets = Object.entries(headers).filter(([name]) => CREDENTIAL_HEADER_RE.test(name)).map(([, v]) => v);
   const secrets = (): (string | undefined)[] => [deps.getApiKey(), ...headerSecrets];
   const errorContext = (model?: string): ErrorContext => ({
-    label: model === undefined ? cfg.id : `${cfg.id}/${model}`,
+    label: model === undefined ? cfg.id : formatModelId(cfg.id, model),
     authHint: hint,
     secrets,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
