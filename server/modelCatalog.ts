@@ -2,11 +2,13 @@
 // with health, fit estimates and benchmarks. Scans run in the background; readers get the cache.
 import os from 'node:os';
 import type { Config } from '../protocol/config';
+import { splitModelId } from '../protocol/modelId';
 import type { Availability, Capability, ModelFit, ModelInfo } from '../protocol/types';
 import type { Logger, Provider } from './core/types';
 import type { HealthRegistry } from './core/health';
 import type { BenchmarkStore } from './benchmark/benchmark';
 import { CloudModelCatalog } from './discovery/cloudModels';
+import { discoveredModelId } from './discovery/discoveredId';
 import { type LocalModelEntry, scanLocalModels, wellKnownDirs } from './discovery/localScan';
 import { ModelWatcher } from './discovery/watcher';
 import { estimateFit } from './system/fit';
@@ -32,6 +34,8 @@ export class ModelCatalog {
   private scanning: Promise<void> | undefined;
   private rescanRequested = false;
   private lastIds = new Set<string>();
+  /** Cloud model names already reported as unusable as ids (list() runs often; say it once). */
+  private readonly skippedNames = new Set<string>();
   readonly cloud: CloudModelCatalog;
 
   constructor(private readonly deps: CatalogDeps) {
@@ -83,7 +87,10 @@ export class ModelCatalog {
     for (const p of this.deps.config().providers) {
       if (p.type !== 'local') continue;
       try {
-        const opts = { modelsDirs: (p.modelsDirs ?? []).map(expandHome), providerId: p.id, ...(p.scan ? { scan: p.scan } : {}), ...(this.deps.homeDir ? { homeDir: this.deps.homeDir } : {}) };
+        const opts = {
+          modelsDirs: (p.modelsDirs ?? []).map(expandHome), providerId: p.id, logger: this.deps.logger,
+          ...(p.scan ? { scan: p.scan } : {}), ...(this.deps.homeDir ? { homeDir: this.deps.homeDir } : {}),
+        };
         next.set(p.id, await scanLocalModels(opts));
       } catch (e) {
         this.deps.logger.warn(`scanning models of ${p.id} failed: ${(e as Error).message}`);
@@ -143,10 +150,11 @@ export class ModelCatalog {
       const listed = this.cloud.get(p.id);
       const names = new Set([...(p.models ?? []), ...(listed?.models.map((m) => m.name) ?? [])]);
       for (const name of names) {
+        const id = discoveredModelId(p.id, name, (why) => this.skipOnce(p.id, name, why));
+        if (id === undefined) continue;
         const lm = listed?.models.find((m) => m.name === name);
         const over = p.modelInfo?.[name];
         const caps: Capability[] = over?.capabilities ?? lm?.capabilities ?? ['chat', 'completion'];
-        const id = `${p.id}/${name}`;
         const availability: Availability = listed?.error && (listed.error.kind === 'network' || listed.error.kind === 'auth' || listed.error.kind === 'timeout') ? 'unreachable' : 'ready';
         const ctx = over?.contextLength ?? lm?.contextLength;
         out.set(id, this.decorate({
@@ -160,19 +168,30 @@ export class ModelCatalog {
     }
     for (const id of cfg.chain) {
       if (out.has(id)) continue;
-      const slash = id.indexOf('/');
-      const pid = id.slice(0, slash);
+      const { provider: pid, name } = splitModelId(id);
       const p = cfg.providers.find((x) => x.id === pid);
       const local = p?.type === 'local';
       const listed = p && !local ? this.cloud.get(pid) : undefined;
       const availability: Availability = !p || local ? 'missing' : listed?.error ? 'unreachable' : 'ready';
       out.set(id, this.decorate({
-        id, provider: pid, name: id.slice(slash + 1), kind: local ? 'local' : 'cloud', availability, capabilities: ['chat', 'completion'],
-        ...(availability === 'missing' ? { reason: p ? `no GGUF file named ${id.slice(slash + 1)}.gguf in ${this.dirsFor(pid).join(', ') || '(no folders)'}` : `no provider "${pid}" is configured` } : {}),
+        id, provider: pid, name, kind: local ? 'local' : 'cloud', availability, capabilities: ['chat', 'completion'],
+        ...(availability === 'missing' ? { reason: this.missingReason(pid, name, p !== undefined) } : {}),
         ...(availability === 'unreachable' && listed?.error ? { reason: `${listed.error.kind}: ${listed.error.message}` } : {}),
       }));
     }
     return [...out.values()];
+  }
+
+  private missingReason(pid: string, name: string, configured: boolean): string {
+    if (!configured) return `no provider "${pid}" is configured`;
+    return `no GGUF file named ${name}.gguf in ${this.dirsFor(pid).join(', ') || '(no folders)'}`;
+  }
+
+  private skipOnce(pid: string, name: string, why: string): void {
+    const key = JSON.stringify([pid, name]);
+    if (this.skippedNames.has(key)) return;
+    this.skippedNames.add(key);
+    this.deps.logger.warn(why);
   }
 
   private fromLocal(pid: string, e: LocalModelEntry): ModelInfo {

@@ -4,7 +4,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Capability } from '../../protocol/types';
+import type { Logger } from '../core/types';
 import { loadLlamaModule, type LlamaModule } from '../llama';
+import { discoveredModelId } from './discoveredId';
 import { findGgufFiles, type GgufFile } from './findGguf';
 import { summarizeGguf, truncationReason, quantizationLabel, metaValue } from './ggufMeta';
 
@@ -15,10 +17,12 @@ export interface LocalScanOptions {
   homeDir?: string;
   /** Prefix of the model ids; default 'local'. */
   providerId?: string;
+  /** Told about files whose name cannot make a model id (those are skipped). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface LocalModelEntry {
-  /** `${providerId}/${file name without .gguf}` */
+  /** The provider id and the file name without .gguf, as a model id. */
   id: string;
   name: string;
   path: string;
@@ -74,9 +78,12 @@ const metadataCache = new Map<string, Described>();
 export async function scanLocalModels(opts: LocalScanOptions): Promise<LocalModelEntry[]> {
   const providerId = opts.providerId ?? 'local';
   const dirs = [...opts.modelsDirs, ...wellKnownDirs(opts.homeDir ?? os.homedir(), opts.scan)];
-  const files = await findGgufFiles(dirs);
-  const entries = await mapLimit(files, SCAN_CONCURRENCY, async (f): Promise<LocalModelEntry> => ({
-    id: `${providerId}/${f.baseName}`,
+  const named = (await findGgufFiles(dirs)).flatMap((f) => {
+    const id = discoveredModelId(providerId, f.baseName, (why) => opts.logger?.warn(`${why} (${f.path})`));
+    return id === undefined ? [] : [{ f, id }];
+  });
+  const entries = await mapLimit(named, SCAN_CONCURRENCY, async ({ f, id }): Promise<LocalModelEntry> => ({
+    id,
     name: f.baseName,
     path: f.path,
     sizeBytes: f.sizeBytes,
