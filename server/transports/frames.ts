@@ -133,6 +133,8 @@ interface Exchange {
   waiting: Set<number>;
   replies: ResponseMessage[];
   answer?: (p: Payload) => void;
+  /** The caller's request ids → ours, when a $/cancelRequest may reach only this frame's requests. */
+  ids?: Map<string, number>;
 }
 interface Pending {
   exchange: Exchange;
@@ -141,6 +143,12 @@ interface Pending {
 }
 
 const idKey = (id: Id) => `${typeof id}:${id}`;
+
+/**
+ * Which requests a $/cancelRequest can reach: any of the connection's ('connection': WebSocket, one
+ * caller) or only its own frame's ('frame': HTTP, where every body may come from a different caller).
+ */
+export type CancelScope = 'connection' | 'frame';
 
 /**
  * The daemon's end of a whole-message transport. `receive` takes each frame with the function that
@@ -156,12 +164,14 @@ export class ServerChannel {
   constructor(
     private readonly maxBytes: () => number,
     out: (m: Message) => void | Promise<void>,
+    private readonly scope: CancelScope = 'connection',
   ) {
     this.writer = new FrameWriter((m) => this.route(m, out));
   }
 
   receive(text: string, answer: (p: Payload) => void): Received {
     const ex: Exchange = { batch: false, waiting: new Set(), replies: [], answer };
+    if (this.scope === 'frame') ex.ids = new Map();
     const bytes = Buffer.byteLength(text);
     const limit = this.maxBytes();
     if (bytes > limit) {
@@ -184,7 +194,7 @@ export class ServerChannel {
       const c = checkCall(item);
       if ('reply' in c) ex.replies.push(c.reply);
       else if ('id' in c.message) this.request(ex, c.message);
-      else this.notification(c.message);
+      else this.notification(ex, c.message);
     }
     const answered = ex.waiting.size > 0 || ex.replies.length > 0;
     if (ex.waiting.size === 0) this.finish(ex);
@@ -209,16 +219,16 @@ export class ServerChannel {
     const internal = ++this.seq;
     const key = idKey(m.id as Id);
     this.pending.set(internal, { exchange: ex, id: m.id as Id, key });
-    this.byCallerId.set(key, internal);
+    (ex.ids ?? this.byCallerId).set(key, internal);
     ex.waiting.add(internal);
     this.reader.emit({ ...m, id: internal } as RequestMessage);
   }
 
-  private notification(m: NotificationMessage): void {
+  private notification(ex: Exchange, m: NotificationMessage): void {
     if (m.method !== CANCEL_REQUEST_METHOD) return this.reader.emit(m);
     // $/cancelRequest names the caller's id: pass it on under ours; a malformed or stale one is dropped.
     const target = typeof m.params === 'object' && m.params !== null ? (m.params as { id?: unknown }).id : undefined;
-    const internal = isId(target) ? this.byCallerId.get(idKey(target)) : undefined;
+    const internal = isId(target) ? (ex.ids ?? this.byCallerId).get(idKey(target)) : undefined;
     if (internal !== undefined) this.cancelInternal(internal);
   }
 
@@ -232,7 +242,8 @@ export class ServerChannel {
     const p = typeof r.id === 'number' && !('method' in m) ? this.pending.get(r.id) : undefined;
     if (!p) return out(m);
     this.pending.delete(r.id as number);
-    if (this.byCallerId.get(p.key) === r.id) this.byCallerId.delete(p.key);
+    const ids = p.exchange.ids ?? this.byCallerId;
+    if (ids.get(p.key) === r.id) ids.delete(p.key);
     p.exchange.waiting.delete(r.id as number);
     p.exchange.replies.push({ ...r, id: p.id });
     if (p.exchange.waiting.size === 0) this.finish(p.exchange);

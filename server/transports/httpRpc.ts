@@ -15,7 +15,7 @@ export interface HttpRpc {
 
 export function httpRpc(table: Table, maxBytes: () => number, logger: Logger): HttpRpc {
   // Plain HTTP has no way back: notifications to this peer (stream deltas, progress) are dropped.
-  const channel = new ServerChannel(maxBytes, () => undefined);
+  const channel = new ServerChannel(maxBytes, () => undefined, 'frame');
   const peer: Peer = { id: 'http-rpc', notify<P>(_t: NotificationType<P>, _p: P) {} };
   const served = serveConnection(channel.reader, channel.writer, table, logger, peer);
   return {

@@ -318,6 +318,21 @@ describe('JSON-RPC stack over POST /rpc', () => {
     assert.equal(n.status, 204);
   });
 
+  it("a $/cancelRequest in one body cannot reach another body's request", async () => {
+    const aborted = table.aborts.length;
+    const started = table.started;
+    const ac = new AbortController();
+    const pending = post(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'test/slow' }), ac.signal).catch(() => 'gone');
+    await table.startedAtLeast(started + 1);
+    const cancel = await post(JSON.stringify({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 5 } }));
+    assert.equal(cancel.status, 204);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(table.aborts.length, aborted, 'still running');
+    ac.abort();
+    assert.equal(await pending, 'gone');
+    await table.abortedAtLeast(aborted + 1);
+  });
+
   it('a caller that hangs up cancels its request', async () => {
     const aborted = table.aborts.length;
     const ac = new AbortController();
