@@ -1,7 +1,7 @@
 // What activate() returns: a small read-mostly surface for the extension-host tests and for other
 // extensions. Waiting on events (not sleeps) is the point: tests subscribe instead of polling.
 import type * as vscode from 'vscode';
-import { RequestType, RequestType0 } from 'vscode-languageclient/node';
+import { RequestType, RequestType0 } from 'vscode-jsonrpc/node';
 import type { FallbackEvent, LogMessage, Status } from '../protocol/types';
 import type { CallResult, Ctx } from './ctx';
 import type { ConfigRejection } from './daemonSettings';

@@ -1,13 +1,11 @@
-// The extension's context (rust-analyzer's `Ctx`): owns the LanguageClient (created once, restart()ed),
+// The extension's context (rust-analyzer's `Ctx`): owns the daemon connection (created once, restarted),
 // the status bar, the log channel, the settings bridge and every disposable. Commands get a Ctx.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  CloseAction, ErrorAction, LanguageClient, State, type CancellationToken, type CloseHandlerResult, type LanguageClientOptions,
-} from 'vscode-languageclient/node';
-import type { RequestParam, RequestType, RequestType0 } from 'vscode-languageclient/node';
+import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc/node';
 import * as methods from '../protocol/methods';
 import type { BenchmarkProgress, FallbackEvent, LastFallback, LogMessage, ModelInfo, QueueItem, Status, StreamDelta } from '../protocol/types';
+import { DaemonConnection, InitializeError } from './daemonConnection';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
 import { classifyError, describeFailure, type CallResult, type DaemonFailure } from './rpcErrors';
@@ -24,22 +22,12 @@ const DEBUG_PORT = 6019;
 
 export type { CallResult } from './rpcErrors';
 
-/**
- * The library shows its own error toast when start() fails, next to ours that says what to do;
- * its messages still go to the log. Everything else is the stock client.
- */
-class DaemonClient extends LanguageClient {
-  override error(message: string, data?: unknown, _showNotification?: boolean | 'force'): void {
-    super.error(message, data, false);
-  }
-}
-
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly statusBar: StatusBar;
   readonly apiKeys: ApiKeys;
   readonly settings: DaemonSettings;
-  private client: LanguageClient | undefined;
+  private client: DaemonConnection | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly restartPolicy = new RestartPolicy();
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -51,7 +39,7 @@ export class Ctx implements vscode.Disposable {
   private daemonProcess: DaemonProcess | undefined;
   /** A close we caused (killing a daemon that failed to initialize): not a crash. Reset by every start. */
   private expectClose = false;
-  /** Set by initializationFailedHandler: the daemon answered initialize with an error and must be ended. */
+  /** Set when the daemon answered initialize with an error and must be ended. */
   private initFailed = false;
   /**
    * start/restart/stop run one at a time, in call order: two at once make vscode-languageclient
@@ -98,15 +86,15 @@ export class Ctx implements vscode.Disposable {
   get lastFallback(): LastFallback | undefined { return this._lastFallback; }
   get daemonState(): DaemonState { return this._daemon; }
   get daemonDetail(): string | undefined { return this._daemonDetail; }
-  get running(): boolean { return this.client?.state === State.Running; }
+  get running(): boolean { return this.client?.isRunning() ?? false; }
   get daemonPid(): number | undefined { return this.daemonProcess?.pid; }
 
-  /** Start the daemon (creating the LanguageClient on first use). Never throws: failures show in the status bar. */
+  /** Start the daemon (creating the connection on first use). Never throws: failures show in the status bar. */
   start(): Promise<boolean> {
     return this.serialise(() => this.running ? Promise.resolve(true) : this.doStart());
   }
 
-  /** Restart on the user's request: a fresh crash budget, same LanguageClient. Concurrent calls share one restart. */
+  /** Restart on the user's request: a fresh crash budget, same connection. Concurrent calls share one restart. */
   restart(): Promise<boolean> {
     this.restartPolicy.reset();
     this.clearRestartTimer();
@@ -128,7 +116,7 @@ export class Ctx implements vscode.Disposable {
   private async doStart(): Promise<boolean> {
     this.clearRestartTimer();
     const client = (this.client ??= this.createClient());
-    // The LanguageClient keeps this array: refreshing it in place applies e.g. a new wsPort on (re)start.
+    // The process is forked with this array: refreshing it in place applies e.g. a new wsPort on (re)start.
     // The state dir is this extension's global storage, so each VS Code profile keeps its own stats.
     this.serveArgs.splice(0, this.serveArgs.length, 'serve', '--state-dir', this.extension.globalStorageUri.fsPath, ...this.settings.serveArgs());
     this.setDaemon('starting');
@@ -138,10 +126,15 @@ export class Ctx implements vscode.Disposable {
     try {
       await client.start();
     } catch (e) {
+      if (e instanceof InitializeError) {
+        this.initError = e.message;
+        this.initFailed = true;
+        this.log.error(`the daemon refused to start: ${e.message}`);
+      }
       const text = this.startFailureText(e);
-      // vscode-languageclient leaves a server whose initialize failed running and cannot restart
-      // it; ending the process closes the connection and lets a later start() begin afresh. Any
-      // other failure is not ours to end (the process is gone, or it belongs to a later start).
+      // A daemon whose initialize failed is still running: ending the process lets a later start()
+      // begin afresh. Any other failure is not ours to end (the process is gone, or it belongs to a
+      // later start).
       if (this.initFailed && this.daemonProcess?.pid !== undefined) {
         this.expectClose = true;
         this.daemonProcess.kill();
@@ -197,7 +190,7 @@ export class Ctx implements vscode.Disposable {
       const tok = type.numberOfParams === 0 ? (params as CancellationToken | undefined) : token;
       const value = type.numberOfParams === 0
         ? (tok ? await client.sendRequest(type as RequestType0<R, void>, tok) : await client.sendRequest(type as RequestType0<R, void>))
-        : await client.sendRequest(type as RequestType<P, R, void>, params as RequestParam<P>, token);
+        : await client.sendRequest(type as RequestType<P, R, void>, params as P, token);
       return { ok: true, value };
     } catch (e) {
       const failure = classifyError(e, type.method);
@@ -228,36 +221,27 @@ export class Ctx implements vscode.Disposable {
     this.disposables.push(...d);
   }
 
-  private createClient(): LanguageClient {
+  private createClient(): DaemonConnection {
     this.daemonProcess = new DaemonProcess({
       module: this.extension.asAbsolutePath(path.join('dist', 'cli.js')),
       args: () => this.serveArgs,
       log: this.log,
-      notificationsFlowing: () => this.client?.state === State.Running,
-      ...(this.extension.extensionMode === vscode.ExtensionMode.Development ? { execArgv: ['--nolazy', `--inspect=${DEBUG_PORT}`] } : {}),
+      notificationsFlowing: () => this.client?.isRunning() ?? false,
+      ...(this.extension.extensionMode === vscode.ExtensionMode.Development
+        ? { execArgv: ['--nolazy', `--inspect=${DEBUG_PORT}`] }
+        : {}),
     });
-    const clientOptions: LanguageClientOptions = {
-      // The daemon is not a language server: it answers initialize with empty capabilities.
-      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      // The daemon's log arrives as backstop/log; the client's own messages go to the same channel.
-      outputChannel: this.log,
-      // Message traces (log level Trace) too, but never with an API key in them.
-      traceOutputChannel: new RedactingChannel(this.log),
+    const client = new DaemonConnection({
+      transports: this.daemonProcess.transports,
       initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
-      initializationFailedHandler: (error) => {
-        // vscode-languageclient then rejects start() with an unrelated "can't be stopped" error; keep the real reason.
-        this.initError = error instanceof Error ? error.message : String(error);
-        this.initFailed = true;
-        this.log.error(`the daemon refused to start: ${this.initError}`);
-        return false;
-      },
-      errorHandler: {
-        error: () => ({ action: ErrorAction.Continue, handled: true }),
-        closed: () => this.onClosed(),
-      },
-    };
-    const client = new DaemonClient('backstop', 'Backstop daemon', this.daemonProcess.serverOptions, clientOptions);
+      // Message traces (log level Trace) go to the same channel, but never with an API key in them.
+      traceChannel: new RedactingChannel(this.log),
+      traceSetting: () =>
+        vscode.workspace.getConfiguration('backstop').get('trace.server') === 'verbose' ? 'verbose' : 'messages',
+      onUnexpectedClose: () => this.onClosed(),
+    });
     this.disposables.push(
+      client,
       client.onNotification(methods.statusChanged, (s) => this.setStatus(s)),
       client.onNotification(methods.fallback, (f) => {
         this._lastFallback = { ...f, at: new Date().toISOString() };
@@ -291,10 +275,10 @@ export class Ctx implements vscode.Disposable {
     if (r.ok) this.setStatus(r.value);
   }
 
-  private onClosed(): CloseHandlerResult {
+  private onClosed(): void {
     if (this.stopping || this.expectClose) {
       this.expectClose = false;
-      return { action: CloseAction.DoNotRestart, handled: true, message: 'the daemon stopped' };
+      return;
     }
     const decision = this.restartPolicy.onCrash(Date.now());
     if (!decision.restart) {
@@ -304,7 +288,7 @@ export class Ctx implements vscode.Disposable {
         if (pick === 'Show Logs') this.log.show();
         if (pick === 'Restart') void this.restart();
       });
-      return { action: CloseAction.DoNotRestart, handled: true, message: text };
+      return;
     }
     const detail = `The daemon stopped unexpectedly; restarting in ${Math.round(decision.delayMs / 100) / 10} s (try ${decision.attempt}).`;
     this.log.warn(detail);
@@ -313,7 +297,6 @@ export class Ctx implements vscode.Disposable {
       this.restartTimer = undefined;
       void this.serialise(() => this.doStart());
     }, decision.delayMs);
-    return { action: CloseAction.DoNotRestart, handled: true, message: detail };
   }
 
   private startFailureText(e: unknown): string {

@@ -1,11 +1,10 @@
-// Forks the daemon (dist/cli.js serve --node-ipc) ourselves and hands vscode-languageclient the IPC
-// transport. Owning the process matters: when `initialize` fails (invalid settings),
-// vscode-languageclient can neither stop nor restart the server it spawned (it stays "startFailed"
-// with the process alive). Here the Ctx kills the process, the connection closes, and the same
-// client can start again once the settings are fixed.
+// Forks the daemon (dist/cli.js serve --node-ipc) and hands the connection its IPC transport. Owning
+// the process matters: when `initialize` fails (invalid settings) the Ctx kills the process, the
+// connection closes, and the next start forks afresh once the settings are fixed.
 import { fork, type ChildProcess } from 'node:child_process';
 import type * as vscode from 'vscode';
-import { IPCMessageReader, IPCMessageWriter, type MessageTransports } from 'vscode-languageclient/node';
+import { IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
+import type { Transports } from './daemonConnection';
 
 /** Before forking a new daemon, the previous one gets this long to exit by itself before it is killed. */
 export const PREVIOUS_EXIT_TIMEOUT_MS = 5_000;
@@ -32,8 +31,8 @@ export class DaemonProcess {
     return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
-  /** ServerOptions for LanguageClient: called on every (re)start. */
-  readonly serverOptions = async (): Promise<MessageTransports> => {
+  /** Fork a new daemon (after the previous one exited): called on every (re)start. */
+  readonly transports = async (): Promise<Transports> => {
     // Two daemons at once would share the state dir and the WebSocket port: the old one goes first.
     await this.waitForExit(PREVIOUS_EXIT_TIMEOUT_MS);
     const child = fork(this.opts.module, [...this.opts.args(), '--node-ipc'], {

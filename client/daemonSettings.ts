@@ -2,7 +2,7 @@
 // through backstop/setConfig afterwards (applied without a restart). The daemon validates; when it
 // rejects a value the user sees which setting and why, and can jump to it.
 import * as vscode from 'vscode';
-import type { RequestType } from 'vscode-languageserver-protocol';
+import type { RequestType } from 'vscode-jsonrpc/node';
 import * as methods from '../protocol/methods';
 import { STRATEGIES } from '../protocol/enums';
 import type { ConfigInput } from '../protocol/config';

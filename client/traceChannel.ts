@@ -1,4 +1,4 @@
-// The LanguageClient's trace channel. With the "Backstop" channel at log level Trace and
+// The daemon connection's trace channel. With the "Backstop" channel at log level Trace and
 // backstop.trace.server "verbose", vscode-jsonrpc writes every message's params, and
 // backstop/setSecret carries an API key in them: every line goes through redactSecrets first.
 import type * as vscode from 'vscode';

@@ -7,7 +7,7 @@ import type { ChainResult } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { persistChain } from './commands/switchPrimary';
 import { describeFailure, type DaemonFailure } from './rpcErrors';
-import { isFromWebview, type FromWebview, type Section, type SettingsValues, type Snapshot, type ToWebview } from '../webview/messages';
+import { isFromWebview, type FromWebview, type Section, type SettingsValues, type Snapshot, type ToWebview } from '../protocol/webview';
 
 const VIEW_TYPE = 'backstop.diagnostics';
 const SETTINGS_KEYS: readonly (keyof SettingsValues)[] = ['timeoutMs', 'maxRetries', 'autoSwitch', 'monitorVram'];

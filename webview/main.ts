@@ -1,7 +1,7 @@
 // The diagnostics webview: state, message handling and per-section rendering. Runs in the browser.
 import './main.css';
 import { h } from './dom';
-import { isToWebview, type FromWebview, type ToWebview } from './messages';
+import { isToWebview, type FromWebview, type ToWebview } from '../protocol/webview';
 import * as sections from './sections';
 import type { Actions, ViewState } from './sections';
 

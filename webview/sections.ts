@@ -3,7 +3,7 @@
 import type { BenchmarkResult, ModelInfo, MonitorSample } from '../protocol/types';
 import { barChart, lineChart } from './charts';
 import { bytes, h, ms, time } from './dom';
-import { MONITOR_DURATION_LIMITS_S, SETTINGS_LIMITS, type EventEntry, type FromWebview, type SettingsValues, type Snapshot } from './messages';
+import { MONITOR_DURATION_LIMITS_S, SETTINGS_LIMITS, type EventEntry, type FromWebview, type SettingsValues, type Snapshot } from '../protocol/webview';
 
 export interface ViewState {
   snapshot?: Snapshot;

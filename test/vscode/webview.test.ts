@@ -5,7 +5,7 @@ import { test } from 'mocha';
 import * as vscode from 'vscode';
 import type { DiagnosticsPanel } from '../../client/webviewPanel';
 import { methods } from '../../protocol';
-import type { Snapshot, ToWebview } from '../../webview/messages';
+import type { Snapshot, ToWebview } from '../../protocol/webview';
 import { cfg, ok, useChain, type Env } from './env';
 import { nextEvent, waitFor } from './waitFor';
 

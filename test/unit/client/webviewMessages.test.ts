@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isFromWebview, isToWebview } from '../../../webview/messages';
+import { isFromWebview, isToWebview } from '../../../protocol/webview';
 
 test('well-formed webview messages pass the guard', () => {
   for (const m of [
