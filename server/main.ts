@@ -84,7 +84,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     closers.push(ws.close);
   }
   if (opts.httpPort !== undefined) {
-    const http = await startHttpServer(table, services, { port: opts.httpPort, host, token }, logger);
+    const http = await startHttpServer(table, { services, completions: usecases.completions }, { port: opts.httpPort, host, token }, logger);
     httpPort = http.port;
     closers.push(http.close);
   }

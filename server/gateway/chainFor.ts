@@ -2,12 +2,12 @@
 // OpenRouter's `models` (the whole ordered chain) and `fallbacks` (tried after `model`); an empty
 // list means "no fallback". `backstop` is the configured chain, `chain:<name>` (or a chain's bare
 // name) a named chain, and any other id goes first, followed by the configured chain.
-import { resolveChain } from '../handlers/complete';
 import type { Services } from '../services';
+import type { CompletionService } from '../usecases/completions';
 
 export interface ChainRequest { model: string; models?: string[]; fallbacks?: string[] }
 
-export function chainFor(s: Services, body: ChainRequest): string[] {
+export function chainFor(s: Services, completions: CompletionService, body: ChainRequest): string[] {
   const cfg = s.state.config;
   const named = (m: string) => (m === 'backstop' ? undefined : m.startsWith('chain:') ? m : cfg.chains[m] ? `chain:${m}` : undefined);
   let raw: string[];
@@ -16,5 +16,5 @@ export function chainFor(s: Services, body: ChainRequest): string[] {
   else if (body.model === 'backstop') raw = cfg.chain;
   else raw = named(body.model) ? [named(body.model)!] : [body.model, ...cfg.chain];
   // "backstop" inside a list stands for the configured chain at that place.
-  return resolveChain(s, raw.flatMap((m) => (m === 'backstop' ? cfg.chain : [named(m) ?? m])));
+  return completions.resolveChain(raw.flatMap((m) => (m === 'backstop' ? cfg.chain : [named(m) ?? m])));
 }

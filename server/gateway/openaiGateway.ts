@@ -6,10 +6,9 @@ import type http from 'node:http';
 import { z } from 'zod';
 import { ErrorCodes } from '../../protocol/errors';
 import type { CompleteParams, CompleteResult, ErrorData } from '../../protocol/types';
-import { runComplete } from '../handlers/complete';
-import type { Peer } from '../rpc';
 import { RpcError, toRpcError } from '../rpcError';
 import type { Services } from '../services';
+import type { CompletionService } from '../usecases/completions';
 import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
 import { chainFor } from './chainFor';
 
@@ -21,8 +20,8 @@ const common = {
   model: z.string().min(1, 'model is required ("backstop" means the configured chain)').optional(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
+  max_tokens: z.number().int().positive().max(131_072).nullish(),
+  max_completion_tokens: z.number().int().positive().max(131_072).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   n: z.number().int().min(1).max(1, 'Backstop returns one choice per request: n must be 1').nullish(),
   stop: stopSchema,
@@ -43,9 +42,18 @@ const chatSchema = z.object({
 }).superRefine(requireModel);
 const completionSchema = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().nullish() }).superRefine(requireModel);
 
-const silentPeer: Peer = { id: 'gateway', notify() {} };
+/** What the gateway needs: the daemon's state and the completions use case it hands requests to. */
+export interface GatewayDeps {
+  services: Services;
+  completions: CompletionService;
+}
 
-export async function handleGateway(req: http.IncomingMessage, res: http.ServerResponse, url: URL, s: Services): Promise<void> {
+export async function handleGateway(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  { services: s, completions }: GatewayDeps,
+): Promise<void> {
   if (req.method === 'GET' && url.pathname === '/v1/models') return listModels(res, s);
   const kind = url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
   if (!kind || req.method !== 'POST') return sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}: the gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models`, 'invalid_request_error', 'not_found'));
@@ -65,7 +73,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   const body = parsed.data;
   let chain: string[];
   try {
-    chain = chainFor(s, {
+    chain = chainFor(s, completions, {
       model: body.model ?? body.models?.[0] ?? 'backstop',
       ...(body.models != null ? { models: body.models } : {}),
       ...(body.fallbacks != null ? { fallbacks: body.fallbacks } : {}),
@@ -98,7 +106,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
 
   if (!body.stream) {
     try {
-      const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer });
+      const r = await completions.complete(params, ac.signal);
       return sendJson(res, 200, kind === 'chat' ? chatBody(id, created, r) : textBody(id, created, r), explainHeaders(r));
     } catch (e) {
       return sendError(res, e);
@@ -123,7 +131,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
   };
   try {
-    const r = await runComplete(s, params, { signal: ac.signal, peer: silentPeer }, mode === 'error'
+    const r = await completions.complete(params, ac.signal, mode === 'error'
       ? {
           onDelta: (delta, model) => {
             if (broken) return;

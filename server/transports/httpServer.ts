@@ -3,8 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/types';
-import { handleGateway } from '../gateway/openaiGateway';
-import type { Services } from '../services';
+import { handleGateway, type GatewayDeps } from '../gateway/openaiGateway';
 import { checkRequest } from './auth';
 import { openAiError, readBody, sendJson } from './httpIo';
 import { httpRpc } from './httpRpc';
@@ -18,10 +17,11 @@ export interface HttpOptions {
 
 export async function startHttpServer(
   table: Table,
-  s: Services,
+  gateway: GatewayDeps,
   opts: HttpOptions,
   logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
+  const s = gateway.services;
   const rpc = httpRpc(table, () => s.state.config.server.maxMessageBytes, logger);
   const server = http.createServer((req, res) => {
     void route(req, res).catch((e: unknown) => {
@@ -56,7 +56,7 @@ export async function startHttpServer(
       }
       return rpc.handle(body, res);
     }
-    if (url.pathname.startsWith('/v1/')) return handleGateway(req, res, url, s);
+    if (url.pathname.startsWith('/v1/')) return handleGateway(req, res, url, gateway);
     const routes = '/v1/chat/completions, /v1/completions, /v1/models and JSON-RPC at /rpc';
     const noRoute = `no route ${req.method} ${url.pathname}: the gateway serves ${routes}`;
     sendJson(res, 404, openAiError(noRoute, 'invalid_request_error', 'not_found'));

@@ -13,7 +13,7 @@ import { nullLogger } from '../../server/core/types';
 import { writeDaemonFile } from '../../server/daemonFile';
 import { PeerSet, type CallContext } from '../../server/rpc';
 import { RpcError } from '../../server/rpcError';
-import type { Services } from '../../server/services';
+import type { GatewayDeps } from '../../server/gateway/openaiGateway';
 import { startHttpServer } from '../../server/transports/httpServer';
 import type { Table } from '../../server/transports/serveTable';
 import { startWsServer } from '../../server/transports/wsServer';
@@ -281,7 +281,7 @@ describe('JSON-RPC stack over POST /rpc', () => {
     });
   before(async () => {
     const opts = { port: 0, host: '127.0.0.1', token: TOKEN };
-    http = await startHttpServer(table, services as unknown as Services, opts, nullLogger);
+    http = await startHttpServer(table, { services } as unknown as GatewayDeps, opts, nullLogger);
   });
   after(async () => {
     await http.close();
