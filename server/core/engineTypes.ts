@@ -6,11 +6,18 @@ import type { Attempt, CompleteParams, FailureKind, FallbackPlan, Priority } fro
 import type { HealthRegistry } from './health';
 import type { Clock, Provider } from './types';
 
-export interface EngineConfig extends Pick<
+export type EngineConfig = Pick<
   Config,
-  | 'strategy' | 'timeoutMs' | 'requestTimeoutMs' | 'maxRetries' | 'backoff' | 'maxRetryAfterMs' | 'firstTokenTimeoutMs'
-  | 'idleTimeoutMs' | 'hedging'
-> {}
+  | 'strategy'
+  | 'timeoutMs'
+  | 'requestTimeoutMs'
+  | 'maxRetries'
+  | 'backoff'
+  | 'maxRetryAfterMs'
+  | 'firstTokenTimeoutMs'
+  | 'idleTimeoutMs'
+  | 'hedging'
+>;
 
 export interface ResolvedModel {
   id: string;
@@ -22,7 +29,11 @@ export interface ResolvedModel {
 }
 
 /** Request settings the planner may change for a retry of the same model. */
-export interface Adjustments { contextSize?: number; gpuLayers?: number; maxTokens?: number }
+export interface Adjustments {
+  contextSize?: number;
+  gpuLayers?: number;
+  maxTokens?: number;
+}
 
 export interface PlanContext {
   model: string;
@@ -40,7 +51,10 @@ export interface EngineDeps {
   resolve(modelId: string): ResolvedModel | undefined;
   /** Optional queue slot (the queue is another module); resolves with a release function. */
   acquire?(
-    modelId: string, priority: Priority, signal: AbortSignal, opts?: { expectedTokens?: number },
+    modelId: string,
+    priority: Priority,
+    signal: AbortSignal,
+    opts?: { expectedTokens?: number },
   ): Promise<() => void>;
   /**
    * autoSwitch: settings that let this model serve after a failure (e.g. a smaller context after

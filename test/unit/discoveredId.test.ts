@@ -9,10 +9,11 @@ import { scanLocalModels } from '../../server/discovery/localScan';
 
 test('a valid name makes an id; an invalid one is skipped with the reason', () => {
   const why: string[] = [];
-  assert.equal(discoveredModelId('local', 'org/model-q4', (w) => why.push(w)), 'local/org/model-q4');
-  assert.equal(discoveredModelId('local', ' spaced ', (w) => why.push(w)), undefined);
-  assert.equal(discoveredModelId('local', '', (w) => why.push(w)), undefined);
-  assert.equal(discoveredModelId('local', '..', (w) => why.push(w)), undefined);
+  const id = (name: string) => discoveredModelId('local', name, (w) => why.push(w));
+  assert.equal(id('org/model-q4'), 'local/org/model-q4');
+  assert.equal(id(' spaced '), undefined);
+  assert.equal(id(''), undefined);
+  assert.equal(id('..'), undefined);
   assert.equal(why.length, 3);
   assert.match(why[0] ?? '', /skipping model " spaced " of provider "local": .*spaces/);
 });
@@ -24,13 +25,21 @@ test('the local scan skips GGUF files whose name makes no model id, and says whi
     for (const name of ['.gguf', '..gguf', ' spaced .gguf', 'fine.gguf']) fs.writeFileSync(path.join(dir, name), '');
     const warnings: string[] = [];
     const list = await scanLocalModels({
-      modelsDirs: [dir], homeDir: path.join(dir, 'nohome'), providerId: 'mine',
+      modelsDirs: [dir],
+      homeDir: path.join(dir, 'nohome'),
+      providerId: 'mine',
       logger: { warn: (m) => warnings.push(m) },
     });
-    assert.deepEqual(list.map((e) => e.id), ['mine/fine']);
+    assert.deepEqual(
+      list.map((e) => e.id),
+      ['mine/fine'],
+    );
     assert.equal(list[0]?.ok, false);
     assert.equal(warnings.length, 3, warnings.join('\n'));
-    assert.ok(warnings.every((w) => w.startsWith('skipping model ') && w.includes(dir)), warnings.join('\n'));
+    assert.ok(
+      warnings.every((w) => w.startsWith('skipping model ') && w.includes(dir)),
+      warnings.join('\n'),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
