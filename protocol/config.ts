@@ -77,12 +77,22 @@ export const localProviderSchema = z.strictObject({
     .optional(),
 });
 
-export const cloudProviderSchema = z.discriminatedUnion('type', [
-  z.strictObject({ ...cloudCommon, type: z.literal('openai-compatible'), baseUrl: z.url() }),
-  z.strictObject({ ...cloudCommon, type: z.literal('ollama') }),
-  z.strictObject({ ...cloudCommon, type: z.literal('anthropic'), anthropicVersion: z.string().optional() }),
-  z.strictObject({ ...cloudCommon, type: z.literal('gemini') }),
-]);
+/**
+ * One row per cloud wire format: its configuration schema. The daemon's row for the same type
+ * (server/providers/wireFormats.ts: default base URL, factory, capabilities) is required by the
+ * compiler once a row is added here.
+ */
+export const cloudProviderSchemas = {
+  'openai-compatible': z.strictObject({ ...cloudCommon, type: z.literal('openai-compatible'), baseUrl: z.url() }),
+  ollama: z.strictObject({ ...cloudCommon, type: z.literal('ollama') }),
+  anthropic: z.strictObject({ ...cloudCommon, type: z.literal('anthropic'), anthropicVersion: z.string().optional() }),
+  gemini: z.strictObject({ ...cloudCommon, type: z.literal('gemini') }),
+} as const;
+
+type CloudVariant = (typeof cloudProviderSchemas)[keyof typeof cloudProviderSchemas];
+const cloudVariants = Object.values(cloudProviderSchemas) as [CloudVariant, ...CloudVariant[]];
+
+export const cloudProviderSchema = z.discriminatedUnion('type', cloudVariants);
 
 export const providerSchema = z.union([localProviderSchema, cloudProviderSchema]);
 
@@ -158,6 +168,7 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type LocalProviderConfig = z.infer<typeof localProviderSchema>;
 export type CloudProviderConfig = z.infer<typeof cloudProviderSchema>;
 export type ProviderType = ProviderConfig['type'];
+export type CloudProviderType = keyof typeof cloudProviderSchemas;
 
 /** The defaults of PROTOCOL.md. */
 export function defaultConfig(): Config {

@@ -14,6 +14,7 @@ import { ModelWatcher } from './discovery/watcher';
 import { estimateFit } from './system/fit';
 import { expandHome } from './paths';
 import type { SystemSnapshot } from '../protocol/types';
+import { WIRE_FORMATS } from './providers/wireFormats';
 
 export interface CatalogDeps {
   config(): Config;
@@ -154,7 +155,7 @@ export class ModelCatalog {
         if (id === undefined) continue;
         const lm = listed?.models.find((m) => m.name === name);
         const over = p.modelInfo?.[name];
-        const caps: Capability[] = over?.capabilities ?? lm?.capabilities ?? ['chat', 'completion'];
+        const caps: Capability[] = over?.capabilities ?? lm?.capabilities ?? [...WIRE_FORMATS[p.type].capabilities];
         const availability: Availability = listed?.error && (listed.error.kind === 'network' || listed.error.kind === 'auth' || listed.error.kind === 'timeout') ? 'unreachable' : 'ready';
         const ctx = over?.contextLength ?? lm?.contextLength;
         out.set(id, this.decorate({

@@ -88,7 +88,8 @@ export interface ProviderModel {
 
 export interface Provider {
   readonly id: string;
-  readonly type: 'local' | 'openai-compatible' | 'ollama' | 'anthropic' | 'gemini';
+  /** The wire format's type name ("local", "openai-compatible", …): the engine never branches on it. */
+  readonly type: string;
   readonly kind: 'local' | 'cloud';
   generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult>;
   /** The provider's model list; rejects with a ProviderError (auth, network) when it cannot tell. */

@@ -10,7 +10,6 @@ import { classifyErrorPayload, getJson, joinUrl, requireKey } from './http';
 import type { StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
 
-export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 export const ANTHROPIC_DEFAULT_VERSION = '2023-06-01';
 /** The Messages API requires max_tokens; used when the caller sets none. */
 const DEFAULT_MAX_TOKENS = 4096;

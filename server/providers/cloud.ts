@@ -3,11 +3,8 @@
 import type { Logger, Provider } from '../core/types';
 import type { CloudProviderConfig } from '../../protocol/config';
 import { formatModelId } from '../../protocol/modelId';
-import { ANTHROPIC_DEFAULT_BASE_URL, AnthropicProvider } from './anthropic';
-import { GEMINI_DEFAULT_BASE_URL, GeminiProvider } from './gemini';
 import type { CloudContext, ErrorContext } from './http';
-import { OLLAMA_DEFAULT_BASE_URL, OllamaProvider } from './ollama';
-import { OpenAICompatibleProvider } from './openaiCompatible';
+import { WIRE_FORMATS } from './wireFormats';
 
 export interface CloudProviderDeps {
   getApiKey: () => string | undefined;
@@ -15,31 +12,12 @@ export interface CloudProviderDeps {
 }
 
 export function createCloudProvider(cfg: CloudProviderConfig, deps: CloudProviderDeps): Provider {
-  const ctx = cloudContext(cfg, deps);
-  switch (cfg.type) {
-    case 'openai-compatible':
-      return new OpenAICompatibleProvider(ctx);
-    case 'ollama':
-      return new OllamaProvider(ctx);
-    case 'anthropic':
-      return new AnthropicProvider(ctx);
-    case 'gemini':
-      return new GeminiProvider(ctx);
-  }
+  return WIRE_FORMATS[cfg.type].create(cloudContext(cfg, deps));
 }
 
 /** The default base URL of a cloud provider type (openai-compatible has none: its baseUrl is required). */
 export function defaultBaseUrl(type: CloudProviderConfig['type']): string | undefined {
-  switch (type) {
-    case 'ollama':
-      return OLLAMA_DEFAULT_BASE_URL;
-    case 'anthropic':
-      return ANTHROPIC_DEFAULT_BASE_URL;
-    case 'gemini':
-      return GEMINI_DEFAULT_BASE_URL;
-    case 'openai-compatible':
-      return undefined;
-  }
+  return WIRE_FORMATS[type].defaultBaseUrl;
 }
 
 /** The sentence that tells the user how to give this provider a key. */

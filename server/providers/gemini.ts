@@ -11,7 +11,6 @@ import { classifyErrorPayload, getJson, joinUrl, requireKey } from './http';
 import type { StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
 
-export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 /** Discovery pages before we stop following `nextPageToken`. */
 const MAX_MODEL_PAGES = 10;
 

@@ -11,7 +11,6 @@ import { classifyErrorPayload, getJson, joinUrl, withAuth } from './http';
 import type { StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
 
-export const OLLAMA_DEFAULT_BASE_URL = 'http://127.0.0.1:11434';
 /** `/api/show` calls in flight at once during discovery. */
 const SHOW_CONCURRENCY = 4;
 
