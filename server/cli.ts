@@ -2,9 +2,9 @@
 // to the running daemon (found through daemon.json) or starts an embedded one for the call.
 import { Command, Option } from 'commander';
 import { ConfigError } from './config/loadConfig';
-import { startDaemon } from './main';
+import { startDaemon } from './app/main';
 import { registerClientCommands } from './cli/commands';
-import { VERSION } from './version';
+import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
 
 

@@ -5,7 +5,7 @@ import ora from 'ora';
 import { ErrorCodes } from '../../protocol/errors';
 import { methods } from '../../protocol/index';
 import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol/types';
-import { RpcError } from '../rpcError';
+import { RpcError } from '../rpc/rpcError';
 import { cancelOnInterrupt, connect, type Conn } from './connection';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
 import { fmtBytes, formatAttempts, formatStatus, printable } from './format';

@@ -1,4 +1,4 @@
-// Interfaces through which side effects enter the pure core. Wired in server/main.ts only.
+// Interfaces through which side effects enter the pure core. Wired in server/app/ (the composition root) only.
 import type { ChatMessage, FailureKind, Usage } from '../../protocol/types';
 
 /** Time and timers. The core never calls Date.now or setTimeout itself. */

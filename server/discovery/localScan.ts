@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Capability } from '../../protocol/types';
 import type { Logger } from '../core/types';
-import { loadLlamaModule, type LlamaModule } from '../llama';
+import { loadLlamaModule, type LlamaModule } from '../native/llama';
 import { discoveredModelId } from './discoveredId';
 import { findGgufFiles, type GgufFile } from './findGguf';
 import { summarizeGguf, truncationReason, quantizationLabel, metaValue } from './ggufMeta';

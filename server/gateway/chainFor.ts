@@ -2,7 +2,7 @@
 // OpenRouter's `models` (the whole ordered chain) and `fallbacks` (tried after `model`); an empty
 // list means "no fallback". `backstop` is the configured chain, `chain:<name>` (or a chain's bare
 // name) a named chain, and any other id goes first, followed by the configured chain.
-import type { Services } from '../services';
+import type { Services } from '../app/services';
 import type { CompletionService } from '../usecases/completions';
 
 export interface ChainRequest { model: string; models?: string[]; fallbacks?: string[] }

@@ -1,8 +1,8 @@
 // Configuration, chain and secrets: the methods every front end needs first.
 import { ErrorCodes } from '../../protocol/errors';
-import type { Handlers } from '../rpc';
-import { RpcError } from '../rpcError';
-import type { Services } from '../services';
+import type { Handlers } from '../rpc/handlerTable';
+import { RpcError } from '../rpc/rpcError';
+import type { Services } from '../app/services';
 
 type BaseHandlers = Pick<Handlers, 'status' | 'getConfig' | 'setConfig' | 'setChain' | 'setPrimary' | 'setSecret'>;
 

@@ -2,9 +2,9 @@
 // plans, wait estimates). Each handler maps validated params to one service call.
 import { ErrorCodes } from '../../protocol/errors';
 import { scoreCandidates, SuggestionCache } from '../core/scoring';
-import type { Handlers } from '../rpc';
-import { RpcError } from '../rpcError';
-import type { Services } from '../services';
+import type { Handlers } from '../rpc/handlerTable';
+import { RpcError } from '../rpc/rpcError';
+import type { Services } from '../app/services';
 
 type KnowledgeHandlers = Pick<
   Handlers,

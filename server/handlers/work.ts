@@ -1,7 +1,7 @@
 // Work that runs for a while: completions, benchmarks, monitoring sessions, downloads. Each handler
 // maps validated params to a use case; stream deltas and progress go to the calling peer only.
 import { methods } from '../../protocol/index';
-import type { Handlers } from '../rpc';
+import type { Handlers } from '../rpc/handlerTable';
 import type { UseCases } from '../usecases';
 import type { CompletionHooks } from '../usecases/completions';
 

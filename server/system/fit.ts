@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import type { GgufInsights } from 'node-llama-cpp';
 import type { ModelFit } from '../../protocol/types';
-import { getSharedLlama, loadLlamaModule } from '../llama';
+import { getSharedLlama, loadLlamaModule } from '../native/llama';
 
 /** What the OS, the editor and everything else keep using while the model runs. */
 export const DEFAULT_HEADROOM_BYTES = 512 * 1024 * 1024;

@@ -19,7 +19,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { ErrorCodes } from '../../protocol/errors';
 import { CANCEL_REQUEST_METHOD } from '../../protocol/methods';
-import { RpcError } from '../rpcError';
+import { RpcError } from '../rpc/rpcError';
 
 export type Id = string | number;
 /** What a frame is answered with: one message, or an array for a batch. */

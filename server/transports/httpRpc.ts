@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import type { NotificationType } from 'vscode-languageserver-protocol';
 import type { Logger } from '../core/types';
-import type { Peer } from '../rpc';
+import type { Peer } from '../rpc/handlerTable';
 import { ServerChannel, type Payload } from './frames';
 import { serveConnection, type Table } from './serveTable';
 

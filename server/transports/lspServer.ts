@@ -10,8 +10,8 @@ import {
   type Connection,
 } from 'vscode-languageserver/node';
 import type { Logger } from '../core/types';
-import type { PeerSet } from '../rpc';
-import { toRpcError } from '../rpcError';
+import type { PeerSet } from '../rpc/handlerTable';
+import { toRpcError } from '../rpc/rpcError';
 import { connectionPeer, serveTable, type Table } from './serveTable';
 
 export interface LspOptions {

@@ -16,8 +16,8 @@ import {
 import type { NotificationType } from 'vscode-languageserver-protocol';
 import { ErrorCodes } from '../../protocol/errors';
 import type { Logger } from '../core/types';
-import type { CallContext, Peer } from '../rpc';
-import { RpcError, toRpcError } from '../rpcError';
+import type { CallContext, Peer } from '../rpc/handlerTable';
+import { RpcError, toRpcError } from '../rpc/rpcError';
 
 /** What of the handler table a transport uses. */
 export interface Table {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../core/types';
-import type { PeerSet } from '../rpc';
+import type { PeerSet } from '../rpc/handlerTable';
 import { checkRequest } from './auth';
 import { serveConnection, type Table } from './serveTable';
 import { wsServerChannel } from './wsChannel';

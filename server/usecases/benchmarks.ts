@@ -2,7 +2,7 @@
 // estimator's priors with what was measured.
 import type { BenchmarkResult } from '../../protocol/types';
 import { benchmarkModel } from '../benchmark/benchmark';
-import type { Services } from '../services';
+import type { Services } from '../app/services';
 
 export interface BenchmarkRequest {
   models?: string[] | undefined;

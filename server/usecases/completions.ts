@@ -7,8 +7,8 @@ import { methods } from '../../protocol/index';
 import { isModelId, namedChainOf } from '../../protocol/modelId';
 import type { Attempt, CompleteParams, CompleteResult, FailureKind } from '../../protocol/types';
 import { isEngineError } from '../core/engine';
-import { RpcError } from '../rpcError';
-import type { Services } from '../services';
+import { RpcError } from '../rpc/rpcError';
+import type { Services } from '../app/services';
 
 /** The id a mock answer carries: never a real model, so no caller can mistake it for one. */
 export const MOCK_MODEL = 'backstop/mock';

@@ -9,10 +9,10 @@ import { splitModelId } from '../../protocol/modelId';
 import type { DownloadResult } from '../../protocol/types';
 import { DownloadError, downloadFile } from '../download/downloader';
 import { ollamaPull } from '../download/ollamaPull';
-import { expandHome } from '../paths';
+import { expandHome } from '../state/paths';
 import { defaultBaseUrl } from '../providers/cloud';
-import { invalidParams, RpcError } from '../rpcError';
-import type { Services } from '../services';
+import { invalidParams, RpcError } from '../rpc/rpcError';
+import type { Services } from '../app/services';
 
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
 

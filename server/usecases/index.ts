@@ -1,6 +1,6 @@
 // The use cases the front ends call (handlers, the gateway, next the vscode.lm provider), built once
 // over the composition root's services.
-import type { Services } from '../services';
+import type { Services } from '../app/services';
 import { BenchmarkService } from './benchmarks';
 import { CompletionService } from './completions';
 import { DownloadService } from './downloads';

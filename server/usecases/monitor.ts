@@ -2,7 +2,7 @@
 // interval until its duration ends or it is stopped. Time comes from the injected clock.
 import type { MonitorSample } from '../../protocol/types';
 import type { Clock } from '../core/types';
-import type { Services } from '../services';
+import type { Services } from '../app/services';
 
 export const MONITOR_DEFAULT_INTERVAL_MS = 1000;
 

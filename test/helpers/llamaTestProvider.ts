@@ -2,7 +2,7 @@
 // Lets benchmark tests drive a real model without depending on the production provider.
 import type { LlamaCompletion, LlamaContext, LlamaModel, TokenBias } from 'node-llama-cpp';
 import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResult, type Provider } from '../../server/core/types';
-import { getSharedLlama, loadLlamaModule } from '../../server/llama';
+import { getSharedLlama, loadLlamaModule } from '../../server/native/llama';
 
 export interface LlamaTestProviderOptions {
   /** Model name (as in GenerateRequest.model) → GGUF path. */

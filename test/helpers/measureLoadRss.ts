@@ -3,7 +3,7 @@
 // Prints one JSON line: { baselineRss, loadedRss, afterEvalRss, peakRss } in bytes.
 // Run alone in its own process so nothing else in the test runner moves the numbers.
 import * as fs from 'node:fs';
-import { getSharedLlama, loadLlamaModule, disposeSharedLlama } from '../../server/llama';
+import { getSharedLlama, loadLlamaModule, disposeSharedLlama } from '../../server/native/llama';
 
 function peakRssBytes(): number | undefined {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));

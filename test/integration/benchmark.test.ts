@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { benchmarkModel, type BenchTarget } from '../../server/benchmark/benchmark';
-import { disposeSharedLlama } from '../../server/llama';
+import { disposeSharedLlama } from '../../server/native/llama';
 import { LlamaTestProvider } from '../helpers/llamaTestProvider';
 import { ensureFixtureModel, FIXTURE_MODELS } from '../fixtures/genGguf';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { estimateFit, estimateResources, resolveContextSize, DEFAULT_HEADROOM_BYTES } from '../../server/system/fit';
-import { disposeSharedLlama } from '../../server/llama';
+import { disposeSharedLlama } from '../../server/native/llama';
 import { writeGguf, writeBrokenGguf, ensureFixtureModel, FIXTURE_MODELS } from '../fixtures/genGguf';
 
 const GB = 1024 ** 3;

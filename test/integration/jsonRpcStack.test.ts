@@ -10,9 +10,9 @@ import { RequestType, type NotificationType } from 'vscode-languageserver-protoc
 import { cancelOnInterrupt, RequestTimeoutError, wsConnection } from '../../server/cli/connection';
 import { EXIT_CANCELLED } from '../../server/cli/exitCodes';
 import { nullLogger } from '../../server/core/types';
-import { writeDaemonFile } from '../../server/daemonFile';
-import { PeerSet, type CallContext } from '../../server/rpc';
-import { RpcError } from '../../server/rpcError';
+import { writeDaemonFile } from '../../server/state/daemonFile';
+import { PeerSet, type CallContext } from '../../server/rpc/handlerTable';
+import { RpcError } from '../../server/rpc/rpcError';
 import type { GatewayDeps } from '../../server/gateway/openaiGateway';
 import { startHttpServer } from '../../server/transports/httpServer';
 import type { Table } from '../../server/transports/serveTable';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { requests } from '../../protocol/contract';
 import { ErrorCodes } from '../../protocol/errors';
 import * as methods from '../../protocol/methods';
-import { HandlerTable, type Handlers } from '../../server/rpc';
+import { HandlerTable, type Handlers } from '../../server/rpc/handlerTable';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ctx = { signal: new AbortController().signal, peer: { id: 't', notify() {} } };

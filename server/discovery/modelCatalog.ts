@@ -1,20 +1,20 @@
 // Every model the daemon knows, local and cloud, as protocol ModelInfo: discovery results joined
 // with health, fit estimates and benchmarks. Scans run in the background; readers get the cache.
 import os from 'node:os';
-import type { Config } from '../protocol/config';
-import { splitModelId } from '../protocol/modelId';
-import type { Availability, Capability, ModelFit, ModelInfo } from '../protocol/types';
-import type { Logger, Provider } from './core/types';
-import type { HealthRegistry } from './core/health';
-import type { BenchmarkStore } from './benchmark/benchmark';
-import { CloudModelCatalog } from './discovery/cloudModels';
-import { discoveredModelId } from './discovery/discoveredId';
-import { type LocalModelEntry, scanLocalModels, wellKnownDirs } from './discovery/localScan';
-import { ModelWatcher } from './discovery/watcher';
-import { estimateFit } from './system/fit';
-import { expandHome } from './paths';
-import type { SystemSnapshot } from '../protocol/types';
-import { WIRE_FORMATS } from './providers/wireFormats';
+import type { Config } from '../../protocol/config';
+import { splitModelId } from '../../protocol/modelId';
+import type { Availability, Capability, ModelFit, ModelInfo } from '../../protocol/types';
+import type { Logger, Provider } from '../core/types';
+import type { HealthRegistry } from '../core/health';
+import type { BenchmarkStore } from '../benchmark/benchmark';
+import { CloudModelCatalog } from './cloudModels';
+import { discoveredModelId } from './discoveredId';
+import { type LocalModelEntry, scanLocalModels, wellKnownDirs } from './localScan';
+import { ModelWatcher } from './watcher';
+import { estimateFit } from '../system/fit';
+import { expandHome } from '../state/paths';
+import type { SystemSnapshot } from '../../protocol/types';
+import { WIRE_FORMATS } from '../providers/wireFormats';
 
 export interface CatalogDeps {
   config(): Config;

@@ -1,24 +1,24 @@
 // The composition root: the pure core (engine, health, queue, planner, scores) wired to the real
 // world (providers, discovery, system, store) — the only place the two meet.
 import crypto from 'node:crypto';
-import { methods } from '../protocol/index';
-import { providerOf, splitModelId } from '../protocol/modelId';
-import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../protocol/types';
-import { BenchmarkStore } from './benchmark/benchmark';
-import { type Adjustments, Engine, type PlanContext } from './core/engine';
-import { HealthRegistry } from './core/health';
-import { computeHealth } from './core/healthScore';
-import { planFallback } from './core/planner';
-import { RequestQueue } from './core/queue';
-import { StatsRecorder } from './core/stats';
-import type { Clock } from './core/types';
-import { WaitEstimator } from './core/waitEstimate';
-import type { DaemonState } from './daemon';
+import { methods } from '../../protocol/index';
+import { providerOf, splitModelId } from '../../protocol/modelId';
+import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../../protocol/types';
+import { BenchmarkStore } from '../benchmark/benchmark';
+import { type Adjustments, Engine, type PlanContext } from '../core/engine';
+import { HealthRegistry } from '../core/health';
+import { computeHealth } from '../core/healthScore';
+import { planFallback } from '../core/planner';
+import { RequestQueue } from '../core/queue';
+import { StatsRecorder } from '../core/stats';
+import type { Clock } from '../core/types';
+import { WaitEstimator } from '../core/waitEstimate';
+import type { DaemonState } from '../state/daemonState';
 import type { DaemonLogger } from './logger';
-import { ModelCatalog } from './modelCatalog';
-import { physicalCoresGuess, ProviderRegistry } from './providerRegistry';
-import { FitTable } from './system/fitTable';
-import { SystemMonitor } from './system/systemSource';
+import { ModelCatalog } from '../discovery/modelCatalog';
+import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
+import { FitTable } from '../system/fitTable';
+import { SystemMonitor } from '../system/systemSource';
 import { VERSION } from './version';
 
 /** Cloud providers without maxConcurrency: generous, the provider's own limits answer with 429. */
@@ -187,7 +187,7 @@ export class Services {
     this.log.info(`API key for ${providerId} updated`);
   }
 
-  planFor(ctx: PlanContext | { model: string; failure: PlanContext['failure']; message?: string; retryAfterMs?: number; requirements?: import('../protocol/types').Requirements }, exhausted = true): FallbackPlan {
+  planFor(ctx: PlanContext | { model: string; failure: PlanContext['failure']; message?: string; retryAfterMs?: number; requirements?: import('../../protocol/types').Requirements }, exhausted = true): FallbackPlan {
     const models = this.catalog.list();
     const requirements = 'request' in ctx ? ctx.request.requirements : ctx.requirements;
     return planFallback({

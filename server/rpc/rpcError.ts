@@ -1,6 +1,6 @@
 // A JSON-RPC error as a value: every transport turns it into { code, message, data }.
-import { ERROR_KIND, ErrorCodes } from '../protocol/errors';
-import type { ErrorData } from '../protocol/types';
+import { ERROR_KIND, ErrorCodes } from '../../protocol/errors';
+import type { ErrorData } from '../../protocol/types';
 
 export class RpcError extends Error {
   readonly code: number;

@@ -1,14 +1,14 @@
 // The daemon's state: configuration, secrets, providers and the core services, plus the events
 // that become notifications. Transports never touch this directly: they go through the handler table.
-import { type Config, type ConfigInput, formatIssues, mergeConfig, validateConfig } from '../protocol/config';
-import { ErrorCodes } from '../protocol/errors';
-import { methods } from '../protocol/index';
-import { MODEL_ID_HINT, providerOf } from '../protocol/modelId';
-import type { Status, Strategy } from '../protocol/types';
-import type { Clock, Store } from './core/types';
-import type { DaemonLogger } from './logger';
-import { PeerSet } from './rpc';
-import { RpcError } from './rpcError';
+import { type Config, type ConfigInput, formatIssues, mergeConfig, validateConfig } from '../../protocol/config';
+import { ErrorCodes } from '../../protocol/errors';
+import { methods } from '../../protocol/index';
+import { MODEL_ID_HINT, providerOf } from '../../protocol/modelId';
+import type { Status, Strategy } from '../../protocol/types';
+import type { Clock, Store } from '../core/types';
+import type { DaemonLogger } from '../app/logger';
+import { PeerSet } from '../rpc/handlerTable';
+import { RpcError } from '../rpc/rpcError';
 
 export interface DaemonOptions {
   config: Config;

@@ -1,13 +1,13 @@
 // Providers built from configuration, rebuilt when it changes; model ids resolved to a provider.
 import os from 'node:os';
 import path from 'node:path';
-import type { Config, LocalProviderConfig } from '../protocol/config';
-import { formatModelId, parseModelId } from '../protocol/modelId';
-import type { ResolvedModel } from './core/engine';
-import { isProviderError, type Logger, type Provider, ProviderError } from './core/types';
-import type { LocalModelEntry } from './discovery/localScan';
-import { createCloudProvider } from './providers/cloud';
-import { LocalProvider } from './providers/local';
+import type { Config, LocalProviderConfig } from '../../protocol/config';
+import { formatModelId, parseModelId } from '../../protocol/modelId';
+import type { ResolvedModel } from '../core/engine';
+import { isProviderError, type Logger, type Provider, ProviderError } from '../core/types';
+import type { LocalModelEntry } from '../discovery/localScan';
+import { createCloudProvider } from './cloud';
+import { LocalProvider } from './local';
 
 export interface RegistryDeps {
   logger: Logger;

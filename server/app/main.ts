@@ -1,25 +1,25 @@
 // Start the daemon: configuration, state, services, then the transports asked for. The same
 // handler table serves stdio/IPC (LSP framing), WebSocket and HTTP.
 import fs from 'node:fs';
-import { type Config, defaultConfig } from '../protocol/config';
-import { methods } from '../protocol/index';
-import { ConfigError, checkConfig, loadConfigFile } from './config/loadConfig';
-import { systemClock } from './core/types';
-import { DaemonState } from './daemon';
-import { removeDaemonFile, writeDaemonFile } from './daemonFile';
-import { baseHandlers } from './handlers/base';
-import { knowledgeHandlers } from './handlers/knowledge';
-import { workHandlers } from './handlers/work';
+import { type Config, defaultConfig } from '../../protocol/config';
+import { methods } from '../../protocol/index';
+import { ConfigError, checkConfig, loadConfigFile } from '../config/loadConfig';
+import { systemClock } from '../core/types';
+import { DaemonState } from '../state/daemonState';
+import { removeDaemonFile, writeDaemonFile } from '../state/daemonFile';
+import { baseHandlers } from '../handlers/base';
+import { knowledgeHandlers } from '../handlers/knowledge';
+import { workHandlers } from '../handlers/work';
 import { DaemonLogger } from './logger';
-import { defaultStateDir } from './paths';
-import { HandlerTable } from './rpc';
+import { defaultStateDir } from '../state/paths';
+import { HandlerTable } from '../rpc/handlerTable';
 import { Services } from './services';
-import { createUseCases } from './usecases';
-import { FileStore } from './store/fileStore';
-import { loadOrCreateToken } from './transports/auth';
-import { startHttpServer } from './transports/httpServer';
-import { startLspServer } from './transports/lspServer';
-import { startWsServer } from './transports/wsServer';
+import { createUseCases } from '../usecases';
+import { FileStore } from '../store/fileStore';
+import { loadOrCreateToken } from '../transports/auth';
+import { startHttpServer } from '../transports/httpServer';
+import { startLspServer } from '../transports/lspServer';
+import { startWsServer } from '../transports/wsServer';
 import { VERSION } from './version';
 
 export interface ServeOptions {

@@ -2,8 +2,8 @@
 // every transport (LSP stdio/IPC, WebSocket, HTTP). Params are validated here, from the declaration,
 // before any handler runs: a handler receives typed, checked params and never casts or re-validates.
 import type { NotificationType } from 'vscode-jsonrpc';
-import { requests, type ParamsOf, type RequestName, type ResultOf } from '../protocol/contract';
-import { ErrorCodes } from '../protocol/errors';
+import { requests, type ParamsOf, type RequestName, type ResultOf } from '../../protocol/contract';
+import { ErrorCodes } from '../../protocol/errors';
 import { RpcError } from './rpcError';
 
 /** One connected front end. Notifications meant for one caller (stream deltas) go to its peer. */

@@ -1,7 +1,7 @@
 // The daemon's logger: stderr (never stdout: with --stdio that is the protocol) plus listeners
 // (the `backstop/log` notification). Secrets are redacted before anything leaves.
-import type { LogMessage } from '../protocol/types';
-import type { Logger } from './core/types';
+import type { LogMessage } from '../../protocol/types';
+import type { Logger } from '../core/types';
 
 type Level = LogMessage['level'];
 const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
