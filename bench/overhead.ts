@@ -21,7 +21,10 @@ async function main(): Promise<void> {
   const fault = await startFaultServer({ chunkDelayMs: 1 });
   const base = `${fault.url}/v1`;
   // Baseline: the provider called directly, no engine, no daemon.
-  const provider = createCloudProvider({ id: 'fault', type: 'openai-compatible', baseUrl: base }, { getApiKey: () => undefined });
+  const provider = createCloudProvider(
+    { id: 'fault', type: 'openai-compatible', baseUrl: base },
+    { getApiKey: () => undefined },
+  );
   const direct: number[] = [];
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
@@ -41,7 +44,8 @@ async function main(): Promise<void> {
   const info = await waitForDaemonFile(path.join(dir, 'state'), d);
   const rpc = async (chain: string[]) => {
     const res = await fetch(`http://127.0.0.1:${info.httpPort}/rpc`, {
-      method: 'POST', headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: methods.complete.method, params: { prompt: 'x', chain } }),
     });
     const body = (await res.json()) as { result?: CompleteResult; error?: { message: string } };
@@ -66,11 +70,17 @@ async function main(): Promise<void> {
     await d.kill();
     await fault.close();
   }
-  const a = stats(direct), b = stats(through), c = stats(failover);
+  const a = stats(direct),
+    b = stats(through),
+    c = stats(failover);
   console.log(`requests per series: ${N} (60-token streamed answers from the loopback fault server)`);
   console.log(`direct provider call     median ${a.median.toFixed(1)} ms  p95 ${a.p95.toFixed(1)} ms   (baseline)`);
-  console.log(`through the daemon (rpc) median ${b.median.toFixed(1)} ms  p95 ${b.p95.toFixed(1)} ms   ratio ${(b.median / a.median).toFixed(2)}×`);
-  console.log(`503 primary → fallback   median ${c.median.toFixed(1)} ms  p95 ${c.p95.toFixed(1)} ms   ratio ${(c.median / a.median).toFixed(2)}× (1 retry, 10 ms backoff)`);
+  console.log(
+    `through the daemon (rpc) median ${b.median.toFixed(1)} ms  p95 ${b.p95.toFixed(1)} ms   ratio ${(b.median / a.median).toFixed(2)}×`,
+  );
+  console.log(
+    `503 primary → fallback   median ${c.median.toFixed(1)} ms  p95 ${c.p95.toFixed(1)} ms   ratio ${(c.median / a.median).toFixed(2)}× (1 retry, 10 ms backoff)`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -33,12 +33,24 @@ export interface BackstopApi {
 
 export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemProvider): BackstopApi {
   return {
-    get status() { return ctx.status; },
-    get daemonState() { return ctx.daemonState; },
-    get daemonDetail() { return ctx.daemonDetail; },
-    get daemonPid() { return ctx.daemonPid; },
-    get statusBarText() { return ctx.statusBar.text; },
-    get configRejection() { return ctx.settings.rejection; },
+    get status() {
+      return ctx.status;
+    },
+    get daemonState() {
+      return ctx.daemonState;
+    },
+    get daemonDetail() {
+      return ctx.daemonDetail;
+    },
+    get daemonPid() {
+      return ctx.daemonPid;
+    },
+    get statusBarText() {
+      return ctx.statusBar.text;
+    },
+    get configRejection() {
+      return ctx.settings.rejection;
+    },
     inlineProvider,
     onDidChangeStatus: ctx.onDidChangeStatus,
     onDidChangeDaemonState: ctx.onDidChangeDaemonState,
@@ -51,6 +63,8 @@ export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemP
     // ParameterStructures constants vscode-jsonrpc does not recognise ("Unknown parameter structure
     // auto"); only the method name is taken from their type.
     request: <P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P) =>
-      type.numberOfParams === 0 ? ctx.call(new RequestType0<R, void>(type.method)) : ctx.call(new RequestType<P, R, void>(type.method), params as P),
+      type.numberOfParams === 0
+        ? ctx.call(new RequestType0<R, void>(type.method))
+        : ctx.call(new RequestType<P, R, void>(type.method), params as P),
   } as BackstopApi;
 }

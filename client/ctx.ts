@@ -4,7 +4,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CancellationToken, RequestType, RequestType0 } from 'vscode-jsonrpc/node';
 import * as methods from '../protocol/methods';
-import type { BenchmarkProgress, FallbackEvent, LastFallback, LogMessage, ModelInfo, QueueItem, Status, StreamDelta } from '../protocol/types';
+import type {
+  BenchmarkProgress,
+  FallbackEvent,
+  LastFallback,
+  LogMessage,
+  ModelInfo,
+  QueueItem,
+  Status,
+  StreamDelta,
+} from '../protocol/types';
 import { DaemonConnection, InitializeError } from './daemonConnection';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
@@ -77,21 +86,46 @@ export class Ctx implements vscode.Disposable {
     this.statusBar = new StatusBar();
     this.apiKeys = new ApiKeys(extension);
     this.settings = new DaemonSettings(this);
-    this.disposables.push(this.log, this.statusBar, this.statusEmitter, this.fallbackEmitter, this.daemonEmitter, this.settings);
-    this.disposables.push(this.modelsEmitter, this.queueEmitter, this.benchmarkEmitter, this.streamEmitter, this.logEmitter);
+    this.disposables.push(
+      this.log,
+      this.statusBar,
+      this.statusEmitter,
+      this.fallbackEmitter,
+      this.daemonEmitter,
+      this.settings,
+    );
+    this.disposables.push(
+      this.modelsEmitter,
+      this.queueEmitter,
+      this.benchmarkEmitter,
+      this.streamEmitter,
+      this.logEmitter,
+    );
     this.disposables.push(this.apiKeys.onDidChange((id) => void this.pushSecret(id)));
   }
 
-  get status(): Status | undefined { return this._status; }
-  get lastFallback(): LastFallback | undefined { return this._lastFallback; }
-  get daemonState(): DaemonState { return this._daemon; }
-  get daemonDetail(): string | undefined { return this._daemonDetail; }
-  get running(): boolean { return this.client?.isRunning() ?? false; }
-  get daemonPid(): number | undefined { return this.daemonProcess?.pid; }
+  get status(): Status | undefined {
+    return this._status;
+  }
+  get lastFallback(): LastFallback | undefined {
+    return this._lastFallback;
+  }
+  get daemonState(): DaemonState {
+    return this._daemon;
+  }
+  get daemonDetail(): string | undefined {
+    return this._daemonDetail;
+  }
+  get running(): boolean {
+    return this.client?.isRunning() ?? false;
+  }
+  get daemonPid(): number | undefined {
+    return this.daemonProcess?.pid;
+  }
 
   /** Start the daemon (creating the connection on first use). Never throws: failures show in the status bar. */
   start(): Promise<boolean> {
-    return this.serialise(() => this.running ? Promise.resolve(true) : this.doStart());
+    return this.serialise(() => (this.running ? Promise.resolve(true) : this.doStart()));
   }
 
   /** Restart on the user's request: a fresh crash budget, same connection. Concurrent calls share one restart. */
@@ -118,7 +152,14 @@ export class Ctx implements vscode.Disposable {
     const client = (this.client ??= this.createClient());
     // The process is forked with this array: refreshing it in place applies e.g. a new wsPort on (re)start.
     // The state dir is this extension's global storage, so each VS Code profile keeps its own stats.
-    this.serveArgs.splice(0, this.serveArgs.length, 'serve', '--state-dir', this.extension.globalStorageUri.fsPath, ...this.settings.serveArgs());
+    this.serveArgs.splice(
+      0,
+      this.serveArgs.length,
+      'serve',
+      '--state-dir',
+      this.extension.globalStorageUri.fsPath,
+      ...this.settings.serveArgs(),
+    );
     this.setDaemon('starting');
     this.initError = undefined;
     this.initFailed = false;
@@ -149,7 +190,8 @@ export class Ctx implements vscode.Disposable {
       if (text !== this.shownStartFailure) {
         this.shownStartFailure = text;
         void vscode.window.showErrorMessage(`Backstop: ${text}`, 'Open Settings', 'Show Logs').then((pick) => {
-          if (pick === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'backstop');
+          if (pick === 'Open Settings')
+            void vscode.commands.executeCommand('workbench.action.openSettings', 'backstop');
           if (pick === 'Show Logs') this.log.show();
         });
       }
@@ -183,18 +225,27 @@ export class Ctx implements vscode.Disposable {
   /** Send a request; errors come back classified (MethodNotFound → not_available, never a throw). */
   async call<R>(type: RequestType0<R, void>, token?: CancellationToken): Promise<CallResult<R>>;
   async call<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<CallResult<R>>;
-  async call<P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P | CancellationToken, token?: CancellationToken): Promise<CallResult<R>> {
+  async call<P, R>(
+    type: RequestType<P, R, void> | RequestType0<R, void>,
+    params?: P | CancellationToken,
+    token?: CancellationToken,
+  ): Promise<CallResult<R>> {
     const client = this.client;
-    if (!client || !client.isRunning()) return { ok: false, failure: classifyError(new Error('not running'), type.method) };
+    if (!client || !client.isRunning())
+      return { ok: false, failure: classifyError(new Error('not running'), type.method) };
     try {
       const tok = type.numberOfParams === 0 ? (params as CancellationToken | undefined) : token;
-      const value = type.numberOfParams === 0
-        ? (tok ? await client.sendRequest(type as RequestType0<R, void>, tok) : await client.sendRequest(type as RequestType0<R, void>))
-        : await client.sendRequest(type as RequestType<P, R, void>, params as P, token);
+      const value =
+        type.numberOfParams === 0
+          ? tok
+            ? await client.sendRequest(type as RequestType0<R, void>, tok)
+            : await client.sendRequest(type as RequestType0<R, void>)
+          : await client.sendRequest(type as RequestType<P, R, void>, params as P, token);
       return { ok: true, value };
     } catch (e) {
       const failure = classifyError(e, type.method);
-      if (failure.kind !== 'cancelled' && failure.kind !== 'not_available') this.log.warn(`${type.method}: ${failure.message}`);
+      if (failure.kind !== 'cancelled' && failure.kind !== 'not_available')
+        this.log.warn(`${type.method}: ${failure.message}`);
       return { ok: false, failure };
     }
   }
@@ -203,7 +254,8 @@ export class Ctx implements vscode.Disposable {
   async callOrShow<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R | undefined> {
     const r = await this.call(type, params, token);
     if (r.ok) return r.value;
-    if (r.failure.kind !== 'cancelled') void vscode.window.showWarningMessage(`Backstop: ${describeFailure(r.failure)}`);
+    if (r.failure.kind !== 'cancelled')
+      void vscode.window.showWarningMessage(`Backstop: ${describeFailure(r.failure)}`);
     return undefined;
   }
 
@@ -233,7 +285,10 @@ export class Ctx implements vscode.Disposable {
     });
     const client = new DaemonConnection({
       transports: this.daemonProcess.transports,
-      initializationOptions: () => ({ config: this.settings.fullConfig(), stateDir: this.extension.globalStorageUri.fsPath }),
+      initializationOptions: () => ({
+        config: this.settings.fullConfig(),
+        stateDir: this.extension.globalStorageUri.fsPath,
+      }),
       // Message traces (log level Trace) go to the same channel, but never with an API key in them.
       traceChannel: new RedactingChannel(this.log),
       traceSetting: () =>
@@ -338,7 +393,8 @@ export class Ctx implements vscode.Disposable {
     if (onlyIfSet && apiKey === null) return undefined;
     const r = await this.call(methods.setSecret, { providerId, apiKey });
     if (r.ok) return undefined;
-    if (r.failure.kind !== 'not_running') this.log.warn(`could not pass the API key of "${providerId}" to the daemon: ${describeFailure(r.failure)}`);
+    if (r.failure.kind !== 'not_running')
+      this.log.warn(`could not pass the API key of "${providerId}" to the daemon: ${describeFailure(r.failure)}`);
     return r.failure;
   }
 
@@ -352,7 +408,9 @@ export class Ctx implements vscode.Disposable {
         this.clearRestartTimer();
         await this.doStop();
       }),
-      new Promise<void>((resolve) => { timer = setTimeout(resolve, 2 * STOP_TIMEOUT_MS); }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2 * STOP_TIMEOUT_MS);
+      }),
     ]);
     clearTimeout(timer);
     this.stopping = true; // a close after this point is ours, not a crash

@@ -5,8 +5,16 @@
 // in a few KB instead of ~400 KB of vscode-languageclient.
 import * as vscode from 'vscode';
 import {
-  createMessageConnection, Trace, TraceFormat, type CancellationToken, type MessageConnection, type MessageReader,
-  type MessageWriter, type NotificationType, type RequestType, type RequestType0,
+  createMessageConnection,
+  Trace,
+  TraceFormat,
+  type CancellationToken,
+  type MessageConnection,
+  type MessageReader,
+  type MessageWriter,
+  type NotificationType,
+  type RequestType,
+  type RequestType0,
 } from 'vscode-jsonrpc/node';
 
 export type ConnectionState = 'stopped' | 'starting' | 'running';
@@ -168,9 +176,13 @@ export class DaemonConnection implements vscode.Disposable {
     const on = this.opts.traceChannel.logLevel === vscode.LogLevel.Trace;
     const level = !on ? Trace.Off : this.opts.traceSetting() === 'verbose' ? Trace.Verbose : Trace.Messages;
     const channel = this.opts.traceChannel;
-    void connection.trace(level, {
-      log: (message: string, data?: string) => channel.trace(data ? `${message}\n${data}` : message),
-    }, { traceFormat: TraceFormat.Text, sendNotification: false });
+    void connection.trace(
+      level,
+      {
+        log: (message: string, data?: string) => channel.trace(data ? `${message}\n${data}` : message),
+      },
+      { traceFormat: TraceFormat.Text, sendNotification: false },
+    );
   }
 
   dispose(): void {

@@ -9,12 +9,21 @@ import type { ConfigInput } from '../protocol/config';
 import type { Strategy } from '../protocol/types';
 import { describeFailure, type CallResult } from './rpcErrors';
 import {
-  CLIENT_SETTINGS, configFromSettings, configPathInMessage, configSubset, DAEMON_SETTINGS, SECTION, settingForConfigPath,
+  CLIENT_SETTINGS,
+  configFromSettings,
+  configPathInMessage,
+  configSubset,
+  DAEMON_SETTINGS,
+  SECTION,
+  settingForConfigPath,
   type DaemonSetting,
 } from './settings';
 import type { DaemonState } from './statusView';
 
-export interface ConfigRejection { setting: string; message: string }
+export interface ConfigRejection {
+  setting: string;
+  message: string;
+}
 
 /**
  * What the bridge needs of the extension's context. Ctx provides it; declared here so that this
@@ -47,11 +56,15 @@ export class DaemonSettings implements vscode.Disposable {
   constructor(private readonly ctx: SettingsHost) {
     this.listeners = [
       vscode.workspace.onDidChangeConfiguration((e) => void this.onChange(e)),
-      ctx.onDidChangeDaemonState((state) => { if (state === 'running') void this.flushPending(); }),
+      ctx.onDidChangeDaemonState((state) => {
+        if (state === 'running') void this.flushPending();
+      }),
     ];
   }
 
-  get rejection(): ConfigRejection | undefined { return this.lastRejection; }
+  get rejection(): ConfigRejection | undefined {
+    return this.lastRejection;
+  }
 
   get(key: string): unknown {
     return vscode.workspace.getConfiguration(SECTION).get(key);
@@ -82,16 +95,23 @@ export class DaemonSettings implements vscode.Disposable {
   providerIds(): string[] {
     const providers = this.get('providers');
     if (!Array.isArray(providers)) return [];
-    return providers.flatMap((p: unknown) => (typeof p === 'object' && p !== null && typeof (p as { id?: unknown }).id === 'string' ? [(p as { id: string }).id] : []));
+    return providers.flatMap((p: unknown) =>
+      typeof p === 'object' && p !== null && typeof (p as { id?: unknown }).id === 'string'
+        ? [(p as { id: string }).id]
+        : [],
+    );
   }
 
   /** Write a setting where the user keeps it (workspace if set there, else user settings). */
   async update(key: string, value: unknown): Promise<void> {
     const cfg = vscode.workspace.getConfiguration(SECTION);
     const info = cfg.inspect(key);
-    const target = info?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
-      : info?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace
-      : vscode.ConfigurationTarget.Global;
+    const target =
+      info?.workspaceFolderValue !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : info?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
     await cfg.update(key, value, target);
   }
 
@@ -100,8 +120,14 @@ export class DaemonSettings implements vscode.Disposable {
     let any = false;
     const cfg = vscode.workspace.getConfiguration(SECTION);
     const info = cfg.inspect(key);
-    if (info?.globalValue !== undefined) { await cfg.update(key, undefined, vscode.ConfigurationTarget.Global); any = true; }
-    if (info?.workspaceValue !== undefined) { await cfg.update(key, undefined, vscode.ConfigurationTarget.Workspace); any = true; }
+    if (info?.globalValue !== undefined) {
+      await cfg.update(key, undefined, vscode.ConfigurationTarget.Global);
+      any = true;
+    }
+    if (info?.workspaceValue !== undefined) {
+      await cfg.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      any = true;
+    }
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       const scoped = vscode.workspace.getConfiguration(SECTION, folder.uri);
       if (scoped.inspect(key)?.workspaceFolderValue === undefined) continue;
@@ -141,7 +167,10 @@ export class DaemonSettings implements vscode.Disposable {
   }
 
   private async send(keys: readonly DaemonSetting[]): Promise<void> {
-    const subset = configSubset((k) => this.get(k), (k) => keys.includes(k));
+    const subset = configSubset(
+      (k) => this.get(k),
+      (k) => keys.includes(k),
+    );
     if (!subset) return;
     const r = await this.ctx.call(methods.setConfig, subset);
     if (r.ok) {
@@ -151,9 +180,13 @@ export class DaemonSettings implements vscode.Disposable {
       return;
     }
     if (r.failure.kind === 'not_available' || r.failure.kind === 'not_running') return;
-    const path = r.failure.kind === 'invalid_params' ? (r.failure.field ?? configPathInMessage(r.failure.message)) : undefined;
-    const setting = path ? settingForConfigPath(path) : (keys[0] ? `${SECTION}.${keys[0]}` : SECTION);
-    this.reject({ setting, message: r.failure.kind === 'invalid_params' ? r.failure.message : describeFailure(r.failure) });
+    const path =
+      r.failure.kind === 'invalid_params' ? (r.failure.field ?? configPathInMessage(r.failure.message)) : undefined;
+    const setting = path ? settingForConfigPath(path) : keys[0] ? `${SECTION}.${keys[0]}` : SECTION;
+    this.reject({
+      setting,
+      message: r.failure.kind === 'invalid_params' ? r.failure.message : describeFailure(r.failure),
+    });
   }
 
   private reject(rejection: ConfigRejection): void {
@@ -161,7 +194,10 @@ export class DaemonSettings implements vscode.Disposable {
     this.ctx.log.error(`setting ${rejection.setting} rejected by the daemon: ${rejection.message}`);
     this.rejectedEmitter.fire(rejection);
     void vscode.window
-      .showErrorMessage(`Backstop: the daemon rejected ${rejection.setting}: ${rejection.message}. The previous value stays in effect.`, 'Open Setting')
+      .showErrorMessage(
+        `Backstop: the daemon rejected ${rejection.setting}: ${rejection.message}. The previous value stays in effect.`,
+        'Open Setting',
+      )
       .then((pick) => {
         if (pick) void vscode.commands.executeCommand('workbench.action.openSettings', rejection.setting);
       });

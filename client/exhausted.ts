@@ -9,7 +9,11 @@ import { formatDuration } from './rpcErrors';
 /** When the daemon gives no retry-after, check again after this long. */
 const DEFAULT_WAIT_MS = 30_000;
 
-export interface ExhaustedInfo { retryAfterMs?: number; plan?: FallbackPlan; message?: string }
+export interface ExhaustedInfo {
+  retryAfterMs?: number;
+  plan?: FallbackPlan;
+  message?: string;
+}
 
 /** Explain the wait; resolves true when the user chose to queue and the chain has recovered. */
 export async function offerToQueue(ctx: Ctx, info: ExhaustedInfo): Promise<boolean> {
@@ -21,7 +25,11 @@ export async function offerToQueue(ctx: Ctx, info: ExhaustedInfo): Promise<boole
   if (pick === 'Show Diagnostics') void vscode.commands.executeCommand('backstop.showDiagnostics');
   if (pick !== 'Queue and Retry') return false;
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Backstop: queued until a model recovers', cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: 'Backstop: queued until a model recovers',
+      cancellable: true,
+    },
     (_progress, token) => waitForRecovery(ctx, wait ?? DEFAULT_WAIT_MS, token),
   );
 }
@@ -36,7 +44,11 @@ export function waitForRecovery(ctx: Ctx, maxWaitMs: number, token: vscode.Cance
       resolve(ok);
     };
     const timer = setTimeout(() => done(true), maxWaitMs);
-    subs.push(ctx.onDidChangeStatus((s) => { if (!s.exhausted) done(true); }));
+    subs.push(
+      ctx.onDidChangeStatus((s) => {
+        if (!s.exhausted) done(true);
+      }),
+    );
     subs.push(token.onCancellationRequested(() => done(false)));
   });
 }

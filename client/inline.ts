@@ -18,10 +18,14 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   constructor(private readonly ctx: Ctx) {}
 
   async provideInlineCompletionItems(
-    doc: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken,
+    doc: vscode.TextDocument,
+    position: vscode.Position,
+    _context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = this.ctx.settings;
-    if (s.get(CLIENT_SETTINGS.inlineEnabled) !== true || !this.ctx.running || this.ctx.status?.exhausted) return undefined;
+    if (s.get(CLIENT_SETTINGS.inlineEnabled) !== true || !this.ctx.running || this.ctx.status?.exhausted)
+      return undefined;
     if (isSecretsFile(doc.fileName)) return undefined;
     if (!(await debounce(num(s.get(CLIENT_SETTINGS.inlineDebounceMs), DEFAULT_DEBOUNCE_MS), token))) return undefined;
 
@@ -35,7 +39,9 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       timeoutMs,
       priority: 'high',
       stop: ['\n\n'],
-      ...(Array.isArray(chain) && chain.length ? { chain: chain.filter((x): x is string => typeof x === 'string') } : {}),
+      ...(Array.isArray(chain) && chain.length
+        ? { chain: chain.filter((x): x is string => typeof x === 'string') }
+        : {}),
     };
     // The deadline is the client's too: a late answer is useless once the user has typed on.
     const deadline = new vscode.CancellationTokenSource();
@@ -57,8 +63,15 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
 function debounce(ms: number, token: vscode.CancellationToken): Promise<boolean> {
   if (token.isCancellationRequested) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const sub = token.onCancellationRequested(() => { clearTimeout(t); sub.dispose(); resolve(false); });
-    const t = setTimeout(() => { sub.dispose(); resolve(!token.isCancellationRequested); }, ms);
+    const sub = token.onCancellationRequested(() => {
+      clearTimeout(t);
+      sub.dispose();
+      resolve(false);
+    });
+    const t = setTimeout(() => {
+      sub.dispose();
+      resolve(!token.isCancellationRequested);
+    }, ms);
   });
 }
 

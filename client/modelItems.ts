@@ -2,23 +2,41 @@
 import type { ModelInfo } from '../protocol/types';
 
 const AVAILABILITY_ICON: Record<ModelInfo['availability'], string> = {
-  ready: '$(pass-filled)', loading: '$(loading~spin)', missing: '$(question)', unreachable: '$(debug-disconnect)',
-  incompatible: '$(error)', cooling_down: '$(watch)',
+  ready: '$(pass-filled)',
+  loading: '$(loading~spin)',
+  missing: '$(question)',
+  unreachable: '$(debug-disconnect)',
+  incompatible: '$(error)',
+  cooling_down: '$(watch)',
 };
 
-export interface ModelLine { label: string; description: string; detail?: string }
+export interface ModelLine {
+  label: string;
+  description: string;
+  detail?: string;
+}
 
 export function describeModel(m: ModelInfo, chain: readonly string[]): ModelLine {
   const parts: string[] = [m.availability.replace('_', ' ')];
   if (m.health.state !== 'healthy') parts.push(`circuit ${m.health.state.replace('_', '-')}`);
-  else if (m.health.successCount + m.health.failureCount > 0) parts.push(`${Math.round(m.health.successRate * 100)}% ok`);
-  if (m.fit) parts.push(m.fit.fits ? (m.fit.gpuLayers > 0 ? `fits (${m.fit.gpuLayers} GPU layers)` : 'fits in RAM') : 'does not fit');
+  else if (m.health.successCount + m.health.failureCount > 0)
+    parts.push(`${Math.round(m.health.successRate * 100)}% ok`);
+  if (m.fit)
+    parts.push(
+      m.fit.fits ? (m.fit.gpuLayers > 0 ? `fits (${m.fit.gpuLayers} GPU layers)` : 'fits in RAM') : 'does not fit',
+    );
   const tps = m.benchmark?.ok ? m.benchmark.tokensPerSecond : undefined;
   if (tps !== undefined) parts.push(`${tps.toFixed(tps < 10 ? 1 : 0)} tok/s`);
   const pos = chain.indexOf(m.id);
   if (pos === 0) parts.push('primary');
   else if (pos > 0) parts.push(`fallback #${pos}`);
-  const detailParts = [m.kind, m.parameters, m.quantization, m.contextLength ? `ctx ${m.contextLength}` : undefined, m.reason].filter(Boolean);
+  const detailParts = [
+    m.kind,
+    m.parameters,
+    m.quantization,
+    m.contextLength ? `ctx ${m.contextLength}` : undefined,
+    m.reason,
+  ].filter(Boolean);
   return {
     label: `${AVAILABILITY_ICON[m.availability]} ${m.id}`,
     description: parts.join(' · '),
@@ -28,13 +46,28 @@ export function describeModel(m: ModelInfo, chain: readonly string[]): ModelLine
 
 /** Ready models first, then by chain position, then by name. */
 export function sortModels(models: readonly ModelInfo[], chain: readonly string[]): ModelInfo[] {
-  const rank = (m: ModelInfo): number => (m.availability === 'ready' ? 0 : m.availability === 'loading' || m.availability === 'cooling_down' ? 1 : 2);
-  const pos = (m: ModelInfo): number => { const i = chain.indexOf(m.id); return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
+  const rank = (m: ModelInfo): number =>
+    m.availability === 'ready' ? 0 : m.availability === 'loading' || m.availability === 'cooling_down' ? 1 : 2;
+  const pos = (m: ModelInfo): number => {
+    const i = chain.indexOf(m.id);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
   return [...models].sort((a, b) => rank(a) - rank(b) || pos(a) - pos(b) || a.id.localeCompare(b.id));
 }
 
 /** Markdown-free plain trace of a request's attempts, one line each (logs, drill report). */
-export function formatAttempts(attempts: readonly { model: string; outcome: string; failure?: string; message?: string; latencyMs: number; retry: number }[]): string[] {
-  return attempts.map((a, i) =>
-    `${i + 1}. ${a.model}${a.retry ? ` (retry ${a.retry})` : ''}: ${a.outcome}${a.failure ? ` [${a.failure}]` : ''} in ${Math.round(a.latencyMs)} ms${a.message ? ` — ${a.message}` : ''}`);
+export function formatAttempts(
+  attempts: readonly {
+    model: string;
+    outcome: string;
+    failure?: string;
+    message?: string;
+    latencyMs: number;
+    retry: number;
+  }[],
+): string[] {
+  return attempts.map(
+    (a, i) =>
+      `${i + 1}. ${a.model}${a.retry ? ` (retry ${a.retry})` : ''}: ${a.outcome}${a.failure ? ` [${a.failure}]` : ''} in ${Math.round(a.latencyMs)} ms${a.message ? ` — ${a.message}` : ''}`,
+  );
 }

@@ -5,7 +5,10 @@
 export const RESTART_BACKOFF_BASE_MS = 500;
 export const RESTART_BACKOFF_MAX_MS = 8_000;
 export const RESTART_MAX_TRIES = 5;
-/** Crashes older than this no longer count against the budget (a daemon that ran fine for a while earned a fresh start). */
+/**
+ * Crashes older than this no longer count against the budget (a daemon that ran fine for a while earned a
+ * fresh start).
+ */
 export const RESTART_WINDOW_MS = 3 * 60_000;
 
 export type RestartDecision = { restart: true; delayMs: number; attempt: number } | { restart: false; crashes: number };

@@ -14,12 +14,21 @@ export type DaemonFailure =
 /** The outcome of a request to the daemon: its answer, or the failure classified. */
 export type CallResult<R> = { ok: true; value: R } | { ok: false; failure: DaemonFailure };
 
-interface RpcErrorLike { code: number; message: string; data?: unknown }
+interface RpcErrorLike {
+  code: number;
+  message: string;
+  data?: unknown;
+}
 
 const NOT_RUNNING: DaemonFailure = { kind: 'not_running', message: 'the Backstop daemon is not running' };
 
 function isRpcError(e: unknown): e is RpcErrorLike {
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number' && typeof (e as { message?: unknown }).message === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'number' &&
+    typeof (e as { message?: unknown }).message === 'string'
+  );
 }
 
 function isErrorData(d: unknown): d is ErrorData {
@@ -36,7 +45,9 @@ export function classifyError(e: unknown, method: string): DaemonFailure {
         return { kind: 'invalid_params', message: e.message, ...(data?.field ? { field: data.field } : {}) };
       case ErrorCodes.Exhausted:
         return {
-          kind: 'exhausted', message: e.message, data,
+          kind: 'exhausted',
+          message: e.message,
+          data,
           ...(data?.retryAfterMs !== undefined ? { retryAfterMs: data.retryAfterMs } : {}),
           ...(data?.plan ? { plan: data.plan } : {}),
         };
@@ -53,7 +64,11 @@ export function classifyError(e: unknown, method: string): DaemonFailure {
   }
   const message = e instanceof Error ? e.message : String(e);
   // vscode-languageclient rejects requests with these messages while the client is not running.
-  if (/not running|client is not ready|Client is stopped|Pending response rejected since connection got disposed/i.test(message)) {
+  if (
+    /not running|client is not ready|Client is stopped|Pending response rejected since connection got disposed/i.test(
+      message,
+    )
+  ) {
     return NOT_RUNNING;
   }
   if (/cancel/i.test(message)) return { kind: 'cancelled', message: 'cancelled' };
@@ -63,12 +78,18 @@ export function classifyError(e: unknown, method: string): DaemonFailure {
 /** One sentence for a notification: what went wrong and what to do. */
 export function describeFailure(f: DaemonFailure): string {
   switch (f.kind) {
-    case 'not_available': return `${f.message}.`;
-    case 'invalid_params': return `The daemon rejected the value: ${f.message}. Fix it and try again.`;
-    case 'exhausted': return `Every model in the chain failed or is cooling down${f.retryAfterMs !== undefined ? `; the next one is expected back in ${formatDuration(f.retryAfterMs)}` : ''}.`;
-    case 'cancelled': return 'Cancelled.';
-    case 'not_running': return 'The Backstop daemon is not running. Run "Backstop: Restart Daemon" or see "Backstop: Show Logs".';
-    case 'other': return `The daemon answered an error${f.code !== undefined ? ` (${f.code})` : ''}: ${f.message}`;
+    case 'not_available':
+      return `${f.message}.`;
+    case 'invalid_params':
+      return `The daemon rejected the value: ${f.message}. Fix it and try again.`;
+    case 'exhausted':
+      return `Every model in the chain failed or is cooling down${f.retryAfterMs !== undefined ? `; the next one is expected back in ${formatDuration(f.retryAfterMs)}` : ''}.`;
+    case 'cancelled':
+      return 'Cancelled.';
+    case 'not_running':
+      return 'The Backstop daemon is not running. Run "Backstop: Restart Daemon" or see "Backstop: Show Logs".';
+    case 'other':
+      return `The daemon answered an error${f.code !== undefined ? ` (${f.code})` : ''}: ${f.message}`;
   }
 }
 

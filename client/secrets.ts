@@ -1,6 +1,6 @@
 // API keys live in VS Code's SecretStorage (OS keychain), one per provider id, and reach the daemon
 // only in memory through backstop/setSecret: never in settings, never in a log line.
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 const KEY_PREFIX = 'backstop.apiKey.';
 /** SecretStorage cannot list its keys, so remember which providers have one. */

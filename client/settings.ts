@@ -6,8 +6,17 @@ export const SECTION = 'backstop';
 
 /** Settings that mirror a daemon config key (setting key → config path). */
 export const DAEMON_SETTINGS = [
-  'providers', 'chain', 'strategy', 'timeoutMs', 'maxRetries', 'autoSwitch', 'monitorVram',
-  'local.modelsDirs', 'inline.chain', 'inline.timeoutMs', 'inline.maxTokens',
+  'providers',
+  'chain',
+  'strategy',
+  'timeoutMs',
+  'maxRetries',
+  'autoSwitch',
+  'monitorVram',
+  'local.modelsDirs',
+  'inline.chain',
+  'inline.timeoutMs',
+  'inline.maxTokens',
 ] as const;
 export type DaemonSetting = (typeof DAEMON_SETTINGS)[number];
 
@@ -85,6 +94,9 @@ export function settingForConfigPath(path: string): string {
 
 /** Find the config path a daemon validation message names (it starts with "<path>: …" per formatIssues). */
 export function configPathInMessage(message: string): string | undefined {
-  const m = /(?:^|[\s;'"`])((?:providers|chain|strategy|timeoutMs|maxRetries|autoSwitch|monitorVram|inline)(?:\.[\w-]+)*)\b/.exec(message);
+  const m =
+    /(?:^|[\s;'"`])((?:providers|chain|strategy|timeoutMs|maxRetries|autoSwitch|monitorVram|inline)(?:\.[\w-]+)*)\b/.exec(
+      message,
+    );
   return m?.[1];
 }

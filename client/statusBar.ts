@@ -33,13 +33,25 @@ export class StatusBar implements vscode.Disposable {
     const view = renderStatus({ ...this.input, nowMs: Date.now() });
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
-    tooltip.isTrusted = { enabledCommands: ['backstop.showDiagnostics', 'backstop.switchPrimary', 'backstop.showLogs', 'backstop.restartDaemon'] };
+    tooltip.isTrusted = {
+      enabledCommands: [
+        'backstop.showDiagnostics',
+        'backstop.switchPrimary',
+        'backstop.showLogs',
+        'backstop.restartDaemon',
+      ],
+    };
     this.item.tooltip = tooltip;
-    this.item.accessibilityInformation = { label: `Backstop: ${view.text.replace(/\$\([^)]*\)\s*/g, '')}`, role: 'button' };
+    this.item.accessibilityInformation = {
+      label: `Backstop: ${view.text.replace(/\$\([^)]*\)\s*/g, '')}`,
+      role: 'button',
+    };
     this.item.backgroundColor =
-      view.background === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : view.background === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground')
-      : undefined;
+      view.background === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : view.background === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
     if (view.ticking && !this.ticker) this.ticker = setInterval(() => this.render(), COUNTDOWN_TICK_MS);
     if (!view.ticking && this.ticker) {
       clearInterval(this.ticker);

@@ -28,7 +28,8 @@ export interface StatusView {
 export const SHOW_DIAGNOSTICS_COMMAND = 'backstop.showDiagnostics';
 
 export function renderStatus(input: StatusViewInput): StatusView {
-  const links = '[Diagnostics](command:backstop.showDiagnostics) · [Switch primary](command:backstop.switchPrimary) · [Logs](command:backstop.showLogs)';
+  const links =
+    '[Diagnostics](command:backstop.showDiagnostics) · [Switch primary](command:backstop.switchPrimary) · [Logs](command:backstop.showLogs)';
   if (input.daemon !== 'running' || !input.status) {
     const labels: Record<DaemonState, [string, string]> = {
       starting: ['$(sync~spin) Backstop', 'starting the daemon…'],
@@ -49,9 +50,14 @@ export function renderStatus(input: StatusViewInput): StatusView {
   const s = input.status;
   const lines: string[] = [`**Backstop** — health ${s.healthScore} (${s.healthLevel})`];
   lines.push(`Active model: ${code(s.activeModel ?? 'none')}`);
-  lines.push(`Chain: ${s.chain.length ? s.chain.map(code).join(' → ') : '_empty — add models with "Backstop: Edit Fallback Chain"_'} (${md(s.strategy)})`);
+  lines.push(
+    `Chain: ${s.chain.length ? s.chain.map(code).join(' → ') : '_empty — add models with "Backstop: Edit Fallback Chain"_'} (${md(s.strategy)})`,
+  );
   const fb = latestFallback(s.lastFallback, input.lastFallback);
-  if (fb) lines.push(`Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure)}: ${md(fb.message)}${fb.at ? ` (${md(timeOf(fb.at))})` : ''}`);
+  if (fb)
+    lines.push(
+      `Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure)}: ${md(fb.message)}${fb.at ? ` (${md(timeOf(fb.at))})` : ''}`,
+    );
   lines.push(`Queue: ${s.queueLength} waiting · Models: ${s.models.ready}/${s.models.total} ready`);
   if (s.topRecommendation) lines.push(`Recommendation: ${md(s.topRecommendation)}`);
 
@@ -59,13 +65,22 @@ export function renderStatus(input: StatusViewInput): StatusView {
   if (s.exhausted) {
     const until = s.exhaustedUntil ? Date.parse(s.exhaustedUntil) : NaN;
     remainingMs = Number.isFinite(until) ? Math.max(0, until - input.nowMs) : undefined;
-    lines.splice(1, 0, `**Exhausted**: every model failed or is cooling down${remainingMs !== undefined ? `; retry in ${formatDuration(remainingMs)}` : ''}.`);
+    lines.splice(
+      1,
+      0,
+      `**Exhausted**: every model failed or is cooling down${remainingMs !== undefined ? `; retry in ${formatDuration(remainingMs)}` : ''}.`,
+    );
   }
   lines.push(links);
   const tooltip = lines.join('\n\n');
 
   if (s.exhausted) {
-    return { text: `$(watch) ${remainingMs !== undefined ? clock(remainingMs) : 'exhausted'}`, tooltip, background: 'error', ticking: remainingMs !== undefined };
+    return {
+      text: `$(watch) ${remainingMs !== undefined ? clock(remainingMs) : 'exhausted'}`,
+      tooltip,
+      background: 'error',
+      ticking: remainingMs !== undefined,
+    };
   }
   const busy = input.busy > 0 || (s.inFlight ?? 0) > 0;
   const icon = busy ? '$(loading~spin)' : '$(pulse)';

@@ -23,35 +23,68 @@ export function redactSecrets(text: string): string {
 export class RedactingChannel implements vscode.LogOutputChannel {
   constructor(private readonly target: vscode.LogOutputChannel) {}
 
-  get name(): string { return this.target.name; }
-  get logLevel(): vscode.LogLevel { return this.target.logLevel; }
-  get onDidChangeLogLevel(): vscode.Event<vscode.LogLevel> { return this.target.onDidChangeLogLevel; }
-  trace(message: string, ...args: unknown[]): void { this.target.trace(redactSecrets(message), ...args.map(redactArg)); }
-  debug(message: string, ...args: unknown[]): void { this.target.debug(redactSecrets(message), ...args.map(redactArg)); }
-  info(message: string, ...args: unknown[]): void { this.target.info(redactSecrets(message), ...args.map(redactArg)); }
-  warn(message: string, ...args: unknown[]): void { this.target.warn(redactSecrets(message), ...args.map(redactArg)); }
-  error(error: string | Error, ...args: unknown[]): void {
-    this.target.error(typeof error === 'string' ? redactSecrets(error) : redactSecrets(error.message), ...args.map(redactArg));
+  get name(): string {
+    return this.target.name;
   }
-  append(value: string): void { this.target.append(redactSecrets(value)); }
-  appendLine(value: string): void { this.target.appendLine(redactSecrets(value)); }
-  replace(value: string): void { this.target.replace(redactSecrets(value)); }
-  clear(): void { this.target.clear(); }
+  get logLevel(): vscode.LogLevel {
+    return this.target.logLevel;
+  }
+  get onDidChangeLogLevel(): vscode.Event<vscode.LogLevel> {
+    return this.target.onDidChangeLogLevel;
+  }
+  trace(message: string, ...args: unknown[]): void {
+    this.target.trace(redactSecrets(message), ...args.map(redactArg));
+  }
+  debug(message: string, ...args: unknown[]): void {
+    this.target.debug(redactSecrets(message), ...args.map(redactArg));
+  }
+  info(message: string, ...args: unknown[]): void {
+    this.target.info(redactSecrets(message), ...args.map(redactArg));
+  }
+  warn(message: string, ...args: unknown[]): void {
+    this.target.warn(redactSecrets(message), ...args.map(redactArg));
+  }
+  error(error: string | Error, ...args: unknown[]): void {
+    this.target.error(
+      typeof error === 'string' ? redactSecrets(error) : redactSecrets(error.message),
+      ...args.map(redactArg),
+    );
+  }
+  append(value: string): void {
+    this.target.append(redactSecrets(value));
+  }
+  appendLine(value: string): void {
+    this.target.appendLine(redactSecrets(value));
+  }
+  replace(value: string): void {
+    this.target.replace(redactSecrets(value));
+  }
+  clear(): void {
+    this.target.clear();
+  }
   show(preserveFocus?: boolean): void;
   show(column?: vscode.ViewColumn, preserveFocus?: boolean): void;
   show(a?: boolean | vscode.ViewColumn, b?: boolean): void {
     if (typeof a === 'boolean' || a === undefined) this.target.show(a);
     else this.target.show(a, b);
   }
-  hide(): void { this.target.hide(); }
+  hide(): void {
+    this.target.hide();
+  }
   /** The target belongs to the Ctx, which disposes it. */
-  dispose(): void { /* nothing of our own */ }
+  dispose(): void {
+    /* nothing of our own */
+  }
 }
 
 function redactArg(a: unknown): unknown {
   if (typeof a === 'string') return redactSecrets(a);
   if (typeof a === 'object' && a !== null) {
-    try { return JSON.parse(redactSecrets(JSON.stringify(a))) as unknown; } catch { return a; }
+    try {
+      return JSON.parse(redactSecrets(JSON.stringify(a))) as unknown;
+    } catch {
+      return a;
+    }
   }
   return a;
 }

@@ -7,7 +7,14 @@ import type { ChainResult } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { persistChain } from './commands/switchPrimary';
 import { describeFailure, type DaemonFailure } from './rpcErrors';
-import { isFromWebview, type FromWebview, type Section, type SettingsValues, type Snapshot, type ToWebview } from '../protocol/webview';
+import {
+  isFromWebview,
+  type FromWebview,
+  type Section,
+  type SettingsValues,
+  type Snapshot,
+  type ToWebview,
+} from '../protocol/webview';
 
 const VIEW_TYPE = 'backstop.diagnostics';
 const SETTINGS_KEYS: readonly (keyof SettingsValues)[] = ['timeoutMs', 'maxRetries', 'autoSwitch', 'monitorVram'];
@@ -38,7 +45,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
     return DiagnosticsPanel.current;
   }
 
-  private constructor(private readonly ctx: Ctx, private readonly panel: vscode.WebviewPanel, dist: vscode.Uri) {
+  private constructor(
+    private readonly ctx: Ctx,
+    private readonly panel: vscode.WebviewPanel,
+    dist: vscode.Uri,
+  ) {
     panel.webview.html = html(panel.webview, dist);
     this.subs.push(
       panel.onDidDispose(() => this.dispose()),
@@ -48,10 +59,14 @@ export class DiagnosticsPanel implements vscode.Disposable {
       ctx.onFallback((event) => this.post({ type: 'fallback', event })),
       ctx.onBenchmarkProgress((progress) => this.post({ type: 'benchmarkProgress', progress })),
       ctx.onQueue((items) => this.event('info', 'queue', `queue: ${items.length} waiting`)),
-      ctx.onLog((m) => { if (m.level === 'warn' || m.level === 'error') this.event(m.level, 'log', m.message); }),
+      ctx.onLog((m) => {
+        if (m.level === 'warn' || m.level === 'error') this.event(m.level, 'log', m.message);
+      }),
       ctx.onDidChangeDaemonState((s) => this.event(s === 'failed' ? 'error' : 'info', 'status', `daemon ${s}`)),
       ctx.settings.onDidReject((r) => this.event('error', 'log', `${r.setting} rejected: ${r.message}`)),
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('backstop') && !this.savingSettings) void this.sendSnapshot(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('backstop') && !this.savingSettings) void this.sendSnapshot();
+      }),
     );
   }
 
@@ -75,17 +90,27 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.postEmitter.fire(message);
   }
 
-  private event(level: 'info' | 'warn' | 'error', kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue', text: string): void {
+  private event(
+    level: 'info' | 'warn' | 'error',
+    kind: 'fallback' | 'status' | 'log' | 'benchmark' | 'queue',
+    text: string,
+  ): void {
     this.post({ type: 'event', event: { at: new Date().toISOString(), level, kind, text } });
   }
 
   private async handle(m: FromWebview): Promise<void> {
     switch (m.type) {
-      case 'ready': case 'refresh': return this.sendSnapshot();
-      case 'showLogs': return this.ctx.log.show();
-      case 'setPrimary': return this.applyChain(this.ctx.call(methods.setPrimary, { model: m.model }), 'chain');
-      case 'setChain': return this.applyChain(this.ctx.call(methods.setChain, { chain: m.chain }), 'chain');
-      case 'benchmark': return this.benchmark(m.models);
+      case 'ready':
+      case 'refresh':
+        return this.sendSnapshot();
+      case 'showLogs':
+        return this.ctx.log.show();
+      case 'setPrimary':
+        return this.applyChain(this.ctx.call(methods.setPrimary, { model: m.model }), 'chain');
+      case 'setChain':
+        return this.applyChain(this.ctx.call(methods.setChain, { chain: m.chain }), 'chain');
+      case 'benchmark':
+        return this.benchmark(m.models);
       case 'cancelBenchmark':
         this.benchmarkCts?.cancel();
         return;
@@ -96,11 +121,18 @@ export class DiagnosticsPanel implements vscode.Disposable {
       }
       case 'resetSettings':
         return this.writeSettings(SETTINGS_KEYS, true, (k) => this.ctx.settings.reset(k));
-      case 'monitorStart': case 'monitorStop': {
+      case 'monitorStart':
+      case 'monitorStop': {
         this.post({ type: 'monitor', samples: [], running: m.type === 'monitorStart' });
-        const r = await this.ctx.call(methods.monitor, m.type === 'monitorStart' ? { action: 'start', durationS: m.durationS } : { action: 'stop' });
+        const r = await this.ctx.call(
+          methods.monitor,
+          m.type === 'monitorStart' ? { action: 'start', durationS: m.durationS } : { action: 'stop' },
+        );
         if (r.ok) this.post({ type: 'monitor', samples: r.value.samples, running: r.value.running ?? false });
-        else { this.post({ type: 'monitor', samples: [], running: false }); this.unavailable('monitor', r.failure); }
+        else {
+          this.post({ type: 'monitor', samples: [], running: false });
+          this.unavailable('monitor', r.failure);
+        }
         return;
       }
     }
@@ -123,7 +155,11 @@ export class DiagnosticsPanel implements vscode.Disposable {
   }
 
   /** Write the keys one by one (each is a setConfig), then one snapshot and one confirmation. */
-  private async writeSettings(keys: readonly (keyof SettingsValues)[], reset: boolean, write: (k: keyof SettingsValues) => Promise<boolean>): Promise<void> {
+  private async writeSettings(
+    keys: readonly (keyof SettingsValues)[],
+    reset: boolean,
+    write: (k: keyof SettingsValues) => Promise<boolean>,
+  ): Promise<void> {
     const changed: (keyof SettingsValues)[] = [];
     this.savingSettings = true;
     try {
@@ -135,7 +171,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.post({ type: 'settingsSaved', changed, reset });
   }
 
-  private async applyChain(request: Promise<{ ok: true; value: ChainResult } | { ok: false; failure: DaemonFailure }>, section: Section): Promise<void> {
+  private async applyChain(
+    request: Promise<{ ok: true; value: ChainResult } | { ok: false; failure: DaemonFailure }>,
+    section: Section,
+  ): Promise<void> {
     const r = await request;
     if (!r.ok) {
       void vscode.window.showWarningMessage(`Backstop: ${describeFailure(r.failure)}`);
@@ -148,25 +187,41 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
   private unavailable(section: Section, f: DaemonFailure): void {
     if (f.kind === 'cancelled') return;
-    this.post({ type: 'unavailable', section, message: f.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(f) });
+    this.post({
+      type: 'unavailable',
+      section,
+      message: f.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(f),
+    });
   }
 
   /** One round of requests for the full picture; sections the daemon lacks say so instead of failing the view. */
   private async sendSnapshot(): Promise<void> {
     const c = this.ctx;
     const [status, health, system, models, stats] = await Promise.all([
-      c.call(methods.status), c.call(methods.health), c.call(methods.system), c.call(methods.models, {}), c.call(methods.stats),
+      c.call(methods.status),
+      c.call(methods.health),
+      c.call(methods.system),
+      c.call(methods.models, {}),
+      c.call(methods.stats),
     ]);
     const unavailable: Snapshot['unavailable'] = {};
     const note = (s: Section, r: { ok: boolean; failure?: DaemonFailure }): void => {
-      if (!r.ok && r.failure) unavailable[s] = r.failure.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(r.failure);
+      if (!r.ok && r.failure)
+        unavailable[s] =
+          r.failure.kind === 'not_available' ? 'Not available yet in this daemon version.' : describeFailure(r.failure);
     };
-    note('status', status); note('health', health); note('system', system); note('models', models); note('stats', stats);
+    note('status', status);
+    note('health', health);
+    note('system', system);
+    note('models', models);
+    note('stats', stats);
     const get = (k: keyof SettingsValues): unknown => c.settings.get(k);
     const snapshot: Snapshot = {
       settings: {
-        timeoutMs: Number(get('timeoutMs') ?? 30_000), maxRetries: Number(get('maxRetries') ?? 2),
-        autoSwitch: get('autoSwitch') !== false, monitorVram: get('monitorVram') !== false,
+        timeoutMs: Number(get('timeoutMs') ?? 30_000),
+        maxRetries: Number(get('maxRetries') ?? 2),
+        autoSwitch: get('autoSwitch') !== false,
+        monitorVram: get('monitorVram') !== false,
       },
       unavailable,
       ...(status.ok ? { status: status.value } : c.status ? { status: c.status } : {}),

@@ -39,7 +39,10 @@ const cloudCommon = {
   ...common,
   baseUrl: z.url().optional(),
   /** Name of the environment variable holding the API key. The key itself never goes in a file. */
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
   models: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), z.string()).optional(),
 };
@@ -70,7 +73,10 @@ export const localProviderSchema = z.strictObject({
       z.strictObject({
         url: z.url(),
         // Both cases spelled out rather than the `i` flag, which JSON Schema patterns cannot carry.
-        sha256: z.string().regex(/^[a-fA-F0-9]{64}$/, 'a hex SHA-256').optional(),
+        sha256: z
+          .string()
+          .regex(/^[a-fA-F0-9]{64}$/, 'a hex SHA-256')
+          .optional(),
         sizeBytes: z.number().int().positive().optional(),
       }),
     )
@@ -143,14 +149,16 @@ export const configSchema = z.strictObject({
   monitorVram: z.boolean().default(true),
   /** Allow the planner to offer a clearly labelled mock answer as a last resort. */
   mockGeneration: z.boolean().default(false),
-  gateway: z
-    .strictObject({ streamFailover: z.enum(STREAM_FAILOVER_MODES).default('error') })
-    .prefault({}),
+  gateway: z.strictObject({ streamFailover: z.enum(STREAM_FAILOVER_MODES).default('error') }).prefault({}),
   server: z
     .strictObject({
       /** Browser origins allowed to open the WebSocket / call HTTP (exact match). */
       allowedOrigins: z.array(z.string()).default([]),
-      maxMessageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(8 * 1024 * 1024),
     })
     .prefault({}),
   inline: z
@@ -175,7 +183,10 @@ export function defaultConfig(): Config {
   return configSchema.parse({});
 }
 
-export interface ConfigIssue { path: string; message: string }
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
 
 /** Validate raw input; on failure name every offending key and why. */
 export function validateConfig(input: unknown): { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] } {

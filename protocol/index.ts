@@ -10,6 +10,14 @@ export * as schemas from './schemas';
 export { notifications, requests } from './contract';
 export type { NotificationName, NotificationParamsOf, ParamsIn, ParamsOf, RequestName, ResultOf } from './contract';
 export type {
-  BenchmarkParams, DownloadParams, EstimateWaitParams, PlanParams, QueueCancelParams, SetChainParams,
-  SetPrimaryParams, SetSecretParams, SuggestParams, ModelsParams,
+  BenchmarkParams,
+  DownloadParams,
+  EstimateWaitParams,
+  PlanParams,
+  QueueCancelParams,
+  SetChainParams,
+  SetPrimaryParams,
+  SetSecretParams,
+  SuggestParams,
+  ModelsParams,
 } from './methods';

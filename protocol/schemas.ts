@@ -3,8 +3,18 @@
 // Daemon-side only: the client and the webview import the inferred types, never this module.
 import { z } from 'zod';
 import {
-  ATTEMPT_OUTCOMES, AVAILABILITIES, CAPABILITIES, CHAT_ROLES, CIRCUIT_STATES, FAILURE_KINDS, FALLBACK_OPTION_TYPES,
-  HEALTH_LEVELS, LOG_LEVELS, MODEL_KINDS, PRIORITIES, STRATEGIES,
+  ATTEMPT_OUTCOMES,
+  AVAILABILITIES,
+  CAPABILITIES,
+  CHAT_ROLES,
+  CIRCUIT_STATES,
+  FAILURE_KINDS,
+  FALLBACK_OPTION_TYPES,
+  HEALTH_LEVELS,
+  LOG_LEVELS,
+  MODEL_KINDS,
+  PRIORITIES,
+  STRATEGIES,
 } from './enums';
 import { modelIdProblem, namedChainOf } from './modelId';
 
@@ -239,7 +249,11 @@ export const FallbackOption = z.object({
   message: z.string(),
 });
 
-export const FallbackPlan = z.object({ failure: FailureKind, recommended: FallbackOption, options: z.array(FallbackOption) });
+export const FallbackPlan = z.object({
+  failure: FailureKind,
+  recommended: FallbackOption,
+  options: z.array(FallbackOption),
+});
 
 export const WaitEstimate = z.object({
   totalMs: z.number(),

@@ -16,12 +16,7 @@ export type TraceServerLevel = (typeof TRACE_SERVER_LEVELS)[number];
 
 /** Where a setting may be set (VS Code's `scope`); VS Code's default is `window`. */
 export type SettingScope =
-  | 'application'
-  | 'machine'
-  | 'machine-overridable'
-  | 'window'
-  | 'resource'
-  | 'language-overridable';
+  'application' | 'machine' | 'machine-overridable' | 'window' | 'resource' | 'language-overridable';
 
 /** The text shown for a setting or property: plain or Markdown, not both. */
 export type SettingText =
@@ -113,8 +108,8 @@ export const SETTINGS = {
       order: 1,
       scope: 'machine',
       markdownDescription:
-        'Model providers (local GGUF folders and cloud APIs). Model ids are `<providerId>/<modelName>`. '
-        + 'API keys: run **Backstop: Set API Key**, never put keys here.',
+        'Model providers (local GGUF folders and cloud APIs). Model ids are `<providerId>/<modelName>`. ' +
+        'API keys: run **Backstop: Set API Key**, never put keys here.',
       items: { properties: PROVIDER_FIELDS },
     },
   },
@@ -124,8 +119,8 @@ export const SETTINGS = {
     meta: {
       order: 2,
       markdownDescription:
-        'The fallback chain: the first model is the primary; the next ones are tried when it fails. '
-        + 'Edit with **Backstop: Edit Fallback Chain**.',
+        'The fallback chain: the first model is the primary; the next ones are tried when it fails. ' +
+        'Edit with **Backstop: Edit Fallback Chain**.',
     },
   },
   'backstop.strategy': {
@@ -171,8 +166,8 @@ export const SETTINGS = {
       order: 8,
       scope: 'machine',
       markdownDescription:
-        'Extra folders with GGUF models, added to every local provider (a provider `local` is created when none '
-        + 'is configured).',
+        'Extra folders with GGUF models, added to every local provider (a provider `local` is created when none ' +
+        'is configured).',
     },
   },
   'backstop.inlineCompletions.enabled': {
@@ -214,8 +209,8 @@ export const SETTINGS = {
       order: 30,
       scope: 'machine',
       markdownDescription:
-        'Also serve the protocol on a local WebSocket at this port for other tools (`0` picks a free port; '
-        + 'the port and token are in `daemon.json` in the state folder). `null`: off. Changing it restarts the daemon.',
+        'Also serve the protocol on a local WebSocket at this port for other tools (`0` picks a free port; ' +
+        'the port and token are in `daemon.json` in the state folder). `null`: off. Changing it restarts the daemon.',
     },
   },
   'backstop.trace.server': {
@@ -224,9 +219,9 @@ export const SETTINGS = {
       order: 31,
       scope: 'window',
       markdownDescription:
-        'How much of the JSON-RPC traffic between VS Code and the Backstop daemon is written to the "Backstop" '
-        + 'output channel while its log level is Trace ("Developer: Set Log Level"). `verbose` includes message '
-        + 'parameters; API keys are redacted.',
+        'How much of the JSON-RPC traffic between VS Code and the Backstop daemon is written to the "Backstop" ' +
+        'output channel while its log level is Trace ("Developer: Set Log Level"). `verbose` includes message ' +
+        'parameters; API keys are redacted.',
       enumDescriptions: {
         messages: 'Method names and timings.',
         verbose: 'Method names, timings and parameters (API keys redacted).',

@@ -4,7 +4,14 @@
 // What the extension sends comes from our own code: the webview checks the envelope only.
 import * as z from 'zod/mini';
 import type {
-  BenchmarkProgress, BenchmarkResult, FallbackEvent, HealthReport, ModelInfo, MonitorSample, Stats, Status,
+  BenchmarkProgress,
+  BenchmarkResult,
+  FallbackEvent,
+  HealthReport,
+  ModelInfo,
+  MonitorSample,
+  Stats,
+  Status,
   SystemSnapshot,
 } from './types';
 
@@ -57,7 +64,8 @@ export function isFromWebview(v: unknown): v is FromWebview {
   return parseFromWebview(v) !== undefined;
 }
 
-export type Section = 'status' | 'health' | 'system' | 'models' | 'stats' | 'benchmark' | 'monitor' | 'chain' | 'settings';
+export type Section =
+  'status' | 'health' | 'system' | 'models' | 'stats' | 'benchmark' | 'monitor' | 'chain' | 'settings';
 
 export interface EventEntry {
   /** Dedupes repeats (a fallback's requestId). */
@@ -97,12 +105,26 @@ export type ToWebview =
 /** Every ToWebview type, checked complete by the compiler. */
 const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set(
   Object.keys({
-    snapshot: true, status: true, models: true, event: true, fallback: true, benchmarkProgress: true,
-    benchmarkResults: true, monitor: true, unavailable: true, busy: true, settingsSaved: true,
+    snapshot: true,
+    status: true,
+    models: true,
+    event: true,
+    fallback: true,
+    benchmarkProgress: true,
+    benchmarkResults: true,
+    monitor: true,
+    unavailable: true,
+    busy: true,
+    settingsSaved: true,
   } satisfies Record<ToWebview['type'], true>),
 );
 
 /** The webview's guard: the envelope is checked; payloads come from our own extension. */
 export function isToWebview(v: unknown): v is ToWebview {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && TO_WEBVIEW_TYPES.has(String((v as { type?: unknown }).type));
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    TO_WEBVIEW_TYPES.has(String((v as { type?: unknown }).type))
+  );
 }

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const tiny = path.join(MODELS, 'tiny-demo.gguf');
   if (!fs.existsSync(tiny)) {
     banner('Generating a small local model (random weights, 64-dim, 2 layers)');
-    await writeGguf(tiny, { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 2048, seed: 7, name: 'tiny-demo' });
+    writeGguf(tiny, { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 2048, seed: 7, name: 'tiny-demo' });
   }
   console.log(`local model: ${tiny} (${(fs.statSync(tiny).size / 1024).toFixed(0)} KB)`);
 
@@ -46,8 +46,20 @@ async function main(): Promise<void> {
   const port = await closedPort();
   const config = {
     providers: [
-      { id: 'cloud', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${port}/v1`, models: ['gpt-4o-mini'], apiKeyEnv: 'DEMO_CLOUD_KEY' },
-      { id: 'local', type: 'local', modelsDirs: [MODELS], scan: { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false }, contextSize: 1024 },
+      {
+        id: 'cloud',
+        type: 'openai-compatible',
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        models: ['gpt-4o-mini'],
+        apiKeyEnv: 'DEMO_CLOUD_KEY',
+      },
+      {
+        id: 'local',
+        type: 'local',
+        modelsDirs: [MODELS],
+        scan: { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false },
+        contextSize: 1024,
+      },
     ],
     chain: ['cloud/gpt-4o-mini', 'local/tiny-demo'],
     maxRetries: 1,
@@ -58,7 +70,11 @@ async function main(): Promise<void> {
   fs.writeFileSync(cfgFile, JSON.stringify(config, null, 2));
   banner('Starting the daemon: chain = cloud/gpt-4o-mini (unreachable) → local/tiny-demo');
   console.log(`config: ${cfgFile}`);
-  const daemon = spawn(process.execPath, [CLI, 'serve', '--ws', '0', '--http', '0', '--config', cfgFile, '--state-dir', state], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(
+    process.execPath,
+    [CLI, 'serve', '--ws', '0', '--http', '0', '--config', cfgFile, '--state-dir', state],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   daemon.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const infoFile = path.join(state, 'daemon.json');
@@ -70,7 +86,8 @@ async function main(): Promise<void> {
   let failed = 0;
   try {
     banner('1. A completion: the cloud primary fails, Backstop retries once, then falls back to the local model');
-    failed += cli(['complete', 'Write a haiku about resilience.', '--max-tokens', '24', '--state-dir', state]) === 0 ? 0 : 1;
+    failed +=
+      cli(['complete', 'Write a haiku about resilience.', '--max-tokens', '24', '--state-dir', state]) === 0 ? 0 : 1;
 
     banner('2. Again: the cloud circuit is now open, so it is skipped without a network call');
     failed += cli(['complete', 'And one about fallbacks.', '--max-tokens', '24', '--state-dir', state]) === 0 ? 0 : 1;
@@ -85,17 +102,32 @@ async function main(): Promise<void> {
       body: JSON.stringify({ model: 'backstop', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 }),
     });
     const body = (await res.json()) as { model?: string; usage?: unknown };
-    console.log(`POST /v1/chat/completions → ${res.status}; model=${body.model}; x-backstop-fallback: ${res.headers.get('x-backstop-fallback')}; x-backstop-attempts: ${res.headers.get('x-backstop-attempts')}; usage=${JSON.stringify(body.usage)}`);
+    console.log(
+      `POST /v1/chat/completions → ${res.status}; model=${body.model}; x-backstop-fallback: ${res.headers.get('x-backstop-fallback')}; x-backstop-attempts: ${res.headers.get('x-backstop-attempts')}; usage=${JSON.stringify(body.usage)}`,
+    );
     if (res.status !== 200) failed++;
 
     banner('5. Benchmark of the local model (llama-bench style: prompt and generation tokens/s)');
-    failed += cli(['bench', 'local/tiny-demo', '--repetitions', '3', '--max-tokens', '32', '--prompt-tokens', '64', '--state-dir', state]);
+    failed += cli([
+      'bench',
+      'local/tiny-demo',
+      '--repetitions',
+      '3',
+      '--max-tokens',
+      '32',
+      '--prompt-tokens',
+      '64',
+      '--state-dir',
+      state,
+    ]);
   } finally {
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.on('exit', r));
   }
   banner(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s${failed ? ` — ${failed} step(s) failed` : ''}`);
-  console.log('Next: `npm test` runs every test layer; README.md explains configuration, the CLI and the VS Code extension.');
+  console.log(
+    'Next: `npm test` runs every test layer; README.md explains configuration, the CLI and the VS Code extension.',
+  );
   process.exit(failed ? 1 : 0);
 }
 

@@ -38,7 +38,7 @@ export function methodsSource(): string {
     "import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';",
     "import type { NotificationParamsOf, ParamsIn, ResultOf } from './contract';",
     '',
-    '/** LSP\'s cancel notification, honoured on every transport. */',
+    "/** LSP's cancel notification, honoured on every transport. */",
     "export const CANCEL_REQUEST_METHOD = '$/cancelRequest';",
     '',
   ];
@@ -85,7 +85,8 @@ function render(s: Json | undefined, depth = 0): string {
   if (type === 'object') {
     const props = (s.properties ?? {}) as Record<string, Json>;
     const keys = Object.keys(props);
-    if (!keys.length) return s.additionalProperties ? `{ [key]: ${render(s.additionalProperties as Json, depth)} }` : '{}';
+    if (!keys.length)
+      return s.additionalProperties ? `{ [key]: ${render(s.additionalProperties as Json, depth)} }` : '{}';
     if (depth >= 1) return `{ ${keys.join(', ')} }`;
     const req = new Set((s.required ?? []) as string[]);
     return `{ ${keys.map((k) => `${k}${req.has(k) ? '' : '?'}: ${render(props[k], depth + 1)}`).join('; ')} }`;
@@ -103,7 +104,8 @@ function schemaText(schema: z.ZodType | null): string {
 export function docSection(): string {
   const rows = ['| method | direction | params | result | |', '|---|---|---|---|---|'];
   for (const d of Object.values(requests)) {
-    const result = d.method === 'backstop/getConfig' || d.method === 'backstop/setConfig' ? '`Config`' : schemaText(d.result);
+    const result =
+      d.method === 'backstop/getConfig' || d.method === 'backstop/setConfig' ? '`Config`' : schemaText(d.result);
     rows.push(`| \`${d.method}\` | client → daemon | ${schemaText(d.params)} | ${result} | ${d.doc} |`);
   }
   for (const d of Object.values(notifications)) {

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
-  SETTINGS, SETTINGS_TITLE, sentence, type PropertyMeta, type SettingDeclaration, type SettingMeta,
+  SETTINGS,
+  SETTINGS_TITLE,
+  sentence,
+  type PropertyMeta,
+  type SettingDeclaration,
+  type SettingMeta,
 } from '../protocol/settings';
 
 export type Json = { [key: string]: unknown };
@@ -140,7 +145,8 @@ function mergeObjectUnion(list: unknown[]): Json | undefined {
   const props = variants.map((v) => v.properties as Json);
   const required = variants.map((v) => new Set(Array.isArray(v.required) ? (v.required as string[]) : []));
   const tag = Object.keys(props[0] ?? {}).find((k) =>
-    props.every((p, i) => isObject(p[k]) && typeof p[k].const === 'string' && required[i]?.has(k)));
+    props.every((p, i) => isObject(p[k]) && typeof p[k].const === 'string' && required[i]?.has(k)),
+  );
   if (tag === undefined) return undefined;
   const names = props.map((p) => (p[tag] as Json).const as string);
   if (new Set(names).size !== names.length) return undefined;
@@ -297,8 +303,10 @@ function main(): number {
     return 1;
   }
   fs.writeFileSync(PACKAGE_JSON, renderPackageJson(text, configuration));
-  console.log(`wrote contributes.configuration (${Object.keys(configuration.properties as Json).length} settings) `
-    + 'to package.json');
+  console.log(
+    `wrote contributes.configuration (${Object.keys(configuration.properties as Json).length} settings) ` +
+      'to package.json',
+  );
   return 0;
 }
 

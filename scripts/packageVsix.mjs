@@ -33,7 +33,10 @@ const LLAMA_BINARIES = {
 };
 
 const args = process.argv.slice(2);
-const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const target = opt('--target') ?? hostTarget();
 const gpu = args.includes('--gpu');
 
@@ -78,7 +81,8 @@ export function runtimeClosure() {
   };
   for (const r of RUNTIME_ROOTS) visit(r, ROOT, false);
   for (const b of wanted) {
-    if (!resolvePkg(b, ROOT)) throw new Error(`${b} is not installed: install it for --target ${target} (npm install --no-save --force ${b})`);
+    if (!resolvePkg(b, ROOT))
+      throw new Error(`${b} is not installed: install it for --target ${target} (npm install --no-save --force ${b})`);
   }
   return [...seen.keys()].sort();
 }
@@ -88,7 +92,18 @@ export function runtimeClosure() {
  * excluded: node-llama-cpp is listed by parts, leaving out llama/gitRelease.bundle and the C++
  * sources (34 MB, only needed to build llama.cpp from source).
  */
-const PARTS = { 'node_modules/node-llama-cpp': ['package.json', 'LICENSE', 'dist/**', 'templates/**', 'bins/**', 'node_modules/**', 'llama/*.json', 'llama/grammars/**'] };
+const PARTS = {
+  'node_modules/node-llama-cpp': [
+    'package.json',
+    'LICENSE',
+    'dist/**',
+    'templates/**',
+    'bins/**',
+    'node_modules/**',
+    'llama/*.json',
+    'llama/grammars/**',
+  ],
+};
 
 function allowLines(dir) {
   return PARTS[dir] ? PARTS[dir].map((p) => `!${dir}/${p}`) : [`!${dir}/**`];
@@ -103,14 +118,19 @@ function checkIgnore(dirs) {
   if (args.includes('--write-ignore')) {
     const start = text.indexOf(BEGIN);
     const end = text.indexOf(END);
-    const next = start >= 0 && end > start ? text.slice(0, start) + ignoreBlock(dirs) + text.slice(end + END.length) : `${text.trimEnd()}\n${ignoreBlock(dirs)}\n`;
+    const next =
+      start >= 0 && end > start
+        ? text.slice(0, start) + ignoreBlock(dirs) + text.slice(end + END.length)
+        : `${text.trimEnd()}\n${ignoreBlock(dirs)}\n`;
     fs.writeFileSync(IGNORE_FILE, next);
     return;
   }
   const lines = new Set(text.split('\n').map((l) => l.trim()));
   const missing = dirs.filter((d) => !allowLines(d).every((l) => lines.has(l)));
   if (missing.length) {
-    throw new Error(`.vscodeignore does not allow these run-time packages: ${missing.join(', ')}.\nRun: node scripts/packageVsix.mjs --write-ignore${target !== hostTarget() ? ` --target ${target}` : ''}`);
+    throw new Error(
+      `.vscodeignore does not allow these run-time packages: ${missing.join(', ')}.\nRun: node scripts/packageVsix.mjs --write-ignore${target !== hostTarget() ? ` --target ${target}` : ''}`,
+    );
   }
 }
 
@@ -120,14 +140,17 @@ function main() {
   checkIgnore(dirs);
   if (!args.includes('--no-build')) run(process.execPath, ['esbuild.mjs', '--production']);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const out = opt("--out") ?? `out/${pkg.name}-${target}-${pkg.version}.vsix`;
+  const out = opt('--out') ?? `out/${pkg.name}-${target}-${pkg.version}.vsix`;
   fs.mkdirSync(path.dirname(path.resolve(ROOT, out)), { recursive: true });
   const vsce = path.join(ROOT, 'node_modules/@vscode/vsce/vsce');
   const vsceArgs = ['package', '--out', out, '--target', target, '--allow-missing-repository'];
-  if (!fs.existsSync(path.join(ROOT, 'LICENSE')) && !fs.existsSync(path.join(ROOT, 'LICENSE.md'))) vsceArgs.push('--skip-license');
+  if (!fs.existsSync(path.join(ROOT, 'LICENSE')) && !fs.existsSync(path.join(ROOT, 'LICENSE.md')))
+    vsceArgs.push('--skip-license');
   run(process.execPath, [vsce, ...vsceArgs]);
   const size = fs.statSync(path.resolve(ROOT, out)).size;
-  console.log(`package: ${out} (${(size / 1024 / 1024).toFixed(1)} MB, ${dirs.length} run-time packages, target ${target}${gpu ? ' with GPU binaries' : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `package: ${out} (${(size / 1024 / 1024).toFixed(1)} MB, ${dirs.length} run-time packages, target ${target}${gpu ? ' with GPU binaries' : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 try {

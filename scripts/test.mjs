@@ -23,9 +23,16 @@ function findTests(dir) {
 /** Run a command, echo its output, and return its exit code and text. */
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const child = spawn(cmd, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
     let text = '';
-    const tee = (stream) => (d) => { text += d; stream.write(d); };
+    const tee = (stream) => (d) => {
+      text += d;
+      stream.write(d);
+    };
     child.stdout.on('data', tee(process.stdout));
     child.stderr.on('data', tee(process.stderr));
     child.on('close', (code) => resolve({ code: code ?? 1, text }));
@@ -78,7 +85,10 @@ for (const layer of layers) {
 }
 
 console.log('\n==== Backstop test summary ====');
-for (const r of results) console.log(`${r.layer}: ${r.pass} passed, ${r.fail} failed (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}`);
+for (const r of results)
+  console.log(
+    `${r.layer}: ${r.pass} passed, ${r.fail} failed (${(r.ms / 1000).toFixed(1)} s)${r.note ? ` — ${r.note}` : ''}`,
+  );
 const pass = results.reduce((a, r) => a + r.pass, 0);
 const fail = results.reduce((a, r) => a + r.fail, 0);
 console.log(`${pass} passed, ${fail} failed`);

@@ -9,7 +9,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tsImport } from 'tsx/esm/api';
-import { CODE_SERVER, ensureHost, freePort, hostEnv, launchBrowser, makeWorkspace, NOISE, ROOT, startServer } from '../test/vscode-host/harness.mjs';
+import {
+  CODE_SERVER,
+  ensureHost,
+  freePort,
+  hostEnv,
+  launchBrowser,
+  makeWorkspace,
+  NOISE,
+  ROOT,
+  startServer,
+} from '../test/vscode-host/harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/e2e');
 const t0 = Date.now();
@@ -21,7 +31,10 @@ function summary(passed, failed, note = '') {
 
 function packageVsix(out) {
   if (process.env.BACKSTOP_VSIX) return process.env.BACKSTOP_VSIX;
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/packageVsix.mjs'), '--out', out], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/packageVsix.mjs'), '--out', out], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new Error('packaging the .vsix failed');
   return path.join(ROOT, out);
 }
@@ -49,11 +62,20 @@ async function main() {
   const ud = path.join(tmp, 'ud');
   const ext = path.join(tmp, 'ext');
   fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(ud, 'User/settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false,
-    'extensions.ignoreRecommendations': true, 'update.mode': 'none', 'telemetry.telemetryLevel': 'off', 'chat.disableAIFeatures': true,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden', ...machine,
-  }));
+  fs.writeFileSync(
+    path.join(ud, 'User/settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'security.workspace.trust.enabled': false,
+      'workbench.tips.enabled': false,
+      'extensions.ignoreRecommendations': true,
+      'update.mode': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      ...machine,
+    }),
+  );
   fs.mkdirSync(path.join(ud, 'Machine'), { recursive: true });
   fs.writeFileSync(path.join(ud, 'Machine/settings.json'), JSON.stringify(machine));
   const port = await freePort();
@@ -61,14 +83,28 @@ async function main() {
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const codeServer = path.join(CODE_SERVER, 'out/node/entry.js');
   const common = ['--config', config, '--extensions-dir', ext, '--user-data-dir', ud];
-  const install = spawnSync('node', [codeServer, ...common, '--install-extension', vsix], { env: hostEnv(), encoding: 'utf8' });
+  const install = spawnSync('node', [codeServer, ...common, '--install-extension', vsix], {
+    env: hostEnv(),
+    encoding: 'utf8',
+  });
   if (install.status !== 0) throw new Error(`installing the .vsix failed:\n${install.stdout}\n${install.stderr}`);
   console.log(`e2e: extension installed after ${secs()}`);
 
   const server = await startServer({
     command: 'node',
-    args: [codeServer, ...common, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust'],
-    env: hostEnv(), port, readyPath: '/healthz', logFile: path.join(tmp, 'code-server.log'),
+    args: [
+      codeServer,
+      ...common,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+    ],
+    env: hostEnv(),
+    port,
+    readyPath: '/healthz',
+    logFile: path.join(tmp, 'code-server.log'),
   });
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -78,7 +114,10 @@ async function main() {
   let failed = 0;
   try {
     const { page } = browser;
-    page.on('console', (m) => { if (m.type() === 'error' && !NOISE.test(m.text()) && (process.env.RAW || /backstop/i.test(m.text()))) console.log(`[page] ${m.text().slice(0, 500)}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !NOISE.test(m.text()) && (process.env.RAW || /backstop/i.test(m.text())))
+        console.log(`[page] ${m.text().slice(0, 500)}`);
+    });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     for (const step of STEPS) {
@@ -108,7 +147,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   summary(0, 1, 'harness error');
   process.exit(1);
 });

@@ -11,7 +11,16 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import {
-  build, CODE_SERVER, ensureHost, freePort, hostEnv, launchBrowser, makeWorkspace, NOISE, ROOT, startServer,
+  build,
+  CODE_SERVER,
+  ensureHost,
+  freePort,
+  hostEnv,
+  launchBrowser,
+  makeWorkspace,
+  NOISE,
+  ROOT,
+  startServer,
 } from '../test/vscode-host/harness.mjs';
 
 const RUN_TIMEOUT_MS = Number(process.env.BACKSTOP_VSCODE_TIMEOUT_MS ?? 180_000);
@@ -28,7 +37,9 @@ async function runElectron(workspace, results) {
   try {
     testElectron = await import('@vscode/test-electron');
   } catch {
-    throw new Error('--electron needs @vscode/test-electron: npm i --no-save @vscode/test-electron (it downloads VS Code, so it needs the internet)');
+    throw new Error(
+      '--electron needs @vscode/test-electron: npm i --no-save @vscode/test-electron (it downloads VS Code, so it needs the internet)',
+    );
   }
   try {
     await testElectron.runTests({
@@ -47,21 +58,40 @@ async function runInCodeServer(tmp, workspace, results) {
   const port = await freePort();
   const server = await startServer({
     command: 'node',
-    args: [path.join(CODE_SERVER, 'lib/vscode/out/server-main.js'), '--host', '127.0.0.1', '--port', String(port),
-      '--without-connection-token', '--accept-server-license-terms', '--enable-smoke-test-driver',
-      '--disable-telemetry', '--disable-workspace-trust',
-      '--user-data-dir', path.join(tmp, 'ud'), '--server-data-dir', path.join(tmp, 'ud/server'), '--extensions-dir', path.join(tmp, 'ext')],
+    args: [
+      path.join(CODE_SERVER, 'lib/vscode/out/server-main.js'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--without-connection-token',
+      '--accept-server-license-terms',
+      '--enable-smoke-test-driver',
+      '--disable-telemetry',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      path.join(tmp, 'ud'),
+      '--server-data-dir',
+      path.join(tmp, 'ud/server'),
+      '--extensions-dir',
+      path.join(tmp, 'ext'),
+    ],
     env: hostEnv({ BACKSTOP_TEST_RESULTS: results }),
-    port, readyPath: '/version', logFile: path.join(tmp, 'server.log'),
+    port,
+    readyPath: '/version',
+    logFile: path.join(tmp, 'server.log'),
   });
   const browser = await launchBrowser();
   let code;
   try {
     const { page } = browser;
-    const exited = new Promise((resolve) => { void page.exposeFunction('codeAutomationExit', (c) => resolve(c)); });
+    const exited = new Promise((resolve) => {
+      void page.exposeFunction('codeAutomationExit', (c) => resolve(c));
+    });
     page.on('console', (m) => {
       const text = m.text();
-      if (process.env.RAW || (!NOISE.test(text) && /backstop|mocha|passing|failing|✔|✓|\d+\)|Error/i.test(text))) console.log(`[host] ${text.slice(0, 2000)}`);
+      if (process.env.RAW || (!NOISE.test(text) && /backstop|mocha|passing|failing|✔|✓|\d+\)|Error/i.test(text)))
+        console.log(`[host] ${text.slice(0, 2000)}`);
     });
     const host = `127.0.0.1:${port}`;
     const payload = JSON.stringify([
@@ -85,8 +115,13 @@ async function main() {
   await esbuild.build({
     entryPoints: { index: path.join(ROOT, 'test/vscode/index.ts') },
     outdir: path.join(ROOT, 'out/test'),
-    bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline',
-    external: ['vscode', 'mocha'], logLevel: 'warning',
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: 'inline',
+    external: ['vscode', 'mocha'],
+    logLevel: 'warning',
   });
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-vscode-'));
@@ -110,7 +145,10 @@ async function main() {
     failed = r.failed;
     for (const f of r.failures) console.log(`FAIL ${f.title}\n${f.error}\n`);
   }
-  if (code === 'timeout') console.log(`the extension host did not finish within ${RUN_TIMEOUT_MS} ms; server log: ${path.join(tmp, 'server.log')}`);
+  if (code === 'timeout')
+    console.log(
+      `the extension host did not finish within ${RUN_TIMEOUT_MS} ms; server log: ${path.join(tmp, 'server.log')}`,
+    );
   if (process.env.KEEP !== '1' && code === 0) fs.rmSync(tmp, { recursive: true, force: true });
   else console.log(`kept ${tmp}`);
   const ok = code === 0 && failed === 0 && passed > 0;

@@ -7,10 +7,10 @@ import { registerClientCommands } from './cli/commands';
 import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
 
-
 const port = (v: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${v}" is not a port (0..65535; 0 picks a free one)`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`"${v}" is not a port (0..65535; 0 picks a free one)`);
   return n;
 };
 
@@ -30,35 +30,49 @@ program
   .option('--http <port>', 'serve the OpenAI-compatible gateway and /rpc on 127.0.0.1:<port> (0 = free port)', port)
   .option('--config <file>', 'configuration file (JSON or YAML)')
   .option('--state-dir <dir>', 'where state, benchmarks and daemon.json live')
-  .action(async (o: { stdio?: boolean; nodeIpc?: boolean; ws?: number; http?: number; config?: string; stateDir?: string }) => {
-    const ipc = o.nodeIpc || process.argv.includes('--node-ipc');
-    if (!o.stdio && !ipc && o.ws === undefined && o.http === undefined) {
-      process.stderr.write('backstop serve: choose at least one transport: --stdio, --ws <port> or --http <port>\n');
-      process.exit(EXIT_USAGE);
-    }
-    try {
-      const d = await startDaemon({
-        stdio: !!o.stdio, ipc,
-        ...(o.ws !== undefined ? { wsPort: o.ws } : {}),
-        ...(o.http !== undefined ? { httpPort: o.http } : {}),
-        ...(o.config ? { configFile: o.config } : {}),
-        ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-      });
-      if (!o.stdio && !ipc) {
-        process.stderr.write(`backstop: ws ${d.wsPort ?? '-'} http ${d.httpPort ?? '-'}; token and ports in ${d.stateDir}/daemon.json\n`);
+  .action(
+    async (o: {
+      stdio?: boolean;
+      nodeIpc?: boolean;
+      ws?: number;
+      http?: number;
+      config?: string;
+      stateDir?: string;
+    }) => {
+      const ipc = o.nodeIpc || process.argv.includes('--node-ipc');
+      if (!o.stdio && !ipc && o.ws === undefined && o.http === undefined) {
+        process.stderr.write('backstop serve: choose at least one transport: --stdio, --ws <port> or --http <port>\n');
+        process.exit(EXIT_USAGE);
       }
-      // Last line of defence: a bug in one request must not take every client's daemon down.
-      process.on('unhandledRejection', (e) => d.services.log.error(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
-      process.on('uncaughtException', (e) => d.services.log.error(`uncaught exception: ${e.stack ?? e.message}`));
-      const shutdown = () => void d.stop().then(() => process.exit(EXIT_OK));
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
-    } catch (e) {
-      const msg = (e as Error).message;
-      process.stderr.write(`backstop: ${msg}\n`);
-      process.exit(e instanceof ConfigError ? EXIT_USAGE : EXIT_ERROR);
-    }
-  });
+      try {
+        const d = await startDaemon({
+          stdio: !!o.stdio,
+          ipc,
+          ...(o.ws !== undefined ? { wsPort: o.ws } : {}),
+          ...(o.http !== undefined ? { httpPort: o.http } : {}),
+          ...(o.config ? { configFile: o.config } : {}),
+          ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+        });
+        if (!o.stdio && !ipc) {
+          process.stderr.write(
+            `backstop: ws ${d.wsPort ?? '-'} http ${d.httpPort ?? '-'}; token and ports in ${d.stateDir}/daemon.json\n`,
+          );
+        }
+        // Last line of defence: a bug in one request must not take every client's daemon down.
+        process.on('unhandledRejection', (e) =>
+          d.services.log.error(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`),
+        );
+        process.on('uncaughtException', (e) => d.services.log.error(`uncaught exception: ${e.stack ?? e.message}`));
+        const shutdown = () => void d.stop().then(() => process.exit(EXIT_OK));
+        process.on('SIGINT', shutdown);
+        process.on('SIGTERM', shutdown);
+      } catch (e) {
+        const msg = (e as Error).message;
+        process.stderr.write(`backstop: ${msg}\n`);
+        process.exit(e instanceof ConfigError ? EXIT_USAGE : EXIT_ERROR);
+      }
+    },
+  );
 
 registerClientCommands(program);
 

@@ -5,15 +5,25 @@ import { isToWebview, type FromWebview, type ToWebview } from '../protocol/webvi
 import * as sections from './sections';
 import type { Actions, ViewState } from './sections';
 
-interface VsCodeApi { postMessage(m: FromWebview): void; getState(): unknown; setState(s: unknown): void }
+interface VsCodeApi {
+  postMessage(m: FromWebview): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const MAX_EVENTS = 200;
-type SectionName = 'header' | 'health' | 'system' | 'models' | 'chain' | 'benchmark' | 'events' | 'settings' | 'monitor';
+type SectionName =
+  'header' | 'health' | 'system' | 'models' | 'chain' | 'benchmark' | 'events' | 'settings' | 'monitor';
 
 const vscode = acquireVsCodeApi();
 /** What survives the panel being hidden and shown again (getState/setState). */
-interface Persisted { events: ViewState['events']; benchmarks: ViewState['benchmarks']; monitorSamples: ViewState['monitorSamples']; chainDraft?: string[] }
+interface Persisted {
+  events: ViewState['events'];
+  benchmarks: ViewState['benchmarks'];
+  monitorSamples: ViewState['monitorSamples'];
+  chainDraft?: string[];
+}
 const saved = vscode.getState() as Partial<Persisted> | undefined;
 const state: ViewState = {
   events: Array.isArray(saved?.events) ? saved.events : [],
@@ -32,7 +42,9 @@ const actions: Actions = {
     else state.chainDraft = chain;
     render('chain');
   },
-  settingsEdited: () => { state.settingsDirty = true; },
+  settingsEdited: () => {
+    state.settingsDirty = true;
+  },
 };
 
 const renderers: Record<SectionName, () => HTMLElement[]> = {
@@ -46,17 +58,32 @@ const renderers: Record<SectionName, () => HTMLElement[]> = {
   settings: () => sections.settings(state, actions),
   monitor: () => sections.monitor(state, actions),
 };
-const ORDER: SectionName[] = ['header', 'health', 'models', 'chain', 'benchmark', 'events', 'system', 'settings', 'monitor'];
+const ORDER: SectionName[] = [
+  'header',
+  'health',
+  'models',
+  'chain',
+  'benchmark',
+  'events',
+  'system',
+  'settings',
+  'monitor',
+];
 const containers = new Map<SectionName, HTMLElement>();
 
 function mount(): void {
   const app = document.getElementById('app');
   if (!app) return;
-  app.replaceChildren(...ORDER.map((name) => {
-    const el = name === 'header' ? h('header', { id: 'sec-header' }) : h('section', { id: `sec-${name}`, 'aria-labelledby': `sec-${name}-h` });
-    containers.set(name, el);
-    return el;
-  }));
+  app.replaceChildren(
+    ...ORDER.map((name) => {
+      const el =
+        name === 'header'
+          ? h('header', { id: 'sec-header' })
+          : h('section', { id: `sec-${name}`, 'aria-labelledby': `sec-${name}-h` });
+      containers.set(name, el);
+      return el;
+    }),
+  );
   render(...ORDER);
 }
 
@@ -74,14 +101,21 @@ function render(...names: SectionName[]): void {
     el.replaceChildren(...children);
   }
   if (focusKey && !document.activeElement?.isConnected) {
-    const next = focusKey.startsWith('#') ? document.getElementById(focusKey.slice(1)) : document.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`);
+    const next = focusKey.startsWith('#')
+      ? document.getElementById(focusKey.slice(1))
+      : document.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`);
     next?.focus();
   }
   persist();
 }
 
 function persist(): void {
-  const p: Persisted = { events: state.events, benchmarks: state.benchmarks, monitorSamples: state.monitorSamples, ...(state.chainDraft ? { chainDraft: state.chainDraft } : {}) };
+  const p: Persisted = {
+    events: state.events,
+    benchmarks: state.benchmarks,
+    monitorSamples: state.monitorSamples,
+    ...(state.chainDraft ? { chainDraft: state.chainDraft } : {}),
+  };
   vscode.setState(p);
 }
 
@@ -97,8 +131,18 @@ function onMessage(m: ToWebview): void {
       // A fallback from before the view opened still belongs in the log.
       const last = m.snapshot.status?.lastFallback;
       if (last && !state.events.some((e) => e.id === last.requestId)) {
-        state.events = [...state.events, { id: last.requestId, at: last.at, level: 'warn' as const, kind: 'fallback' as const, text: `fallback ${last.from} → ${last.to} (${last.failure}): ${last.message}` }]
-          .sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_EVENTS);
+        state.events = [
+          ...state.events,
+          {
+            id: last.requestId,
+            at: last.at,
+            level: 'warn' as const,
+            kind: 'fallback' as const,
+            text: `fallback ${last.from} → ${last.to} (${last.failure}): ${last.message}`,
+          },
+        ]
+          .sort((a, b) => b.at.localeCompare(a.at))
+          .slice(0, MAX_EVENTS);
         render('events');
       }
       render(...ORDER.filter((n) => n !== 'events'));
@@ -106,7 +150,12 @@ function onMessage(m: ToWebview): void {
     }
     case 'status':
       if (state.snapshot) state.snapshot = { ...state.snapshot, status: m.status };
-      else state.snapshot = { status: m.status, settings: { timeoutMs: 30000, maxRetries: 2, autoSwitch: true, monitorVram: true }, unavailable: {} };
+      else
+        state.snapshot = {
+          status: m.status,
+          settings: { timeoutMs: 30000, maxRetries: 2, autoSwitch: true, monitorVram: true },
+          unavailable: {},
+        };
       render('header', 'models', 'chain');
       return;
     case 'models':
@@ -115,7 +164,13 @@ function onMessage(m: ToWebview): void {
       return;
     case 'fallback':
       if (state.events.some((e) => e.id === m.event.requestId)) return;
-      addEvent({ id: m.event.requestId, at: new Date().toISOString(), level: 'warn', kind: 'fallback', text: `fallback ${m.event.from} → ${m.event.to} (${m.event.failure}): ${m.event.message}` });
+      addEvent({
+        id: m.event.requestId,
+        at: new Date().toISOString(),
+        level: 'warn',
+        kind: 'fallback',
+        text: `fallback ${m.event.from} → ${m.event.to} (${m.event.failure}): ${m.event.message}`,
+      });
       return;
     case 'event':
       addEvent(m.event);
@@ -127,7 +182,12 @@ function onMessage(m: ToWebview): void {
     case 'benchmarkResults':
       for (const b of m.results) state.benchmarks[b.model] = b;
       delete state.benchmarkProgress;
-      addEvent({ at: new Date().toISOString(), level: 'info', kind: 'benchmark', text: `benchmark finished: ${m.results.map((b) => b.model).join(', ')}` });
+      addEvent({
+        at: new Date().toISOString(),
+        level: 'info',
+        kind: 'benchmark',
+        text: `benchmark finished: ${m.results.map((b) => b.model).join(', ')}`,
+      });
       render('benchmark', 'models');
       return;
     case 'busy':
@@ -142,12 +202,17 @@ function onMessage(m: ToWebview): void {
     case 'settingsSaved':
       state.settingsDirty = false;
       state.settingsNote = m.reset
-        ? (m.changed.length ? 'Defaults restored.' : 'Already at the defaults.')
-        : (m.changed.length ? `Settings saved (${m.changed.join(', ')}).` : 'No changes to save.');
+        ? m.changed.length
+          ? 'Defaults restored.'
+          : 'Already at the defaults.'
+        : m.changed.length
+          ? `Settings saved (${m.changed.join(', ')}).`
+          : 'No changes to save.';
       render('settings');
       return;
     case 'unavailable':
-      if (state.snapshot) state.snapshot = { ...state.snapshot, unavailable: { ...state.snapshot.unavailable, [m.section]: m.message } };
+      if (state.snapshot)
+        state.snapshot = { ...state.snapshot, unavailable: { ...state.snapshot.unavailable, [m.section]: m.message } };
       render(m.section === 'status' ? 'header' : m.section === 'stats' ? 'health' : (m.section as SectionName));
       return;
   }

@@ -15,63 +15,79 @@ const PREFIX_CHARS = 6_000;
 const SUFFIX_CHARS = 2_000;
 const DEFAULT_MAX_TOKENS = 128;
 
-export interface CompleteArgs { prompt?: string; maxTokens?: number }
+export interface CompleteArgs {
+  prompt?: string;
+  maxTokens?: number;
+}
 
-export const complete = (ctx: Ctx) => async (arg?: unknown): Promise<CompleteResult | undefined> => {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    void vscode.window.showInformationMessage('Backstop: open an editor and place the cursor where the completion should go.');
-    return undefined;
-  }
-  const args = (typeof arg === 'object' && arg !== null ? arg : {}) as CompleteArgs;
-  const doc = editor.document;
-  const sel = editor.selection;
-  const range = new vscode.Range(sel.start, sel.end);
-  // The answer may take a while (and a queued one much longer): it goes into `range` only if the
-  // document is still the one the range was taken from.
-  const version = doc.version;
-  const configured = ctx.settings.get(CLIENT_SETTINGS.completeMaxTokens);
-  const params: CompleteParams = {
-    maxTokens: args.maxTokens ?? (typeof configured === 'number' ? configured : DEFAULT_MAX_TOKENS),
-    priority: 'high',
-  };
-  if (args.prompt !== undefined) params.prompt = args.prompt;
-  else if (!sel.isEmpty) params.prompt = doc.getText(sel);
-  else {
-    const offset = doc.offsetAt(sel.active);
-    params.prompt = doc.getText(new vscode.Range(doc.positionAt(Math.max(0, offset - PREFIX_CHARS)), sel.active));
-    params.suffix = doc.getText(new vscode.Range(sel.active, doc.positionAt(offset + SUFFIX_CHARS)));
-  }
-  if (ctx.status?.exhausted && !(await offerToQueue(ctx, {}))) return undefined;
-
-  for (;;) {
-    const outcome = await run(ctx, params);
-    if (outcome.kind === 'ok') {
-      await place(ctx, doc, version, range, outcome.result);
-      announce(ctx, outcome.result);
-      return outcome.result;
+export const complete =
+  (ctx: Ctx) =>
+  async (arg?: unknown): Promise<CompleteResult | undefined> => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage(
+        'Backstop: open an editor and place the cursor where the completion should go.',
+      );
+      return undefined;
     }
-    if (outcome.kind === 'exhausted' && (await offerToQueue(ctx, outcome))) continue;
-    return undefined;
-  }
-};
+    const args = (typeof arg === 'object' && arg !== null ? arg : {}) as CompleteArgs;
+    const doc = editor.document;
+    const sel = editor.selection;
+    const range = new vscode.Range(sel.start, sel.end);
+    // The answer may take a while (and a queued one much longer): it goes into `range` only if the
+    // document is still the one the range was taken from.
+    const version = doc.version;
+    const configured = ctx.settings.get(CLIENT_SETTINGS.completeMaxTokens);
+    const params: CompleteParams = {
+      maxTokens: args.maxTokens ?? (typeof configured === 'number' ? configured : DEFAULT_MAX_TOKENS),
+      priority: 'high',
+    };
+    if (args.prompt !== undefined) params.prompt = args.prompt;
+    else if (!sel.isEmpty) params.prompt = doc.getText(sel);
+    else {
+      const offset = doc.offsetAt(sel.active);
+      params.prompt = doc.getText(new vscode.Range(doc.positionAt(Math.max(0, offset - PREFIX_CHARS)), sel.active));
+      params.suffix = doc.getText(new vscode.Range(sel.active, doc.positionAt(offset + SUFFIX_CHARS)));
+    }
+    if (ctx.status?.exhausted && !(await offerToQueue(ctx, {}))) return undefined;
+
+    for (;;) {
+      const outcome = await run(ctx, params);
+      if (outcome.kind === 'ok') {
+        await place(ctx, doc, version, range, outcome.result);
+        announce(ctx, outcome.result);
+        return outcome.result;
+      }
+      if (outcome.kind === 'exhausted' && (await offerToQueue(ctx, outcome))) continue;
+      return undefined;
+    }
+  };
 
 export const INSERT_AT_CURSOR = 'Insert at Cursor';
 export const COPY = 'Copy';
 
 /** Put the answer where it belongs, or, when that place is gone, where the user says. */
-async function place(ctx: Ctx, doc: vscode.TextDocument, version: number, range: vscode.Range, result: CompleteResult): Promise<void> {
+async function place(
+  ctx: Ctx,
+  doc: vscode.TextDocument,
+  version: number,
+  range: vscode.Range,
+  result: CompleteResult,
+): Promise<void> {
   const text = result.text;
   if (doc.isClosed) {
     await vscode.env.clipboard.writeText(text);
     ctx.log.info(`complete: the document was closed before ${result.modelUsed} answered; the answer:\n${text}`);
-    void vscode.window.showWarningMessage('Backstop: the document was closed before the completion arrived. The answer is in the clipboard and in "Backstop: Show Logs".');
+    void vscode.window.showWarningMessage(
+      'Backstop: the document was closed before the completion arrived. The answer is in the clipboard and in "Backstop: Show Logs".',
+    );
     return;
   }
   if (doc.version !== version) {
     const pick = await vscode.window.showWarningMessage(
       'Backstop: the document changed while the completion ran, so the original place may be wrong. Where should the answer go?',
-      INSERT_AT_CURSOR, COPY,
+      INSERT_AT_CURSOR,
+      COPY,
     );
     if (pick === INSERT_AT_CURSOR && !doc.isClosed) {
       const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
@@ -93,8 +109,12 @@ async function apply(ctx: Ctx, doc: vscode.TextDocument, range: vscode.Range, te
   edit.replace(doc.uri, doc.validateRange(range), text);
   if (await vscode.workspace.applyEdit(edit)) return;
   await vscode.env.clipboard.writeText(text);
-  ctx.log.warn(`complete: the editor refused the edit of ${doc.uri.toString()}; the answer was copied to the clipboard`);
-  void vscode.window.showErrorMessage('Backstop: the completion could not be written into the document (is it read-only?). It is in the clipboard.');
+  ctx.log.warn(
+    `complete: the editor refused the edit of ${doc.uri.toString()}; the answer was copied to the clipboard`,
+  );
+  void vscode.window.showErrorMessage(
+    'Backstop: the completion could not be written into the document (is it read-only?). It is in the clipboard.',
+  );
 }
 
 type RunOutcome =
@@ -113,17 +133,29 @@ async function run(ctx: Ctx, base: CompleteParams): Promise<RunOutcome> {
       const sub = ctx.onStream((d) => {
         if (d.streamId !== streamId) return;
         chars = d.reset ? d.delta.length : chars + d.delta.length;
-        progress.report({ message: `${d.model}${d.reset ? ' (restarted after a failure)' : ''}: ${chars} characters…` });
+        progress.report({
+          message: `${d.model}${d.reset ? ' (restarted after a failure)' : ''}: ${chars} characters…`,
+        });
       });
       try {
         const r = await ctx.busy(ctx.call(methods.complete, params, token));
         if (r.ok) return { kind: 'ok', result: r.value } as const;
         if (r.failure.kind === 'exhausted') {
           ctx.log.warn(`complete: exhausted: ${r.failure.message}`);
-          if (r.failure.data?.attempts) for (const line of formatAttempts(r.failure.data.attempts)) ctx.log.warn(`  ${line}`);
-          return { kind: 'exhausted', ...(r.failure.retryAfterMs !== undefined ? { retryAfterMs: r.failure.retryAfterMs } : {}), ...(r.failure.plan ? { plan: r.failure.plan } : {}) } as const;
+          if (r.failure.data?.attempts)
+            for (const line of formatAttempts(r.failure.data.attempts)) ctx.log.warn(`  ${line}`);
+          return {
+            kind: 'exhausted',
+            ...(r.failure.retryAfterMs !== undefined ? { retryAfterMs: r.failure.retryAfterMs } : {}),
+            ...(r.failure.plan ? { plan: r.failure.plan } : {}),
+          } as const;
         }
-        if (r.failure.kind !== 'cancelled') void vscode.window.showErrorMessage(`Backstop: the completion failed. ${describeFailure(r.failure)}`, 'Show Logs').then((p) => { if (p) ctx.log.show(); });
+        if (r.failure.kind !== 'cancelled')
+          void vscode.window
+            .showErrorMessage(`Backstop: the completion failed. ${describeFailure(r.failure)}`, 'Show Logs')
+            .then((p) => {
+              if (p) ctx.log.show();
+            });
         return { kind: 'failed' } as const;
       } finally {
         sub.dispose();
@@ -143,13 +175,21 @@ export function fallbackReason(result: CompleteResult): string | undefined {
 }
 
 function announce(ctx: Ctx, result: CompleteResult): void {
-  ctx.log.info(`complete: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms${result.fallbackOccurred ? ' after fallback' : ''}`);
+  ctx.log.info(
+    `complete: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms${result.fallbackOccurred ? ' after fallback' : ''}`,
+  );
   for (const line of formatAttempts(result.attempts)) ctx.log.info(`  ${line}`);
   const why = fallbackReason(result);
   if (why) {
-    void vscode.window.showInformationMessage(`Backstop: answered by ${result.modelUsed} (fallback: ${why}).`, 'Show Attempts')
-      .then((p) => { if (p) ctx.log.show(true); });
+    void vscode.window
+      .showInformationMessage(`Backstop: answered by ${result.modelUsed} (fallback: ${why}).`, 'Show Attempts')
+      .then((p) => {
+        if (p) ctx.log.show(true);
+      });
   } else {
-    vscode.window.setStatusBarMessage(`$(check) Backstop: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms`, 5_000);
+    vscode.window.setStatusBarMessage(
+      `$(check) Backstop: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms`,
+      5_000,
+    );
   }
 }

@@ -13,23 +13,28 @@ const REMOVE: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'
 
 type Item = vscode.QuickPickItem & { action: 'model' | 'add' | 'save' | 'cancel'; index?: number };
 
-export const editChain = (ctx: Ctx) => async (arg?: unknown): Promise<ChainResult | undefined> => {
-  let chain: string[] | undefined = Array.isArray(arg) && arg.every((x) => typeof x === 'string') ? [...arg] : undefined;
-  // Before the first status the daemon's chain is unknown: the settings hold what it starts with.
-  if (!chain) chain = await editInteractively(ctx, [...(ctx.status?.chain ?? ctx.settings.chain())]);
-  if (!chain) return undefined;
-  if (!ctx.running) {
-    await ctx.settings.update('chain', chain);
-    void vscode.window.showInformationMessage(`Backstop: chain saved in settings (the daemon is not running; it starts with it): ${chain.join(' → ') || '(empty)'}`);
-    return { chain, strategy: ctx.settings.strategy() };
-  }
-  const result = await ctx.callOrShow(methods.setChain, { chain });
-  if (result) {
-    await persistChain(ctx, result);
-    void vscode.window.showInformationMessage(`Backstop: chain saved: ${result.chain.join(' → ') || '(empty)'}`);
-  }
-  return result;
-};
+export const editChain =
+  (ctx: Ctx) =>
+  async (arg?: unknown): Promise<ChainResult | undefined> => {
+    let chain: string[] | undefined =
+      Array.isArray(arg) && arg.every((x) => typeof x === 'string') ? [...arg] : undefined;
+    // Before the first status the daemon's chain is unknown: the settings hold what it starts with.
+    if (!chain) chain = await editInteractively(ctx, [...(ctx.status?.chain ?? ctx.settings.chain())]);
+    if (!chain) return undefined;
+    if (!ctx.running) {
+      await ctx.settings.update('chain', chain);
+      void vscode.window.showInformationMessage(
+        `Backstop: chain saved in settings (the daemon is not running; it starts with it): ${chain.join(' → ') || '(empty)'}`,
+      );
+      return { chain, strategy: ctx.settings.strategy() };
+    }
+    const result = await ctx.callOrShow(methods.setChain, { chain });
+    if (result) {
+      await persistChain(ctx, result);
+      void vscode.window.showInformationMessage(`Backstop: chain saved: ${result.chain.join(' → ') || '(empty)'}`);
+    }
+    return result;
+  };
 
 /** Returns the edited chain, or undefined when the user cancels. */
 async function editInteractively(ctx: Ctx, chain: string[]): Promise<string[] | undefined> {
@@ -52,7 +57,10 @@ function showChain(chain: string[]): Promise<Item | undefined> {
     const render = (): void => {
       qp.items = [
         ...chain.map((id, index): Item => ({
-          label: id, description: index === 0 ? 'primary' : `fallback #${index}`, action: 'model', index,
+          label: id,
+          description: index === 0 ? 'primary' : `fallback #${index}`,
+          action: 'model',
+          index,
           buttons: [...(index > 0 ? [UP] : []), ...(index < chain.length - 1 ? [DOWN] : []), REMOVE],
         })),
         { label: '', kind: vscode.QuickPickItemKind.Separator, action: 'model' },

@@ -30,5 +30,6 @@ export const COMMANDS: Record<string, Factory> = {
 };
 
 export function registerCommands(ctx: Ctx): void {
-  for (const [id, factory] of Object.entries(COMMANDS)) ctx.pushDisposable(vscode.commands.registerCommand(id, factory(ctx)));
+  for (const [id, factory] of Object.entries(COMMANDS))
+    ctx.pushDisposable(vscode.commands.registerCommand(id, factory(ctx)));
 }

@@ -7,12 +7,15 @@ import type { Ctx } from '../ctx';
 import { describeModel, sortModels } from '../modelItems';
 import { describeFailure } from '../rpcErrors';
 
-export interface ModelPick extends vscode.QuickPickItem { id: string }
+export interface ModelPick extends vscode.QuickPickItem {
+  id: string;
+}
 
 export async function listModels(ctx: Ctx): Promise<{ models: ModelInfo[] | undefined; ids: string[] }> {
   const r = await ctx.call(methods.models, {});
   if (r.ok) return { models: r.value.models, ids: r.value.models.map((m) => m.id) };
-  if (r.failure.kind !== 'not_available') void vscode.window.showWarningMessage(`Backstop: could not list models. ${describeFailure(r.failure)}`);
+  if (r.failure.kind !== 'not_available')
+    void vscode.window.showWarningMessage(`Backstop: could not list models. ${describeFailure(r.failure)}`);
   return { models: undefined, ids: [...(ctx.status?.chain ?? [])] };
 }
 
@@ -26,10 +29,21 @@ export async function pickModel(ctx: Ctx, title: string, exclude: readonly strin
   const { models, ids } = await listModels(ctx);
   const picks = modelPicks(models, ids, chain).filter((p) => !exclude.includes(p.id));
   if (!picks.length) {
-    void vscode.window.showInformationMessage('Backstop: no models found. Configure providers in the backstop.providers setting or add GGUF folders in backstop.local.modelsDirs.', 'Open Settings')
-      .then((pick) => { if (pick) void vscode.commands.executeCommand('workbench.action.openSettings', 'backstop'); });
+    void vscode.window
+      .showInformationMessage(
+        'Backstop: no models found. Configure providers in the backstop.providers setting or add GGUF folders in backstop.local.modelsDirs.',
+        'Open Settings',
+      )
+      .then((pick) => {
+        if (pick) void vscode.commands.executeCommand('workbench.action.openSettings', 'backstop');
+      });
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(picks, { title, placeHolder: 'Type to filter models', matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(picks, {
+    title,
+    placeHolder: 'Type to filter models',
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   return picked?.id;
 }

@@ -7,16 +7,19 @@ import { describeFailure } from '../rpcErrors';
 
 /** backstop.refreshModels: rescan folders and providers. */
 export const refreshModels = (ctx: Ctx) => async (): Promise<ModelInfo[] | undefined> =>
-  vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Backstop: refreshing models' }, async () => {
-    const r = await ctx.call(methods.models, { refresh: true });
-    if (!r.ok) {
-      void vscode.window.showWarningMessage(`Backstop: could not refresh models. ${describeFailure(r.failure)}`);
-      return undefined;
-    }
-    const ready = r.value.models.filter((m) => m.availability === 'ready').length;
-    vscode.window.setStatusBarMessage(`Backstop: ${r.value.models.length} models, ${ready} ready`, 5_000);
-    return r.value.models;
-  });
+  vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: 'Backstop: refreshing models' },
+    async () => {
+      const r = await ctx.call(methods.models, { refresh: true });
+      if (!r.ok) {
+        void vscode.window.showWarningMessage(`Backstop: could not refresh models. ${describeFailure(r.failure)}`);
+        return undefined;
+      }
+      const ready = r.value.models.filter((m) => m.availability === 'ready').length;
+      vscode.window.setStatusBarMessage(`Backstop: ${r.value.models.length} models, ${ready} ready`, 5_000);
+      return r.value.models;
+    },
+  );
 
 /** backstop.restartDaemon */
 export const restartDaemon = (ctx: Ctx) => async (): Promise<boolean> => {
@@ -29,35 +32,48 @@ export const restartDaemon = (ctx: Ctx) => async (): Promise<boolean> => {
 export const showLogs = (ctx: Ctx) => (): void => ctx.log.show();
 
 /** backstop.setApiKey [providerId, apiKey]: stored in SecretStorage, passed to the daemon in memory. */
-export const setApiKey = (ctx: Ctx) => async (providerArg?: unknown, keyArg?: unknown): Promise<boolean> => {
-  const providerId = typeof providerArg === 'string' ? providerArg : await pickProvider(ctx, 'Backstop: Set API Key', false);
-  if (!providerId) return false;
-  const apiKey = typeof keyArg === 'string' ? keyArg : await vscode.window.showInputBox({
-    title: `Backstop: API key for "${providerId}"`, password: true, ignoreFocusOut: true,
-    prompt: 'Stored in the OS keychain through VS Code SecretStorage; never written to settings or logs.',
-    validateInput: (v) => (v.trim() ? undefined : 'Enter a key, or press Escape to cancel'),
-  });
-  if (!apiKey) return false;
-  await ctx.apiKeys.set(providerId, apiKey.trim());
-  // secrets.onDidChange pushes it too (and serves other windows); awaiting here means the next
-  // request after this command already carries the key, and a refusal is shown, not only logged.
-  const failure = await ctx.pushSecret(providerId);
-  if (failure && failure.kind !== 'not_running') {
-    void vscode.window.showWarningMessage(`Backstop: the key for "${providerId}" is stored, but the daemon did not take it. ${describeFailure(failure)}`);
-  }
-  vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} saved`, 5_000);
-  return true;
-};
+export const setApiKey =
+  (ctx: Ctx) =>
+  async (providerArg?: unknown, keyArg?: unknown): Promise<boolean> => {
+    const providerId =
+      typeof providerArg === 'string' ? providerArg : await pickProvider(ctx, 'Backstop: Set API Key', false);
+    if (!providerId) return false;
+    const apiKey =
+      typeof keyArg === 'string'
+        ? keyArg
+        : await vscode.window.showInputBox({
+            title: `Backstop: API key for "${providerId}"`,
+            password: true,
+            ignoreFocusOut: true,
+            prompt: 'Stored in the OS keychain through VS Code SecretStorage; never written to settings or logs.',
+            validateInput: (v) => (v.trim() ? undefined : 'Enter a key, or press Escape to cancel'),
+          });
+    if (!apiKey) return false;
+    await ctx.apiKeys.set(providerId, apiKey.trim());
+    // secrets.onDidChange pushes it too (and serves other windows); awaiting here means the next
+    // request after this command already carries the key, and a refusal is shown, not only logged.
+    const failure = await ctx.pushSecret(providerId);
+    if (failure && failure.kind !== 'not_running') {
+      void vscode.window.showWarningMessage(
+        `Backstop: the key for "${providerId}" is stored, but the daemon did not take it. ${describeFailure(failure)}`,
+      );
+    }
+    vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} saved`, 5_000);
+    return true;
+  };
 
 /** backstop.clearApiKey [providerId] */
-export const clearApiKey = (ctx: Ctx) => async (providerArg?: unknown): Promise<boolean> => {
-  const providerId = typeof providerArg === 'string' ? providerArg : await pickProvider(ctx, 'Backstop: Clear API Key', true);
-  if (!providerId) return false;
-  await ctx.apiKeys.clear(providerId);
-  await ctx.pushSecret(providerId); // resolve once the daemon has forgotten it too
-  vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} removed`, 5_000);
-  return true;
-};
+export const clearApiKey =
+  (ctx: Ctx) =>
+  async (providerArg?: unknown): Promise<boolean> => {
+    const providerId =
+      typeof providerArg === 'string' ? providerArg : await pickProvider(ctx, 'Backstop: Clear API Key', true);
+    if (!providerId) return false;
+    await ctx.apiKeys.clear(providerId);
+    await ctx.pushSecret(providerId); // resolve once the daemon has forgotten it too
+    vscode.window.setStatusBarMessage(`Backstop: API key for ${providerId} removed`, 5_000);
+    return true;
+  };
 
 async function pickProvider(ctx: Ctx, title: string, onlyStored: boolean): Promise<string | undefined> {
   const stored = new Set(ctx.apiKeys.stored());
@@ -68,7 +84,10 @@ async function pickProvider(ctx: Ctx, title: string, onlyStored: boolean): Promi
   }
   const OTHER = '$(edit) Another provider id…';
   const picked = await vscode.window.showQuickPick(
-    [...ids.map((id) => ({ label: id, description: stored.has(id) ? 'key stored' : '' })), ...(onlyStored ? [] : [{ label: OTHER, description: '' }])],
+    [
+      ...ids.map((id) => ({ label: id, description: stored.has(id) ? 'key stored' : '' })),
+      ...(onlyStored ? [] : [{ label: OTHER, description: '' }]),
+    ],
     { title },
   );
   if (!picked) return undefined;

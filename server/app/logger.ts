@@ -9,7 +9,10 @@ const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, err
 export class DaemonLogger implements Logger {
   private listeners = new Set<(m: LogMessage) => void>();
   private secrets = new Set<string>();
-  constructor(private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info', public toStderr = true) {}
+  constructor(
+    private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info',
+    public toStderr = true,
+  ) {}
 
   addSecret(s: string): void {
     if (s.length >= 4) this.secrets.add(s);
@@ -32,8 +35,16 @@ export class DaemonLogger implements Logger {
     if (this.toStderr) process.stderr.write(`[backstop ${m.at} ${level}] ${m.message}\n`);
     for (const l of this.listeners) l(m);
   }
-  debug(msg: string): void { this.emit('debug', msg); }
-  info(msg: string): void { this.emit('info', msg); }
-  warn(msg: string): void { this.emit('warn', msg); }
-  error(msg: string): void { this.emit('error', msg); }
+  debug(msg: string): void {
+    this.emit('debug', msg);
+  }
+  info(msg: string): void {
+    this.emit('info', msg);
+  }
+  warn(msg: string): void {
+    this.emit('warn', msg);
+  }
+  error(msg: string): void {
+    this.emit('error', msg);
+  }
 }

@@ -79,12 +79,28 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
 
   await services.start();
   if (opts.wsPort !== undefined) {
-    const ws = await startWsServer(table, state.peers, { port: opts.wsPort, host, token, allowedOrigins: () => state.config.server.allowedOrigins, maxBytes: () => state.config.server.maxMessageBytes }, logger);
+    const ws = await startWsServer(
+      table,
+      state.peers,
+      {
+        port: opts.wsPort,
+        host,
+        token,
+        allowedOrigins: () => state.config.server.allowedOrigins,
+        maxBytes: () => state.config.server.maxMessageBytes,
+      },
+      logger,
+    );
     wsPort = ws.port;
     closers.push(ws.close);
   }
   if (opts.httpPort !== undefined) {
-    const http = await startHttpServer(table, { services, completions: usecases.completions }, { port: opts.httpPort, host, token }, logger);
+    const http = await startHttpServer(
+      table,
+      { services, completions: usecases.completions },
+      { port: opts.httpPort, host, token },
+      logger,
+    );
     httpPort = http.port;
     closers.push(http.close);
   }
@@ -108,10 +124,28 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   }
   const wantFile = opts.writeDaemonFile ?? (wsPort !== undefined || httpPort !== undefined);
   if (wantFile) {
-    writeDaemonFile(stateDir, { pid: process.pid, version: VERSION, token, startedAt: new Date().toISOString(), ...(wsPort !== undefined ? { wsPort } : {}), ...(httpPort !== undefined ? { httpPort } : {}) });
+    writeDaemonFile(stateDir, {
+      pid: process.pid,
+      version: VERSION,
+      token,
+      startedAt: new Date().toISOString(),
+      ...(wsPort !== undefined ? { wsPort } : {}),
+      ...(httpPort !== undefined ? { httpPort } : {}),
+    });
   }
-  logger.info(`backstop ${VERSION} serving${opts.stdio ? ' stdio' : ''}${opts.ipc ? ' ipc' : ''}${wsPort !== undefined ? ` ws:${wsPort}` : ''}${httpPort !== undefined ? ` http:${httpPort}` : ''}; state in ${stateDir}`);
-  return { services, table, state, token, stateDir, stop, ...(wsPort !== undefined ? { wsPort } : {}), ...(httpPort !== undefined ? { httpPort } : {}) };
+  logger.info(
+    `backstop ${VERSION} serving${opts.stdio ? ' stdio' : ''}${opts.ipc ? ' ipc' : ''}${wsPort !== undefined ? ` ws:${wsPort}` : ''}${httpPort !== undefined ? ` http:${httpPort}` : ''}; state in ${stateDir}`,
+  );
+  return {
+    services,
+    table,
+    state,
+    token,
+    stateDir,
+    stop,
+    ...(wsPort !== undefined ? { wsPort } : {}),
+    ...(httpPort !== undefined ? { httpPort } : {}),
+  };
 }
 
 /** VS Code passes its settings as initializationOptions: { config?: Partial<Config> }. */

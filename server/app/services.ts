@@ -3,7 +3,15 @@
 import crypto from 'node:crypto';
 import { methods } from '../../protocol/index';
 import { providerOf, splitModelId } from '../../protocol/modelId';
-import type { FallbackPlan, HealthReport, LastFallback, ModelInfo, Status, Stats, SystemSnapshot } from '../../protocol/types';
+import type {
+  FallbackPlan,
+  HealthReport,
+  LastFallback,
+  ModelInfo,
+  Status,
+  Stats,
+  SystemSnapshot,
+} from '../../protocol/types';
 import { BenchmarkStore } from '../benchmark/benchmark';
 import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
@@ -55,7 +63,10 @@ export class Services {
   private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
   private lastStatusJson = '';
 
-  constructor(readonly state: DaemonState, opts: { homeDir?: string } = {}) {
+  constructor(
+    readonly state: DaemonState,
+    opts: { homeDir?: string } = {},
+  ) {
     const { clock, store } = state.opts;
     this.clock = clock;
     this.log = state.logger;
@@ -130,11 +141,19 @@ export class Services {
         if (e.type === 'fallback') {
           this.lastFallback = { ...e, at: new Date(clock.now()).toISOString() };
           this.log.info(`fallback ${e.from} → ${e.to}: ${e.failure} (${e.message})`);
-          state.peers.broadcast(methods.fallback, { requestId: e.requestId, from: e.from, to: e.to, failure: e.failure, message: e.message });
+          state.peers.broadcast(methods.fallback, {
+            requestId: e.requestId,
+            from: e.from,
+            to: e.to,
+            failure: e.failure,
+            message: e.message,
+          });
           this.statusSoon();
         } else {
           const a = e.attempt;
-          this.log.debug(`attempt ${e.requestId} ${a.model} #${a.retry}: ${a.outcome}${a.failure ? ` ${a.failure}` : ''} ${a.latencyMs} ms${a.message ? ` — ${a.message}` : ''}`);
+          this.log.debug(
+            `attempt ${e.requestId} ${a.model} #${a.retry}: ${a.outcome}${a.failure ? ` ${a.failure}` : ''} ${a.latencyMs} ms${a.message ? ` — ${a.message}` : ''}`,
+          );
         }
       },
     });
@@ -187,7 +206,18 @@ export class Services {
     this.log.info(`API key for ${providerId} updated`);
   }
 
-  planFor(ctx: PlanContext | { model: string; failure: PlanContext['failure']; message?: string; retryAfterMs?: number; requirements?: import('../../protocol/types').Requirements }, exhausted = true): FallbackPlan {
+  planFor(
+    ctx:
+      | PlanContext
+      | {
+          model: string;
+          failure: PlanContext['failure'];
+          message?: string;
+          retryAfterMs?: number;
+          requirements?: import('../../protocol/types').Requirements;
+        },
+    exhausted = true,
+  ): FallbackPlan {
     const models = this.catalog.list();
     const requirements = 'request' in ctx ? ctx.request.requirements : ctx.requirements;
     return planFallback({
@@ -213,7 +243,9 @@ export class Services {
     const p = this.state.config.providers.find((x) => x.id === pid);
     if (p?.type === 'ollama') return { kind: 'ollama_pull' };
     const d = p?.type === 'local' ? p.downloads?.[name] : undefined;
-    return d ? { kind: 'gguf_url', url: d.url, ...(d.sizeBytes !== undefined ? { sizeBytes: d.sizeBytes } : {}) } : undefined;
+    return d
+      ? { kind: 'gguf_url', url: d.url, ...(d.sizeBytes !== undefined ? { sizeBytes: d.sizeBytes } : {}) }
+      : undefined;
   }
 
   /** Memory a local model may use: what is free, or the provider's memoryBudgetBytes if smaller. */
@@ -224,7 +256,10 @@ export class Services {
   }
 
   /** Synchronous fit check for the planner and health score, from the precomputed estimates. */
-  estimateFit(model: string, o: { contextSize: number; gpuLayers: number }): { ramBytes: number; vramBytes: number; fits: boolean } | undefined {
+  estimateFit(
+    model: string,
+    o: { contextSize: number; gpuLayers: number },
+  ): { ramBytes: number; vramBytes: number; fits: boolean } | undefined {
     const e = this.fitTable.estimate(model, o.contextSize);
     return e ? { ...e, fits: e.ramBytes + e.vramBytes <= this.memoryBudget(model) } : undefined;
   }
@@ -232,11 +267,15 @@ export class Services {
   /** autoSwitch: after out_of_memory, the planner's reduced settings for the same model, if any fit. */
   adjustFor(ctx: PlanContext): Adjustments | undefined {
     if (!this.state.config.autoSwitch || ctx.failure !== 'out_of_memory') return undefined;
-    const opt = this.planFor(ctx, false).options.find((o) => o.type === 'reduce_requirements' && o.model === ctx.model && o.adjustments);
+    const opt = this.planFor(ctx, false).options.find(
+      (o) => o.type === 'reduce_requirements' && o.model === ctx.model && o.adjustments,
+    );
     if (!opt?.adjustments) return undefined;
     const num = (k: string) => (typeof opt.adjustments?.[k] === 'number' ? (opt.adjustments[k] as number) : undefined);
     const a: Adjustments = {};
-    const c = num('contextSize'), g = num('gpuLayers'), t = num('maxTokens');
+    const c = num('contextSize'),
+      g = num('gpuLayers'),
+      t = num('maxTokens');
     if (c !== undefined) a.contextSize = c;
     if (g !== undefined) a.gpuLayers = g;
     if (t !== undefined) a.maxTokens = t;
@@ -253,13 +292,21 @@ export class Services {
   }
 
   healthReport(): HealthReport {
-    const h = computeHealth({ chain: this.state.config.chain, models: this.catalog.list(), system: this.system.snapshot(), recentSuccessRate: this.recentSuccessRate(), estimateFit: (m, o) => this.estimateFit(m, o) });
+    const h = computeHealth({
+      chain: this.state.config.chain,
+      models: this.catalog.list(),
+      system: this.system.snapshot(),
+      recentSuccessRate: this.recentSuccessRate(),
+      estimateFit: (m, o) => this.estimateFit(m, o),
+    });
     return { ...h, perModel: this.health.all() };
   }
 
   /** Success rate of the chain's models over their recent calls (the health registry's windows). */
   private recentSuccessRate(): number | undefined {
-    const rates = this.state.config.chain.map((m) => this.health.recentSuccessRate(m)).filter((r): r is number => r !== undefined);
+    const rates = this.state.config.chain
+      .map((m) => this.health.recentSuccessRate(m))
+      .filter((r): r is number => r !== undefined);
     return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined;
   }
 
@@ -285,7 +332,9 @@ export class Services {
     const next = cfg.chain.length ? this.health.nextRecovery(cfg.chain) : undefined;
     const exhausted = next !== undefined && next > now;
     if (exhausted) this.scheduleRecoveryStatus(next - now);
-    const active = cfg.chain.find((id) => !this.health.blocked(id) && models.find((m) => m.id === id)?.availability !== 'missing') ?? null;
+    const active =
+      cfg.chain.find((id) => !this.health.blocked(id) && models.find((m) => m.id === id)?.availability !== 'missing') ??
+      null;
     return {
       version: VERSION,
       uptimeMs: now - this.state.startedAt,
@@ -321,11 +370,14 @@ export class Services {
 
   private scheduleRecoveryStatus(ms: number): void {
     if (this.recoveryTimer) return;
-    this.recoveryTimer = setTimeout(() => {
-      this.recoveryTimer = undefined;
-      this.queue.poke();
-      this.statusSoon();
-    }, Math.min(ms + 10, 2 ** 31 - 1));
+    this.recoveryTimer = setTimeout(
+      () => {
+        this.recoveryTimer = undefined;
+        this.queue.poke();
+        this.statusSoon();
+      },
+      Math.min(ms + 10, 2 ** 31 - 1),
+    );
     this.recoveryTimer.unref?.();
   }
 }

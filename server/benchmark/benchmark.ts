@@ -60,7 +60,12 @@ export function sampleSd(xs: readonly number[]): number | undefined {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
-interface RunSample { ttftMs: number; totalMs: number; tokensPerSecond: number; promptTokensPerSecond?: number }
+interface RunSample {
+  ttftMs: number;
+  totalMs: number;
+  tokensPerSecond: number;
+  promptTokensPerSecond?: number;
+}
 
 /**
  * Benchmark one model. Failures of the model come back as `ok: false` with the reason; an abort
@@ -71,7 +76,8 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
   const repetitions = Math.max(1, Math.floor(opts.repetitions ?? DEFAULT_REPETITIONS));
   const maxTokens = Math.max(2, Math.floor(opts.maxTokens ?? DEFAULT_MAX_TOKENS));
   let promptTokens = Math.max(1, Math.floor(opts.promptTokens ?? DEFAULT_PROMPT_TOKENS));
-  if (t.contextLength !== undefined) promptTokens = Math.max(1, Math.min(promptTokens, t.contextLength - maxTokens - CONTEXT_MARGIN_TOKENS));
+  if (t.contextLength !== undefined)
+    promptTokens = Math.max(1, Math.min(promptTokens, t.contextLength - maxTokens - CONTEXT_MARGIN_TOKENS));
   const startedAt = new Date().toISOString();
   const total = repetitions;
   const abort = abortPromise(opts.signal);
@@ -87,7 +93,10 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
     opts.signal.throwIfAborted();
     opts.onProgress?.(0, total);
     if (opts.warmup !== false) {
-      await Promise.race([t.provider.generate({ model: t.name, prompt: 'Hello', maxTokens: 1, temperature: 0 }, { signal: opts.signal }), abort.promise]);
+      await Promise.race([
+        t.provider.generate({ model: t.name, prompt: 'Hello', maxTokens: 1, temperature: 0 }, { signal: opts.signal }),
+        abort.promise,
+      ]);
     }
     const samples: RunSample[] = [];
     for (let run = 1; run <= repetitions; run++) {
@@ -98,7 +107,14 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
         try {
           sample = await Promise.race([runOnce(t, run, promptTokens, maxTokens, opts, now), abort.promise]);
         } catch (e) {
-          if (!(isProviderError(e) && e.kind === 'context_overflow' && opts.prompt === undefined && shrink < MAX_PROMPT_SHRINKS && promptTokens > 8)) throw e;
+          if (!(
+            isProviderError(e) &&
+            e.kind === 'context_overflow' &&
+            opts.prompt === undefined &&
+            shrink < MAX_PROMPT_SHRINKS &&
+            promptTokens > 8
+          ))
+            throw e;
           promptTokens = Math.max(8, Math.floor(promptTokens / 4));
         }
       }
@@ -117,7 +133,14 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
   }
 }
 
-async function runOnce(t: BenchTarget, run: number, promptTokens: number, maxTokens: number, opts: BenchmarkOptions, now: () => number): Promise<RunSample> {
+async function runOnce(
+  t: BenchTarget,
+  run: number,
+  promptTokens: number,
+  maxTokens: number,
+  opts: BenchmarkOptions,
+  now: () => number,
+): Promise<RunSample> {
   const prompt = opts.prompt !== undefined ? `Run ${run}. ${opts.prompt}` : benchPrompt(promptTokens, run);
   let firstAt: number | undefined;
   let deltas = 0;
@@ -137,15 +160,25 @@ async function runOnce(t: BenchTarget, run: number, promptTokens: number, maxTok
   const ttftMs = (firstAt ?? end) - start;
   // Providers that stream without usage: count deltas (≈ tokens for local models, a floor for cloud).
   const completionTokens = result.usage.completionTokens || deltas;
-  if (completionTokens < 2) throw new Error(`the model produced ${completionTokens} token(s); generation speed needs at least 2 (it stopped at once: check its prompt template or stop tokens)`);
+  if (completionTokens < 2)
+    throw new Error(
+      `the model produced ${completionTokens} token(s); generation speed needs at least 2 (it stopped at once: check its prompt template or stop tokens)`,
+    );
   // The first token's time is in the TTFT; the rest arrive in (total − ttft).
   const genMs = Math.max(totalMs - ttftMs, Number.EPSILON);
   const sample: RunSample = { ttftMs, totalMs, tokensPerSecond: ((completionTokens - 1) * 1000) / genMs };
-  if (result.usage.promptTokens > 0 && ttftMs > 0) sample.promptTokensPerSecond = (result.usage.promptTokens * 1000) / ttftMs;
+  if (result.usage.promptTokens > 0 && ttftMs > 0)
+    sample.promptTokensPerSecond = (result.usage.promptTokens * 1000) / ttftMs;
   return sample;
 }
 
-function summarize(model: string, at: string, samples: RunSample[], totalMs: number, peakRss: number | undefined): BenchmarkResult {
+function summarize(
+  model: string,
+  at: string,
+  samples: RunSample[],
+  totalMs: number,
+  peakRss: number | undefined,
+): BenchmarkResult {
   const ttft = samples.map((s) => s.ttftMs);
   const tps = samples.map((s) => s.tokensPerSecond);
   const pps = samples.map((s) => s.promptTokensPerSecond).filter((v): v is number => v !== undefined);
@@ -202,7 +235,12 @@ export class BenchmarkStore {
     if (typeof saved === 'object' && saved !== null) {
       for (const [k, v] of Object.entries(saved)) {
         // A hand-edited or older file: keep what still has the shape, drop the rest.
-        if (typeof v === 'object' && v !== null && typeof (v as BenchmarkResult).model === 'string' && typeof (v as BenchmarkResult).ok === 'boolean') {
+        if (
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as BenchmarkResult).model === 'string' &&
+          typeof (v as BenchmarkResult).ok === 'boolean'
+        ) {
           this.results[k] = v as BenchmarkResult;
         }
       }

@@ -14,15 +14,24 @@ export function formatStatus(s: Status): string {
     `chain (${s.strategy}): ${s.chain.join(' → ') || '(empty: set "chain" in the config)'}`,
     `active model: ${s.activeModel ?? 'none'}   models ready: ${s.models.ready}/${s.models.total}   queue: ${s.queueLength}`,
   ];
-  if (s.exhausted) lines.push(`EXHAUSTED: every model in the chain is cooling down${s.exhaustedUntil ? ` until ${s.exhaustedUntil}` : ''}`);
-  if (s.lastFallback) lines.push(`last fallback: ${s.lastFallback.from} → ${s.lastFallback.to} (${s.lastFallback.failure}: ${s.lastFallback.message})`);
+  if (s.exhausted)
+    lines.push(
+      `EXHAUSTED: every model in the chain is cooling down${s.exhaustedUntil ? ` until ${s.exhaustedUntil}` : ''}`,
+    );
+  if (s.lastFallback)
+    lines.push(
+      `last fallback: ${s.lastFallback.from} → ${s.lastFallback.to} (${s.lastFallback.failure}: ${s.lastFallback.message})`,
+    );
   if (s.topRecommendation) lines.push(`recommendation: ${s.topRecommendation}`);
   return lines.join('\n');
 }
 
 export function formatAttempts(attempts: Attempt[]): string {
   return attempts
-    .map((a, i) => `  ${String(i + 1).padStart(2)}. ${a.model.padEnd(28)} ${a.outcome.padEnd(9)} ${a.failure ? a.failure.padEnd(18) : ''.padEnd(18)} ${String(a.latencyMs).padStart(6)} ms${a.retry ? ` retry ${a.retry}` : ''}${a.message ? `  ${a.message.slice(0, 100)}` : ''}`)
+    .map(
+      (a, i) =>
+        `  ${String(i + 1).padStart(2)}. ${a.model.padEnd(28)} ${a.outcome.padEnd(9)} ${a.failure ? a.failure.padEnd(18) : ''.padEnd(18)} ${String(a.latencyMs).padStart(6)} ms${a.retry ? ` retry ${a.retry}` : ''}${a.message ? `  ${a.message.slice(0, 100)}` : ''}`,
+    )
     .join('\n');
 }
 

@@ -21,7 +21,14 @@ interface Common {
 
 export type AttemptOutcome =
   | ({ ok: true; result: GenerateResult } & Common)
-  | ({ ok: false; kind: FailureKind; message: string; status?: number; retryAfterMs?: number; aborted: boolean } & Common);
+  | ({
+      ok: false;
+      kind: FailureKind;
+      message: string;
+      status?: number;
+      retryAfterMs?: number;
+      aborted: boolean;
+    } & Common);
 
 export interface AttemptParams {
   clock: Clock;
@@ -44,7 +51,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
   let idleTimer: unknown;
 
   return new Promise<AttemptOutcome>((resolve) => {
-    const common = (): Common => ({ latencyMs: clock.now() - start, deltas, ...(ttftMs === undefined ? {} : { ttftMs }) });
+    const common = (): Common => ({
+      latencyMs: clock.now() - start,
+      deltas,
+      ...(ttftMs === undefined ? {} : { ttftMs }),
+    });
     const finish = (o: AttemptOutcome) => {
       if (ended) return;
       ended = true;
@@ -52,8 +63,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
       p.signal.removeEventListener('abort', onParentAbort);
       resolve(o);
     };
-    const fail = (kind: FailureKind, message: string, extra: { status?: number; retryAfterMs?: number; aborted?: boolean } = {}) =>
-      finish({ ok: false, kind, message, aborted: false, ...extra, ...common() });
+    const fail = (
+      kind: FailureKind,
+      message: string,
+      extra: { status?: number; retryAfterMs?: number; aborted?: boolean } = {},
+    ) => finish({ ok: false, kind, message, aborted: false, ...extra, ...common() });
     const deadline = (kind: FailureKind, message: string) => {
       if (ended) return;
       fail(kind, message);
@@ -72,7 +86,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
     if (p.signal.aborted) return onParentAbort();
     p.signal.addEventListener('abort', onParentAbort, { once: true });
     arm(limits.attemptMs, 'timeout', () => `no complete answer within ${limits.attemptMs} ms (timeoutMs)`);
-    const firstTokenTimer = arm(limits.firstTokenMs, 'timeout', () => `no first token within ${limits.firstTokenMs} ms (firstTokenTimeoutMs)`);
+    const firstTokenTimer = arm(
+      limits.firstTokenMs,
+      'timeout',
+      () => `no first token within ${limits.firstTokenMs} ms (firstTokenTimeoutMs)`,
+    );
 
     const onDelta = (delta: string) => {
       // Late deltas from a provider that kept going after its abort belong to no one.
@@ -87,7 +105,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
         clock.clearTimeout(idleTimer);
         timers.delete(idleTimer);
       }
-      idleTimer = arm(limits.idleMs, 'stream_interrupted', () => `stream stalled: no data for ${limits.idleMs} ms after ${deltas} deltas (idleTimeoutMs)`);
+      idleTimer = arm(
+        limits.idleMs,
+        'stream_interrupted',
+        () => `stream stalled: no data for ${limits.idleMs} ms after ${deltas} deltas (idleTimeoutMs)`,
+      );
       p.onDelta?.(delta);
     };
 
@@ -101,14 +123,18 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
       (result) => {
         if (ended) return;
         if (!result || typeof result.finishReason !== 'string' || result.finishReason === '') {
-          return fail('stream_interrupted', `the stream ended without a finish reason after ${deltas} deltas: the answer is truncated`);
+          return fail(
+            'stream_interrupted',
+            `the stream ended without a finish reason after ${deltas} deltas: the answer is truncated`,
+          );
         }
         if (ttftMs === undefined) ttftMs = clock.now() - start;
         finish({ ok: true, result, ...common() });
       },
       (e: unknown) => {
         if (ended) return;
-        if (!isProviderError(e)) return fail('unknown', `provider error: ${e instanceof Error ? e.message : String(e)}`);
+        if (!isProviderError(e))
+          return fail('unknown', `provider error: ${e instanceof Error ? e.message : String(e)}`);
         // A cancellation nobody asked for is the provider's failure, not the caller's wish.
         const kind = e.kind === 'cancelled' ? 'unknown' : e.kind;
         const message = e.kind === 'cancelled' ? `the provider stopped on its own: ${e.message}` : e.message;

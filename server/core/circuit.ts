@@ -19,7 +19,14 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** Failures that say something about the model/route. The rest are about the request itself. */
 export const COUNTS_AGAINST_MODEL: ReadonlySet<FailureKind> = new Set([
-  'server_error', 'network', 'timeout', 'stream_interrupted', 'model_load', 'out_of_memory', 'model_missing', 'unknown',
+  'server_error',
+  'network',
+  'timeout',
+  'stream_interrupted',
+  'model_load',
+  'out_of_memory',
+  'model_missing',
+  'unknown',
 ]);
 
 /** First 429-without-Retry-After pause; doubles per consecutive 429, capped at the circuit cooldown. */
@@ -51,7 +58,9 @@ export class Circuit {
   private probeSince: number | undefined;
 
   constructor(snapshot?: CircuitSnapshot) {
-    this.s = snapshot ? { ...snapshot, window: [...snapshot.window] } : { state: 'closed', consecutiveFailures: 0, window: [], opens: 0, rateLimitStreak: 0 };
+    this.s = snapshot
+      ? { ...snapshot, window: [...snapshot.window] }
+      : { state: 'closed', consecutiveFailures: 0, window: [], opens: 0, rateLimitStreak: 0 };
   }
 
   snapshot(): CircuitSnapshot {
@@ -83,10 +92,17 @@ export class Circuit {
   blocked(now: number): { until: number; reason: string } | undefined {
     const openUntil = this.s.state === 'open' ? (this.s.openUntil ?? 0) : 0;
     const coolingUntil = this.s.coolingUntil ?? 0;
-    if (openUntil > now) return { until: Math.max(openUntil, coolingUntil), reason: `circuit open after repeated failures; next probe at +${openUntil - now} ms` };
-    if (coolingUntil > now) return { until: coolingUntil, reason: `rate limited; cooling down for ${coolingUntil - now} ms` };
-    const probeBusy = this.s.state === 'half_open' && this.probeSince !== undefined && now - this.probeSince <= PROBE_LEASE_MS;
-    if (probeBusy) return { until: now + PROBE_BUSY_RETRY_MS, reason: 'recovering: a probe request is already testing this model' };
+    if (openUntil > now)
+      return {
+        until: Math.max(openUntil, coolingUntil),
+        reason: `circuit open after repeated failures; next probe at +${openUntil - now} ms`,
+      };
+    if (coolingUntil > now)
+      return { until: coolingUntil, reason: `rate limited; cooling down for ${coolingUntil - now} ms` };
+    const probeBusy =
+      this.s.state === 'half_open' && this.probeSince !== undefined && now - this.probeSince <= PROBE_LEASE_MS;
+    if (probeBusy)
+      return { until: now + PROBE_BUSY_RETRY_MS, reason: 'recovering: a probe request is already testing this model' };
     return undefined;
   }
 
@@ -127,7 +143,8 @@ export class Circuit {
     this.s.window.push(false);
     this.trim(cfg);
     if (this.s.state === 'half_open' || this.s.state === 'open') return this.open(now, cfg, 'probe failed');
-    if (this.s.consecutiveFailures >= cfg.failureThreshold) return this.open(now, cfg, `${this.s.consecutiveFailures} consecutive failures`);
+    if (this.s.consecutiveFailures >= cfg.failureThreshold)
+      return this.open(now, cfg, `${this.s.consecutiveFailures} consecutive failures`);
     const n = this.s.window.length;
     const rate = this.s.window.filter((ok) => !ok).length / Math.max(1, n);
     if (n >= cfg.minRequests && rate > cfg.failureRateThreshold) {
@@ -143,7 +160,9 @@ export class Circuit {
     const exp = Math.min(this.s.rateLimitStreak - 1, MAX_COOLDOWN_DOUBLINGS);
     const pauseMs = retryAfterMs ?? Math.min(RATE_LIMIT_BASE_COOLDOWN_MS * 2 ** exp, cfg.cooldownMs);
     this.s.coolingUntil = Math.max(this.s.coolingUntil ?? 0, now + Math.max(0, pauseMs));
-    return retryAfterMs === undefined ? `rate limited; pausing ${pauseMs} ms` : `rate limited; Retry-After ${retryAfterMs} ms`;
+    return retryAfterMs === undefined
+      ? `rate limited; pausing ${pauseMs} ms`
+      : `rate limited; Retry-After ${retryAfterMs} ms`;
   }
 
   /** Public state at `now` (call refresh first: an elapsed cooldown reads open until then, so the move is reported). */

@@ -6,7 +6,14 @@ import type { EngineDeps, EngineRequest, RunOptions } from './engineTypes';
 import { RequestRun } from './requestRun';
 
 export type {
-  Adjustments, EngineConfig, EngineDeps, EngineEvent, EngineRequest, PlanContext, ResolvedModel, RunOptions,
+  Adjustments,
+  EngineConfig,
+  EngineDeps,
+  EngineEvent,
+  EngineRequest,
+  PlanContext,
+  ResolvedModel,
+  RunOptions,
 } from './engineTypes';
 export { EngineError, isEngineError, EngineErrorCodes } from './engineError';
 

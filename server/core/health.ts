@@ -62,7 +62,8 @@ export class HealthRegistry {
     this.mutate(model, (r) => {
       r.successCount++;
       r.needsKey = false;
-      r.latencyEwma = r.latencyEwma === undefined ? latencyMs : r.latencyEwma + LATENCY_EWMA_ALPHA * (latencyMs - r.latencyEwma);
+      r.latencyEwma =
+        r.latencyEwma === undefined ? latencyMs : r.latencyEwma + LATENCY_EWMA_ALPHA * (latencyMs - r.latencyEwma);
       pushSample(r.latencies, latencyMs);
       if (ttftMs !== undefined) pushSample(r.ttfts, ttftMs);
       return { result: undefined, why: r.circuit.success(this.deps.config()) ?? 'call succeeded' };
@@ -80,7 +81,12 @@ export class HealthRegistry {
       }
       if (kind === 'auth') {
         r.needsKey = true;
-        setLastFailure(r, kind, `API key missing or rejected: ${message}. Set the provider's key (its apiKeyEnv variable or "Backstop: Set API Key").`, now);
+        setLastFailure(
+          r,
+          kind,
+          `API key missing or rejected: ${message}. Set the provider's key (its apiKeyEnv variable or "Backstop: Set API Key").`,
+          now,
+        );
       }
       if (!COUNTS_AGAINST_MODEL.has(kind)) {
         // About the request (or the key), not the model. A probe that met one proved nothing:
@@ -96,7 +102,17 @@ export class HealthRegistry {
 
   get(model: string): ModelHealth {
     const r = this.models.get(model);
-    if (!r) return { state: 'healthy', successCount: 0, failureCount: 0, consecutiveFailures: 0, successRate: 1, avgLatencyMs: null, p50LatencyMs: null, p95LatencyMs: null };
+    if (!r)
+      return {
+        state: 'healthy',
+        successCount: 0,
+        failureCount: 0,
+        consecutiveFailures: 0,
+        successRate: 1,
+        avgLatencyMs: null,
+        p50LatencyMs: null,
+        p95LatencyMs: null,
+      };
     this.refresh(model, r);
     const now = this.deps.clock.now();
     const calls = r.successCount + r.failureCount;
@@ -138,7 +154,12 @@ export class HealthRegistry {
 
   ttftP95(model: string): number | undefined {
     const t = this.models.get(model)?.ttfts ?? [];
-    return t.length < MIN_TTFT_SAMPLES ? undefined : percentile([...t].sort((a, b) => a - b), 0.95);
+    return t.length < MIN_TTFT_SAMPLES
+      ? undefined
+      : percentile(
+          [...t].sort((a, b) => a - b),
+          0.95,
+        );
   }
 
   latencyEwma(model: string): number | undefined {
@@ -204,7 +225,12 @@ export class HealthRegistry {
     const models: Record<string, PersistedModel> = {};
     for (const [m, r] of this.models) {
       const { circuit, ...rest } = r;
-      models[m] = { ...rest, latencies: [...r.latencies], ttfts: [...r.ttfts], circuit: circuit.snapshot() satisfies CircuitSnapshot };
+      models[m] = {
+        ...rest,
+        latencies: [...r.latencies],
+        ttfts: [...r.ttfts],
+        circuit: circuit.snapshot() satisfies CircuitSnapshot,
+      };
     }
     this.deps.store.write(HEALTH_STORE_KEY, { version: 1, models });
   }

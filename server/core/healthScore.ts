@@ -12,7 +12,10 @@ export interface HealthInputs {
   /** Recent typical latency per model (ms), compared with its benchmark. */
   recentLatencyMs?: Record<string, number>;
   /** Memory estimate for a context size (GgufInsights, by the caller): makes "use ctx N" verified. */
-  estimateFit?: (model: string, opts: { contextSize: number; gpuLayers: number }) => { ramBytes: number; vramBytes: number; fits: boolean } | undefined;
+  estimateFit?: (
+    model: string,
+    opts: { contextSize: number; gpuLayers: number },
+  ) => { ramBytes: number; vramBytes: number; fits: boolean } | undefined;
 }
 
 /** Weights of the factors (sum 1); a factor without data is left out and the rest renormalised.
@@ -23,7 +26,12 @@ export interface HealthInputs {
  *  - primaryFits 0.10: the primary local model not fitting forces a fallback on every request.
  *  - latency 0.05: slower than benchmarked is a warning (a busy machine), not a failure. */
 export const HEALTH_WEIGHTS = {
-  chainAvailability: 0.3, circuits: 0.2, successRate: 0.2, memoryHeadroom: 0.15, primaryFits: 0.1, latency: 0.05,
+  chainAvailability: 0.3,
+  circuits: 0.2,
+  successRate: 0.2,
+  memoryHeadroom: 0.15,
+  primaryFits: 0.1,
+  latency: 0.05,
 } as const;
 
 export const LEVEL_THRESHOLDS = { excellent: 80, good: 60, fair: 40 } as const;
@@ -43,7 +51,12 @@ export function levelOf(score: number): HealthLevel {
   return 'poor';
 }
 
-export function computeHealth(inputs: HealthInputs): { score: number; level: HealthLevel; factors: HealthFactor[]; recommendations: string[] } {
+export function computeHealth(inputs: HealthInputs): {
+  score: number;
+  level: HealthLevel;
+  factors: HealthFactor[];
+  recommendations: string[];
+} {
   const byId = new Map(inputs.models.map((m) => [m.id, m]));
   const chain = inputs.chain.map((id) => ({ id, m: byId.get(id) }));
   const primary = chain[0];
@@ -60,13 +73,19 @@ export function computeHealth(inputs: HealthInputs): { score: number; level: Hea
     const up = chain.map((c) => (c.m ? isAvailable(c.m) : false));
     const w = up.map((_, i) => (i === 0 ? 2 : 1));
     const score = (100 * up.reduce((s, u, i) => s + (u ? (w[i] ?? 1) : 0), 0)) / w.reduce((a, b) => a + b, 0);
-    add('chainAvailability', score, `${up.filter(Boolean).length} of ${chain.length} chain models available${up[0] ? '' : `; primary ${primary?.id} is not`}`);
+    add(
+      'chainAvailability',
+      score,
+      `${up.filter(Boolean).length} of ${chain.length} chain models available${up[0] ? '' : `; primary ${primary?.id} is not`}`,
+    );
   }
 
   const known = chain.flatMap((c) => (c.m ? [c.m] : []));
   if (known.length > 0) {
     const avg = known.reduce((s, m) => s + CIRCUIT_SCORE[m.health.state], 0) / known.length;
-    const bad = known.filter((m) => m.health.state !== 'healthy').map((m) => `${m.id} ${m.health.state.replace('_', '-')}`);
+    const bad = known
+      .filter((m) => m.health.state !== 'healthy')
+      .map((m) => `${m.id} ${m.health.state.replace('_', '-')}`);
     add('circuits', avg, bad.length === 0 ? 'all circuits healthy' : bad.join(', '));
   }
 
@@ -76,16 +95,30 @@ export function computeHealth(inputs: HealthInputs): { score: number; level: Hea
   // Memory headroom: the largest local model of the chain against available RAM (+ free VRAM).
   const locals = known.filter((m) => m.kind === 'local' && m.fit);
   if (inputs.system && locals.length > 0) {
-    const free = inputs.system.memory.availableBytes + inputs.system.gpus.reduce((s, g) => s + (g.vramFreeBytes ?? 0), 0);
+    const free =
+      inputs.system.memory.availableBytes + inputs.system.gpus.reduce((s, g) => s + (g.vramFreeBytes ?? 0), 0);
     const biggest = locals.reduce((a, b) => (need(b) > need(a) ? b : a));
     const ratio = free / Math.max(1, need(biggest));
-    const score = ratio >= COMFORTABLE_HEADROOM_RATIO ? 100 : ratio >= 1 ? 60 + (40 * (ratio - 1)) / (COMFORTABLE_HEADROOM_RATIO - 1) : 50 * ratio;
-    add('memoryHeadroom', score, `${fmtGb(free)} free for ${biggest.id}, which needs ${fmtGb(need(biggest))} (${ratio >= 100 ? '>100' : ratio.toFixed(1)}× headroom)`);
+    const score =
+      ratio >= COMFORTABLE_HEADROOM_RATIO
+        ? 100
+        : ratio >= 1
+          ? 60 + (40 * (ratio - 1)) / (COMFORTABLE_HEADROOM_RATIO - 1)
+          : 50 * ratio;
+    add(
+      'memoryHeadroom',
+      score,
+      `${fmtGb(free)} free for ${biggest.id}, which needs ${fmtGb(need(biggest))} (${ratio >= 100 ? '>100' : ratio.toFixed(1)}× headroom)`,
+    );
   }
 
   if (primary?.m?.kind === 'local' && primary.m.fit) {
     const fit = primary.m.fit;
-    add('primaryFits', fit.fits ? 100 : 0, fit.fits ? `${primary.id} fits (${fit.gpuLayers} GPU layers)` : `${primary.id} does not fit in memory`);
+    add(
+      'primaryFits',
+      fit.fits ? 100 : 0,
+      fit.fits ? `${primary.id} fits (${fit.gpuLayers} GPU layers)` : `${primary.id} does not fit in memory`,
+    );
   }
 
   const slow = latencyFactor(known, inputs.recentLatencyMs);
@@ -99,31 +132,43 @@ export function computeHealth(inputs: HealthInputs): { score: number; level: Hea
   return { score, level: levelOf(score), factors, recommendations: dedupe(recs) };
 }
 
-function recommendations(inputs: HealthInputs, chain: { id: string; m: ModelInfo | undefined }[], known: ModelInfo[], rate: number | undefined): string[] {
+function recommendations(
+  inputs: HealthInputs,
+  chain: { id: string; m: ModelInfo | undefined }[],
+  known: ModelInfo[],
+  rate: number | undefined,
+): string[] {
   const out: string[] = [];
   chain.forEach(({ id, m }, i) => {
     const role = i === 0 ? 'The primary model ' : '';
     if (!m) {
-      out.push(`${role}${id} is not a known model: check the id in the chain ("<provider>/<model>") or run "Backstop: Discover Models".`);
+      out.push(
+        `${role}${id} is not a known model: check the id in the chain ("<provider>/<model>") or run "Backstop: Discover Models".`,
+      );
       return;
     }
     if (m.kind === 'local' && m.fit && !m.fit.fits) out.push(fitAdvice(m, inputs));
     else if (!isAvailable(m)) out.push(`${role}${id} ${unavailableAdvice(m)}`);
   });
-  if (chain.length === 1) out.push(`Only ${chain[0]?.id} is in the chain: add a second model so a failure has somewhere to go.`);
+  if (chain.length === 1)
+    out.push(`Only ${chain[0]?.id} is in the chain: add a second model so a failure has somewhere to go.`);
   const localReady = inputs.models.filter((m) => m.kind === 'local' && isAvailable(m) && !inputs.chain.includes(m.id));
   if (chain.length > 0 && !known.some((m) => m.kind === 'local') && localReady[0]) {
     out.push(`${localReady[0].id} is ready locally: add it to the chain so completions keep working offline.`);
   }
   if (rate !== undefined && rate < LOW_SUCCESS_RATE) {
-    out.push(`Only ${Math.round(rate * 100)} % of recent requests succeeded: check the failing models below the status bar, or add a reliable fallback.`);
+    out.push(
+      `Only ${Math.round(rate * 100)} % of recent requests succeeded: check the failing models below the status bar, or add a reliable fallback.`,
+    );
   }
   for (const m of known) {
     const lat = inputs.recentLatencyMs?.[m.id] ?? m.health.p50LatencyMs ?? undefined;
     const bench = m.benchmark?.totalMs;
     if (lat && bench && lat > bench * LATENCY_TOLERANCE_RATIO * 2) {
       const load = inputs.system ? ` (CPU load ${Math.round(inputs.system.cpu.loadPercent)} %)` : '';
-      out.push(`${m.id} answers ${(lat / bench).toFixed(1)}× slower than its benchmark (${fmtS(lat)} vs ${fmtS(bench)}): the machine may be busy${load}; close heavy apps or re-run the benchmark.`);
+      out.push(
+        `${m.id} answers ${(lat / bench).toFixed(1)}× slower than its benchmark (${fmtS(lat)} vs ${fmtS(bench)}): the machine may be busy${load}; close heavy apps or re-run the benchmark.`,
+      );
     }
   }
   return out;
@@ -133,7 +178,9 @@ function recommendations(inputs: HealthInputs, chain: { id: string; m: ModelInfo
 function fitAdvice(m: ModelInfo, inputs: HealthInputs): string {
   const fit = m.fit;
   const ctx = fit?.contextSize ?? m.contextLength;
-  const free = inputs.system ? inputs.system.memory.availableBytes + inputs.system.gpus.reduce((s, g) => s + (g.vramFreeBytes ?? 0), 0) : undefined;
+  const free = inputs.system
+    ? inputs.system.memory.availableBytes + inputs.system.gpus.reduce((s, g) => s + (g.vramFreeBytes ?? 0), 0)
+    : undefined;
   const head = `${m.id} needs ${fmtGb(need(m))}${ctx ? ` at ctx ${ctx}` : ''}${free !== undefined ? ` but ${fmtGb(free)} is free` : ''}`;
   const fixes: string[] = [];
   if (ctx) {
@@ -161,15 +208,23 @@ function unavailableAdvice(m: ModelInfo): string {
     return `is skipped after ${m.health.consecutiveFailures} consecutive failures (${why})${m.health.cooldownUntil ? `, retried after ${m.health.cooldownUntil}` : ''}; fallbacks serve meanwhile.`;
   }
   switch (m.availability) {
-    case 'missing': return `is missing${m.reason ? ` (${m.reason})` : ''}: download it, or remove it from the chain.`;
-    case 'unreachable': return `is unreachable${m.reason ? ` (${m.reason})` : ''}: check that the provider is running and the network is up.`;
-    case 'incompatible': return `cannot be loaded${m.reason ? ` (${m.reason})` : ''}: replace the file with a compatible GGUF.`;
-    case 'cooling_down': return 'is cooling down after failures: it returns automatically; fallbacks serve meanwhile.';
-    default: return `is not available (${m.availability}).`;
+    case 'missing':
+      return `is missing${m.reason ? ` (${m.reason})` : ''}: download it, or remove it from the chain.`;
+    case 'unreachable':
+      return `is unreachable${m.reason ? ` (${m.reason})` : ''}: check that the provider is running and the network is up.`;
+    case 'incompatible':
+      return `cannot be loaded${m.reason ? ` (${m.reason})` : ''}: replace the file with a compatible GGUF.`;
+    case 'cooling_down':
+      return 'is cooling down after failures: it returns automatically; fallbacks serve meanwhile.';
+    default:
+      return `is not available (${m.availability}).`;
   }
 }
 
-function latencyFactor(models: ModelInfo[], recent: Record<string, number> | undefined): { score: number; detail: string } | undefined {
+function latencyFactor(
+  models: ModelInfo[],
+  recent: Record<string, number> | undefined,
+): { score: number; detail: string } | undefined {
   const rows = models.flatMap((m) => {
     const lat = recent?.[m.id] ?? m.health.p50LatencyMs ?? undefined;
     const bench = m.benchmark?.totalMs;

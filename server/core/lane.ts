@@ -26,7 +26,14 @@ export interface LaneContext {
 
 export type LaneOutcome =
   | { type: 'won'; model: string; result: GenerateResult }
-  | { type: 'failed'; model: string; kind: FailureKind; message: string; contextOverflow: boolean; contextLength?: number }
+  | {
+      type: 'failed';
+      model: string;
+      kind: FailureKind;
+      message: string;
+      contextOverflow: boolean;
+      contextLength?: number;
+    }
   | { type: 'stopped'; model: string };
 
 /** The abort reason of a lane that lost a race (fastest, hedging). */
@@ -39,7 +46,11 @@ export class Lane {
   /** Planner adjustments applied to this model's later attempts (autoSwitch). */
   private adjusted: Adjustments | undefined;
 
-  constructor(private readonly ctx: LaneContext, readonly model: string, parent: AbortSignal) {
+  constructor(
+    private readonly ctx: LaneContext,
+    readonly model: string,
+    parent: AbortSignal,
+  ) {
     if (parent.aborted) this.ctl.abort(parent.reason);
     else parent.addEventListener('abort', () => this.ctl.abort(parent.reason), { once: true, signal: this.ctl.signal });
   }
@@ -51,7 +62,8 @@ export class Lane {
   async run(): Promise<LaneOutcome> {
     const { deps } = this.ctx;
     const resolved = deps.resolve(this.model);
-    if (!resolved) return this.skip('model_missing', `unknown model "${this.model}": no configured provider serves it`, 0);
+    if (!resolved)
+      return this.skip('model_missing', `unknown model "${this.model}": no configured provider serves it`, 0);
     const fail = this.ctx.req.forceFail;
     const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
     for (let retry = 0; ; retry++) {
@@ -62,8 +74,22 @@ export class Lane {
         // The failover drill: health must not learn anything from a failure that never happened.
         if (adm.probe) deps.health.releaseProbe(this.model);
         const message = `forced failure (failover drill): ${forced}`;
-        this.ctx.record({ model: this.model, outcome: 'error', failure: forced, message, latencyMs: 0, retry, startedAtMs: this.sinceStart() });
-        return { type: 'failed', model: this.model, kind: forced, message, contextOverflow: forced === 'context_overflow' };
+        this.ctx.record({
+          model: this.model,
+          outcome: 'error',
+          failure: forced,
+          message,
+          latencyMs: 0,
+          retry,
+          startedAtMs: this.sinceStart(),
+        });
+        return {
+          type: 'failed',
+          model: this.model,
+          kind: forced,
+          message,
+          contextOverflow: forced === 'context_overflow',
+        };
       }
       let release: () => void;
       try {
@@ -75,7 +101,13 @@ export class Lane {
       }
       const o = await this.attempt(resolved, release);
       const startedAtMs = this.sinceStart() - o.latencyMs;
-      const base = { model: this.model, retry, latencyMs: o.latencyMs, startedAtMs, ...(this.adjusted ? { adjustments: { ...this.adjusted } } : {}) };
+      const base = {
+        model: this.model,
+        retry,
+        latencyMs: o.latencyMs,
+        startedAtMs,
+        ...(this.adjusted ? { adjustments: { ...this.adjusted } } : {}),
+      };
       if (o.ok) {
         deps.health.onSuccess(this.model, o.latencyMs, o.ttftMs);
         this.ctx.record({ ...base, outcome: 'success' });
@@ -84,19 +116,34 @@ export class Lane {
       if (o.aborted) {
         if (adm.probe) deps.health.releaseProbe(this.model);
         const outcome = this.ctx.stopOutcome() ?? 'cancelled';
-        this.ctx.record({ ...base, outcome, failure: outcome === 'timeout' ? 'timeout' : 'cancelled', message: o.message });
+        this.ctx.record({
+          ...base,
+          outcome,
+          failure: outcome === 'timeout' ? 'timeout' : 'cancelled',
+          message: o.message,
+        });
         return { type: 'stopped', model: this.model };
       }
       deps.health.onFailure(this.model, o.kind, o.message, o.retryAfterMs);
-      if (adm.probe && o.kind !== 'rate_limited' && !COUNTS_AGAINST_MODEL.has(o.kind)) deps.health.releaseProbe(this.model);
+      if (adm.probe && o.kind !== 'rate_limited' && !COUNTS_AGAINST_MODEL.has(o.kind))
+        deps.health.releaseProbe(this.model);
       this.ctx.record({
-        ...base, outcome: o.kind === 'timeout' ? 'timeout' : 'error', failure: o.kind, message: o.message,
+        ...base,
+        outcome: o.kind === 'timeout' ? 'timeout' : 'error',
+        failure: o.kind,
+        message: o.message,
         ...(o.status === undefined ? {} : { status: o.status }),
       });
       const now = deps.clock.now();
       const d = decideRetry({
-        kind: o.kind, retry, maxRetries: this.ctx.cfg.maxRetries, blockedForMs: Math.max(0, (deps.health.blocked(this.model)?.until ?? now) - now),
-        backoff: this.ctx.cfg.backoff, maxRetryAfterMs: this.ctx.cfg.maxRetryAfterMs, timeLeftMs: this.ctx.deadlineAt - now, random: deps.random,
+        kind: o.kind,
+        retry,
+        maxRetries: this.ctx.cfg.maxRetries,
+        blockedForMs: Math.max(0, (deps.health.blocked(this.model)?.until ?? now) - now),
+        backoff: this.ctx.cfg.backoff,
+        maxRetryAfterMs: this.ctx.cfg.maxRetryAfterMs,
+        timeLeftMs: this.ctx.deadlineAt - now,
+        random: deps.random,
         ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
       });
       if (d.action === 'stop') return { type: 'stopped', model: this.model };
@@ -116,7 +163,13 @@ export class Lane {
           continue;
         }
       }
-      const failed: LaneOutcome = { type: 'failed', model: this.model, kind: o.kind, message: o.message, contextOverflow: d.action === 'next_fitting' };
+      const failed: LaneOutcome = {
+        type: 'failed',
+        model: this.model,
+        kind: o.kind,
+        message: o.message,
+        contextOverflow: d.action === 'next_fitting',
+      };
       if (resolved.contextLength !== undefined) failed.contextLength = resolved.contextLength;
       return failed;
     }
@@ -135,7 +188,11 @@ export class Lane {
         signal: this.ctl.signal,
         // A local model's first token includes loading it from disk and evaluating the prompt on the
         // CPU: only the attempt deadline applies there, not the cloud-oriented first-token one.
-        limits: { attemptMs: cfg.timeoutMs, firstTokenMs: resolved.kind === 'local' ? cfg.timeoutMs : Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs), idleMs: cfg.idleTimeoutMs },
+        limits: {
+          attemptMs: cfg.timeoutMs,
+          firstTokenMs: resolved.kind === 'local' ? cfg.timeoutMs : Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs),
+          idleMs: cfg.idleTimeoutMs,
+        },
         onDelta: (delta) => {
           this.firstToken = true;
           gate.push(ch, delta);
@@ -150,7 +207,15 @@ export class Lane {
   }
 
   private skip(failure: FailureKind, message: string, retry: number): LaneOutcome {
-    this.ctx.record({ model: this.model, outcome: 'skipped', failure, message, latencyMs: 0, retry, startedAtMs: this.sinceStart() });
+    this.ctx.record({
+      model: this.model,
+      outcome: 'skipped',
+      failure,
+      message,
+      latencyMs: 0,
+      retry,
+      startedAtMs: this.sinceStart(),
+    });
     return { type: 'failed', model: this.model, kind: failure, message, contextOverflow: false };
   }
 
@@ -166,7 +231,8 @@ function toGenerateRequest(req: EngineRequest, model: string, adj?: Adjustments)
   if (req.prompt !== undefined) g.prompt = req.prompt;
   if (req.messages !== undefined) g.messages = req.messages;
   if (req.suffix !== undefined) g.suffix = req.suffix;
-  if (req.maxTokens !== undefined) g.maxTokens = adj?.maxTokens !== undefined ? Math.min(adj.maxTokens, req.maxTokens) : req.maxTokens;
+  if (req.maxTokens !== undefined)
+    g.maxTokens = adj?.maxTokens !== undefined ? Math.min(adj.maxTokens, req.maxTokens) : req.maxTokens;
   else if (adj?.maxTokens !== undefined) g.maxTokens = adj.maxTokens;
   if (req.temperature !== undefined) g.temperature = req.temperature;
   if (req.stop !== undefined) g.stop = req.stop;

@@ -49,8 +49,15 @@ export const HYBRID_MIN_WAIT_MS = 10_000;
 export const MIN_RECOMMEND_SCORE = 0.45;
 
 const CONF = {
-  retryAfterKnown: 0.85, waitGuessed: 0.5, reduceFits: 0.8, reduceUnverified: 0.4, download: 0.6,
-  mock: 0.05, lastResort: 0.1, rejectedByPolicy: 0.5, networkCloud: 0.3,
+  retryAfterKnown: 0.85,
+  waitGuessed: 0.5,
+  reduceFits: 0.8,
+  reduceUnverified: 0.4,
+  download: 0.6,
+  mock: 0.05,
+  lastResort: 0.1,
+  rejectedByPolicy: 0.5,
+  networkCloud: 0.3,
 } as const;
 
 export function planFallback(ctx: PlanContext): FallbackPlan {
@@ -58,21 +65,29 @@ export function planFallback(ctx: PlanContext): FallbackPlan {
   const options = ctx.exhausted ? exhaustedOptions(ctx, self) : optionsFor(ctx, self);
   if (ctx.mockGeneration) {
     options.push({
-      type: 'mock_generation', confidence: CONF.mock, estimatedWaitMs: 0,
+      type: 'mock_generation',
+      confidence: CONF.mock,
+      estimatedWaitMs: 0,
       message: 'Mock answer (mockGeneration is on): a clearly labelled placeholder, not produced by any model.',
     });
   }
   const real = options.filter((o) => o.type !== 'mock_generation');
   if (real.length === 0 && !ctx.mockGeneration) {
     real.push({
-      type: 'queue_and_wait', model: ctx.model, confidence: CONF.lastResort, ...waitField(ctx.waitMs?.(ctx.model)),
+      type: 'queue_and_wait',
+      model: ctx.model,
+      confidence: CONF.lastResort,
+      ...waitField(ctx.waitMs?.(ctx.model)),
       message: `No other model can take over from ${ctx.model}: wait for it to recover, or add a ready model to the chain.`,
     });
   }
   const recommended = pickRecommended(ctx, real) ?? options[0];
   if (!recommended) throw new Error('planner produced no option'); // unreachable: see the fallback above
   const rest = [...real, ...options.filter((o) => o.type === 'mock_generation')].filter((o) => o !== recommended);
-  rest.sort((a, b) => Number(a.type === 'mock_generation') - Number(b.type === 'mock_generation') || b.confidence - a.confidence);
+  rest.sort(
+    (a, b) =>
+      Number(a.type === 'mock_generation') - Number(b.type === 'mock_generation') || b.confidence - a.confidence,
+  );
   return { failure: ctx.failure, recommended, options: [recommended, ...rest] };
 }
 
@@ -89,32 +104,51 @@ function optionsFor(ctx: PlanContext, self: ModelInfo | undefined): FallbackOpti
     case 'network': {
       const alts = alternatives(ctx, self);
       // Offline: local models keep working; other cloud models probably share the outage.
-      const local = alts.filter((o) => kindOf(ctx, o.model) === 'local').map((o) => ({ ...o, message: `${o.message} Works offline.` }));
-      const cloud = alts.filter((o) => kindOf(ctx, o.model) !== 'local').map((o) => ({ ...o, confidence: round2(o.confidence * CONF.networkCloud) }));
+      const local = alts
+        .filter((o) => kindOf(ctx, o.model) === 'local')
+        .map((o) => ({ ...o, message: `${o.message} Works offline.` }));
+      const cloud = alts
+        .filter((o) => kindOf(ctx, o.model) !== 'local')
+        .map((o) => ({ ...o, confidence: round2(o.confidence * CONF.networkCloud) }));
       return [...local, ...cloud, queueAndWait(ctx, undefined, `${who} is unreachable (network)`)];
     }
     case 'auth': {
       const provider = providerOf(who);
       const hint = `${who} rejected the API key: set a valid key for provider "${provider}" (command "Backstop: Set API Key", or the provider's apiKeyEnv variable).`;
       const alts = alternatives(ctx, self).map((o) => ({ ...o, message: `${hint} Meanwhile: ${o.message}` }));
-      return alts.length > 0 ? alts : [{ type: 'queue_and_wait', model: who, confidence: CONF.lastResort, message: hint }];
+      return alts.length > 0
+        ? alts
+        : [{ type: 'queue_and_wait', model: who, confidence: CONF.lastResort, message: hint }];
     }
     case 'context_overflow': {
-      const need = Math.max((self?.fit?.contextSize ?? self?.contextLength ?? 0) + 1, ctx.requirements?.minContext ?? 0);
-      return alternatives(ctx, self, { minContext: need }).map((o) => ({ ...o, message: `The prompt is longer than ${who}'s context. ${o.message}` }));
+      const need = Math.max(
+        (self?.fit?.contextSize ?? self?.contextLength ?? 0) + 1,
+        ctx.requirements?.minContext ?? 0,
+      );
+      return alternatives(ctx, self, { minContext: need }).map((o) => ({
+        ...o,
+        message: `The prompt is longer than ${who}'s context. ${o.message}`,
+      }));
     }
     case 'content_filter':
     case 'bad_request': {
-      const why = ctx.failure === 'content_filter' ? `${who}'s content filter refused the request` : `${who} rejected the request as invalid`;
+      const why =
+        ctx.failure === 'content_filter'
+          ? `${who}'s content filter refused the request`
+          : `${who} rejected the request as invalid`;
       const detail = ctx.message ? ` (${ctx.message})` : '';
       // Another model may refuse the same thing: lower confidence, and say rephrasing may be the fix.
       return alternatives(ctx, self).map((o) => ({
-        ...o, confidence: round2(o.confidence * CONF.rejectedByPolicy),
+        ...o,
+        confidence: round2(o.confidence * CONF.rejectedByPolicy),
         message: `${why}${detail}; rephrasing may help. ${o.message}`,
       }));
     }
     default: // timeout, server_error, stream_interrupted, cancelled, unknown: transient, so wait or switch
-      return [...alternatives(ctx, self), queueAndWait(ctx, ctx.retryAfterMs, `${who} failed (${ctx.failure.replace('_', ' ')})`)];
+      return [
+        ...alternatives(ctx, self),
+        queueAndWait(ctx, ctx.retryAfterMs, `${who} failed (${ctx.failure.replace('_', ' ')})`),
+      ];
   }
 }
 
@@ -125,7 +159,10 @@ function exhaustedOptions(ctx: PlanContext, self: ModelInfo | undefined): Fallba
   const first = now[0];
   if (first?.model) {
     out.push({
-      type: 'hybrid', model: first.model, confidence: first.confidence, estimatedWaitMs: first.estimatedWaitMs ?? 0,
+      type: 'hybrid',
+      model: first.model,
+      confidence: first.confidence,
+      estimatedWaitMs: first.estimatedWaitMs ?? 0,
       adjustments: { upgradeTo: ctx.model },
       message: `Answer now with ${first.model}, then switch back to ${ctx.model} when it recovers${wait !== undefined ? ` (in about ${fmtS(wait)})` : ''}.`,
     });
@@ -134,22 +171,35 @@ function exhaustedOptions(ctx: PlanContext, self: ModelInfo | undefined): Fallba
 }
 
 /** Available alternatives as options, best first. */
-function alternatives(ctx: PlanContext, self: ModelInfo | undefined, f: { minContext?: number; lighterThan?: ModelInfo | undefined } = {}): FallbackOption[] {
+function alternatives(
+  ctx: PlanContext,
+  self: ModelInfo | undefined,
+  f: { minContext?: number; lighterThan?: ModelInfo | undefined } = {},
+): FallbackOption[] {
   const req: Requirements = { ...ctx.requirements };
   if (f.minContext) req.minContext = Math.max(req.minContext ?? 0, f.minContext);
   const pool = ctx.models.filter((m) => {
     if (f.minContext && (m.contextLength ?? 0) < f.minContext) return false;
-    if (f.lighterThan?.sizeBytes && m.kind === 'local' && (m.sizeBytes ?? Infinity) >= f.lighterThan.sizeBytes) return false;
+    if (f.lighterThan?.sizeBytes && m.kind === 'local' && (m.sizeBytes ?? Infinity) >= f.lighterThan.sizeBytes)
+      return false;
     return true;
   });
   const waitOpt = ctx.waitMs ? { waitMs: ctx.waitMs } : {};
   return scoreCandidates(self ?? { id: ctx.model }, pool, req, waitOpt)
     .filter((s) => s.available)
     .map((s) => {
-      const quality = s.qualityDelta <= -0.05 ? `, likely lower quality (${s.qualityDelta.toFixed(2)})` : s.qualityDelta >= 0.05 ? `, likely better quality (+${s.qualityDelta.toFixed(2)})` : '';
+      const quality =
+        s.qualityDelta <= -0.05
+          ? `, likely lower quality (${s.qualityDelta.toFixed(2)})`
+          : s.qualityDelta >= 0.05
+            ? `, likely better quality (+${s.qualityDelta.toFixed(2)})`
+            : '';
       const light = f.lighterThan ? ' (lighter, fits in memory)' : '';
       return {
-        type: 'alternative_model' as const, model: s.model, confidence: round2(s.score), estimatedWaitMs: s.estimatedWaitMs ?? 0,
+        type: 'alternative_model' as const,
+        model: s.model,
+        confidence: round2(s.score),
+        estimatedWaitMs: s.estimatedWaitMs ?? 0,
         message: `Use ${s.model}${light} instead of ${ctx.model}: compatibility ${Math.round(s.score * 100)} %${quality}.`,
       };
     });
@@ -157,9 +207,13 @@ function alternatives(ctx: PlanContext, self: ModelInfo | undefined, f: { minCon
 
 function queueAndWait(ctx: PlanContext, waitMs: number | undefined, why: string): FallbackOption {
   const known = waitMs !== undefined;
-  const wait = waitMs ?? ctx.waitMs?.(ctx.model) ?? (ctx.failure === 'rate_limited' ? DEFAULT_RATE_LIMIT_WAIT_MS : undefined);
+  const wait =
+    waitMs ?? ctx.waitMs?.(ctx.model) ?? (ctx.failure === 'rate_limited' ? DEFAULT_RATE_LIMIT_WAIT_MS : undefined);
   return {
-    type: 'queue_and_wait', model: ctx.model, confidence: known ? CONF.retryAfterKnown : CONF.waitGuessed, ...waitField(wait),
+    type: 'queue_and_wait',
+    model: ctx.model,
+    confidence: known ? CONF.retryAfterKnown : CONF.waitGuessed,
+    ...waitField(wait),
     message: `${cap(why)}: queue the request and retry ${ctx.model}${wait !== undefined ? ` in about ${fmtS(wait)}${known ? '' : ' (estimated)'}` : ' when it recovers'}.`,
   };
 }
@@ -170,37 +224,67 @@ function download(ctx: PlanContext, self: ModelInfo | undefined): FallbackOption
   const size = src.sizeBytes ?? self?.sizeBytes;
   const wait = ctx.waitMs?.(ctx.model) ?? (size ? (size / ASSUMED_DOWNLOAD_BYTES_PER_S) * 1000 : undefined);
   const name = modelNameOf(ctx.model);
-  const how = src.kind === 'ollama_pull' ? `pull it with Ollama ("ollama pull ${name}")` : `download it from ${src.url ?? 'its recorded source'} (resumable, checksum verified)`;
-  return [{
-    type: 'download_and_retry', model: ctx.model, confidence: CONF.download, ...waitField(wait),
-    adjustments: { source: src.kind, ...(src.url ? { url: src.url } : {}), ...(size ? { sizeBytes: size } : {}) },
-    message: `${ctx.model} is not on this machine: ${how}${size ? `, ${fmtGb(size)}` : ''}${wait !== undefined ? `, about ${fmtS(wait)}` : ''}, then retry.`,
-  }];
+  const how =
+    src.kind === 'ollama_pull'
+      ? `pull it with Ollama ("ollama pull ${name}")`
+      : `download it from ${src.url ?? 'its recorded source'} (resumable, checksum verified)`;
+  return [
+    {
+      type: 'download_and_retry',
+      model: ctx.model,
+      confidence: CONF.download,
+      ...waitField(wait),
+      adjustments: { source: src.kind, ...(src.url ? { url: src.url } : {}), ...(size ? { sizeBytes: size } : {}) },
+      message: `${ctx.model} is not on this machine: ${how}${size ? `, ${fmtGb(size)}` : ''}${wait !== undefined ? `, about ${fmtS(wait)}` : ''}, then retry.`,
+    },
+  ];
 }
 
 /** OOM: search for settings that fit — halve the context down to MIN_CONTEXT_SIZE, and at each
  *  size try fewer GPU layers — keeping the largest context that fits, then the most GPU layers. */
 function reduce(ctx: PlanContext, self: ModelInfo | undefined): FallbackOption[] {
-  const ctxSize = self?.fit?.contextSize ?? Math.min(self?.contextLength ?? DEFAULT_CONTEXT_SIZE, DEFAULT_CONTEXT_SIZE * 2);
+  const ctxSize =
+    self?.fit?.contextSize ?? Math.min(self?.contextLength ?? DEFAULT_CONTEXT_SIZE, DEFAULT_CONTEXT_SIZE * 2);
   const layers = self?.fit?.gpuLayers ?? 0;
   const free = ctx.freeMemoryBytes;
   const current = ctx.estimateFit?.(ctx.model, { contextSize: ctxSize, gpuLayers: layers });
-  const need = current ? `${ctx.model} needs ${fmtGb(current.ramBytes + current.vramBytes)} at ctx ${ctxSize}${free !== undefined ? ` but ${fmtGb(free)} is free` : ''}` : `${ctx.model} ran out of memory at ctx ${ctxSize}`;
+  const need = current
+    ? `${ctx.model} needs ${fmtGb(current.ramBytes + current.vramBytes)} at ctx ${ctxSize}${free !== undefined ? ` but ${fmtGb(free)} is free` : ''}`
+    : `${ctx.model} ran out of memory at ctx ${ctxSize}`;
   if (!ctx.estimateFit) {
     if (ctxSize / 2 < MIN_CONTEXT_SIZE) return [];
     const contextSize = Math.floor(ctxSize / 2);
-    return [{ type: 'reduce_requirements', model: ctx.model, confidence: CONF.reduceUnverified, estimatedWaitMs: 0,
-      adjustments: { contextSize, maxTokens: capTokens(ctx, contextSize) },
-      message: `${need}: retry with ctx ${contextSize} (not verified: no memory estimate available).` }];
+    return [
+      {
+        type: 'reduce_requirements',
+        model: ctx.model,
+        confidence: CONF.reduceUnverified,
+        estimatedWaitMs: 0,
+        adjustments: { contextSize, maxTokens: capTokens(ctx, contextSize) },
+        message: `${need}: retry with ctx ${contextSize} (not verified: no memory estimate available).`,
+      },
+    ];
   }
   for (let size = Math.floor(ctxSize / 2); size >= MIN_CONTEXT_SIZE; size = Math.floor(size / 2)) {
     for (const gpu of layerSteps(layers)) {
       const est = ctx.estimateFit(ctx.model, { contextSize: size, gpuLayers: gpu });
       if (!est?.fits) continue;
-      const adjustments: Record<string, number> = { contextSize: size, gpuLayers: gpu, maxTokens: capTokens(ctx, size) };
+      const adjustments: Record<string, number> = {
+        contextSize: size,
+        gpuLayers: gpu,
+        maxTokens: capTokens(ctx, size),
+      };
       const gpuText = gpu !== layers ? ` and ${gpu} GPU layers` : '';
-      return [{ type: 'reduce_requirements', model: ctx.model, confidence: CONF.reduceFits, estimatedWaitMs: 0, adjustments,
-        message: `${need}: retry with ctx ${size}${gpuText} (needs about ${fmtGb(est.ramBytes + est.vramBytes)}, fits).` }];
+      return [
+        {
+          type: 'reduce_requirements',
+          model: ctx.model,
+          confidence: CONF.reduceFits,
+          estimatedWaitMs: 0,
+          adjustments,
+          message: `${need}: retry with ctx ${size}${gpuText} (needs about ${fmtGb(est.ramBytes + est.vramBytes)}, fits).`,
+        },
+      ];
     }
   }
   return [];
@@ -223,9 +307,12 @@ function pickRecommended(ctx: PlanContext, real: FallbackOption[]): FallbackOpti
   // Same model, verified to fit: keeps the quality the user chose, so it beats any lighter model.
   const reduced = real.find((o) => o.type === 'reduce_requirements' && o.confidence >= CONF.reduceFits);
   if (reduced) return reduced;
-  const viable = real.filter((o) => o.type !== 'alternative_model' || o.confidence >= MIN_RECOMMEND_SCORE * confidenceScale(ctx));
+  const viable = real.filter(
+    (o) => o.type !== 'alternative_model' || o.confidence >= MIN_RECOMMEND_SCORE * confidenceScale(ctx),
+  );
   const pool = viable.length > 0 ? viable : real;
-  if (ctx.failure === 'network') return pool.find((o) => kindOf(ctx, o.model) === 'local' && o.type === 'alternative_model') ?? pool[0];
+  if (ctx.failure === 'network')
+    return pool.find((o) => kindOf(ctx, o.model) === 'local' && o.type === 'alternative_model') ?? pool[0];
   let best: { o: FallbackOption; t: number } | undefined;
   for (const o of pool) {
     const t = (o.estimatedWaitMs ?? Infinity) + answerMs(ctx, o.model);

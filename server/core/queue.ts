@@ -37,7 +37,11 @@ export class QueueError extends Error {
 export type Release = () => void;
 
 /** What the queue cannot know by itself about a model: a download or a cooldown still to go. */
-export interface WaitContext { downloadBytes?: number; bandwidthBytesPerS?: number; cooldownRemainingMs?: number }
+export interface WaitContext {
+  downloadBytes?: number;
+  bandwidthBytesPerS?: number;
+  cooldownRemainingMs?: number;
+}
 
 export interface RequestQueueDeps {
   clock: Clock;
@@ -94,7 +98,8 @@ export class RequestQueue {
    *  has to wait. Rejects with QueueError: queue_full, timeout (after maxWaitMs) or cancelled. */
   acquire(model: string, priority: Priority, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
     return new Promise<Release>((resolve, reject) => {
-      if (signal.aborted) return reject(new QueueError('cancelled', model, `request for ${model} was cancelled before it was queued`));
+      if (signal.aborted)
+        return reject(new QueueError('cancelled', model, `request for ${model} was cancelled before it was queued`));
       this.deps.estimator?.observeArrival(model, priority);
       // The model may have become available without a poke(): serve those already waiting first.
       if (this.canRun(model) && this.dispatch(model)) this.changed();
@@ -102,20 +107,37 @@ export class RequestQueue {
       if (list.length === 0 && this.canRun(model)) return resolve(this.start(model, opts.expectedTokens));
       const max = this.deps.maxSize();
       if (this.byId.size >= max) {
-        return reject(new QueueError('queue_full', model,
-          `the queue is full: ${this.byId.size} request(s) already waiting (queue.maxSize = ${max}); retry later, lower the load or raise queue.maxSize`));
+        return reject(
+          new QueueError(
+            'queue_full',
+            model,
+            `the queue is full: ${this.byId.size} request(s) already waiting (queue.maxSize = ${max}); retry later, lower the load or raise queue.maxSize`,
+          ),
+        );
       }
       const id = opts.id && !this.byId.has(opts.id) ? opts.id : this.makeId();
       const maxWaitMs = this.deps.maxWaitMs();
       const onAbort = () => this.cancel(id);
       const timer = this.deps.clock.setTimeout(() => {
         if (!this.remove(id)) return;
-        reject(new QueueError('timeout', model,
-          `waited ${fmtSeconds(maxWaitMs)} for a free slot on ${model} without getting one (queue.maxWaitMs = ${maxWaitMs}); the model is busy or unavailable: try another model or raise queue.maxWaitMs`));
+        reject(
+          new QueueError(
+            'timeout',
+            model,
+            `waited ${fmtSeconds(maxWaitMs)} for a free slot on ${model} without getting one (queue.maxWaitMs = ${maxWaitMs}); the model is busy or unavailable: try another model or raise queue.maxWaitMs`,
+          ),
+        );
         this.changed();
       }, maxWaitMs);
       const w: Waiter = {
-        id, model, priority, enqueuedAt: this.deps.clock.now(), seq: ++this.seq, tokens: opts.expectedTokens, resolve, reject,
+        id,
+        model,
+        priority,
+        enqueuedAt: this.deps.clock.now(),
+        seq: ++this.seq,
+        tokens: opts.expectedTokens,
+        resolve,
+        reject,
         cleanup: () => {
           this.deps.clock.clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
@@ -146,11 +168,17 @@ export class RequestQueue {
     const out: QueueItem[] = [];
     for (const [model, list] of this.waiting) {
       // `list` is in arrival order (pushed in seq order, removals keep it): the replay's FIFO tie-break.
-      const ests = this.estimateAll(model, list.map((w) => this.work(w, now)));
+      const ests = this.estimateAll(
+        model,
+        list.map((w) => this.work(w, now)),
+      );
       this.ordered(list, now).forEach((w, position) => {
         const est = ests?.[list.indexOf(w)];
         out.push({
-          id: w.id, model, priority: w.priority, position,
+          id: w.id,
+          model,
+          priority: w.priority,
+          position,
           enqueuedAt: new Date(w.enqueuedAt).toISOString(),
           estimatedWaitMs: est ? Math.max(0, est.totalMs - est.factors.processingMs) : 0,
         });
@@ -261,7 +289,9 @@ export class RequestQueue {
     const running = [...(this.slots.get(model)?.values() ?? [])];
     return {
       ...this.deps.waitContext?.(model),
-      position: 0, agingMs: this.agingMs, waiting,
+      position: 0,
+      agingMs: this.agingMs,
+      waiting,
       concurrency: Math.max(1, this.deps.concurrency(model)),
       running: running.length,
       runningElapsedMs: running.map((r) => now - r.startedAt),

@@ -30,7 +30,11 @@ export class RequestRun implements LaneContext {
   private queue = { waiting: 0, since: 0, totalMs: 0 };
   private queueError: (Error & { code: number }) | undefined;
 
-  constructor(readonly deps: EngineDeps, readonly req: EngineRequest, private readonly opts: RunOptions) {
+  constructor(
+    readonly deps: EngineDeps,
+    readonly req: EngineRequest,
+    private readonly opts: RunOptions,
+  ) {
     this.cfg = deps.config();
     this.startedAt = deps.clock.now();
     this.deadlineAt = this.startedAt + (req.timeoutMs ?? this.cfg.requestTimeoutMs);
@@ -49,10 +53,16 @@ export class RequestRun implements LaneContext {
     const onAbort = () => this.halt('cancelled', 'cancelled by the caller');
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
     const deadlineMs = this.deadlineAt - this.startedAt;
-    const timer = clock.setTimeout(() => this.halt('deadline', `request deadline of ${deadlineMs} ms reached`), deadlineMs);
+    const timer = clock.setTimeout(
+      () => this.halt('deadline', `request deadline of ${deadlineMs} ms reached`),
+      deadlineMs,
+    );
     try {
       const strategy = this.req.strategy ?? this.cfg.strategy;
-      const won = await this.race(orderChain(strategy, this.chain, this.deps.health, this.deps.random), strategy === 'fastest');
+      const won = await this.race(
+        orderChain(strategy, this.chain, this.deps.health, this.deps.random),
+        strategy === 'fastest',
+      );
       return this.result(won);
     } finally {
       clock.clearTimeout(timer);
@@ -76,7 +86,15 @@ export class RequestRun implements LaneContext {
     if (!acquire) return () => {};
     if (this.queue.waiting++ === 0) this.queue.since = this.deps.clock.now();
     try {
-      return await untilAborted(acquire(model, this.req.priority ?? 'normal', signal, this.req.maxTokens === undefined ? {} : { expectedTokens: this.req.maxTokens }), signal);
+      return await untilAborted(
+        acquire(
+          model,
+          this.req.priority ?? 'normal',
+          signal,
+          this.req.maxTokens === undefined ? {} : { expectedTokens: this.req.maxTokens },
+        ),
+        signal,
+      );
     } catch (e) {
       // Remember a full queue / expired wait: if no model answers, that is the request's error.
       const code = (e as { code?: unknown }).code;
@@ -132,7 +150,16 @@ export class RequestRun implements LaneContext {
           if (this.overflow && !this.fits(model)) continue;
           if (after) this.emitFallback(after, model);
           const lane = new Lane(this, model, this.ctl.signal);
-          running.set(lane, lane.run().then((o) => onDone(lane, o), (e: unknown) => { running.delete(lane); if (!done) settle(() => reject(e)); }));
+          running.set(
+            lane,
+            lane.run().then(
+              (o) => onDone(lane, o),
+              (e: unknown) => {
+                running.delete(lane);
+                if (!done) settle(() => reject(e));
+              },
+            ),
+          );
           armHedge(lane);
           return true;
         }
@@ -141,10 +168,13 @@ export class RequestRun implements LaneContext {
       const armHedge = (lane: Lane) => {
         const delayMs = hedging && next < order.length ? hedgeDelayMs(this.cfg.hedging, health, lane.model) : undefined;
         if (delayMs === undefined) return;
-        hedgeTimers.set(lane, clock.setTimeout(() => {
-          hedgeTimers.delete(lane);
-          if (!done && running.has(lane) && !lane.firstToken && running.size < MAX_HEDGE_LANES) launch();
-        }, delayMs));
+        hedgeTimers.set(
+          lane,
+          clock.setTimeout(() => {
+            hedgeTimers.delete(lane);
+            if (!done && running.has(lane) && !lane.firstToken && running.size < MAX_HEDGE_LANES) launch();
+          }, delayMs),
+        );
       };
       const onDone = (lane: Lane, o: LaneOutcome) => {
         running.delete(lane);
@@ -180,7 +210,15 @@ export class RequestRun implements LaneContext {
     const ctx = this.deps.resolve(model)?.contextLength;
     if (fitsAfterOverflow(ctx, this.neededTokens, this.overflow?.context)) return true;
     const message = `skipped after a context overflow: the request needs about ${this.neededTokens} tokens and this model's context is ${ctx}`;
-    this.record({ model, outcome: 'skipped', failure: 'context_overflow', message, latencyMs: 0, retry: 0, startedAtMs: this.deps.clock.now() - this.startedAt });
+    this.record({
+      model,
+      outcome: 'skipped',
+      failure: 'context_overflow',
+      message,
+      latencyMs: 0,
+      retry: 0,
+      startedAtMs: this.deps.clock.now() - this.startedAt,
+    });
     return false;
   }
 
@@ -193,7 +231,9 @@ export class RequestRun implements LaneContext {
   private result(won: Won): CompleteResult {
     // A fallback is another model failing or being refused first. A race or hedge loser that was
     // merely slower is not one: the strategy chose to run it in parallel.
-    const failedElsewhere = this.attempts.some((a) => a.model !== won.model && (a.outcome === 'error' || a.outcome === 'timeout' || a.outcome === 'skipped'));
+    const failedElsewhere = this.attempts.some(
+      (a) => a.model !== won.model && (a.outcome === 'error' || a.outcome === 'timeout' || a.outcome === 'skipped'),
+    );
     const r: CompleteResult = {
       text: won.result.text,
       modelUsed: won.model,
@@ -209,7 +249,8 @@ export class RequestRun implements LaneContext {
 
   private stopError(why: 'cancelled' | 'deadline'): EngineError {
     const attempts = [...this.attempts];
-    if (why === 'cancelled') return new EngineError(ErrorCodes.RequestCancelled, 'The request was cancelled by the caller.', { attempts });
+    if (why === 'cancelled')
+      return new EngineError(ErrorCodes.RequestCancelled, 'The request was cancelled by the caller.', { attempts });
     const ms = this.deadlineAt - this.startedAt;
     return new EngineError(
       ErrorCodes.Timeout,
@@ -221,23 +262,34 @@ export class RequestRun implements LaneContext {
   private exhaustedError(last?: Failed): EngineError {
     const now = this.deps.clock.now();
     if (this.queueError && this.attempts.every((a) => a.outcome === 'skipped')) {
-      return new EngineError(this.queueError.code, `${this.queueError.message}${summarize(this.attempts)}`, { attempts: [...this.attempts] });
+      return new EngineError(this.queueError.code, `${this.queueError.message}${summarize(this.attempts)}`, {
+        attempts: [...this.attempts],
+      });
     }
     const known = this.chain.filter((m) => this.deps.resolve(m));
     const until = known.length > 0 ? this.deps.health.nextRecovery(known) : undefined;
     const retryAfterMs = until === undefined ? undefined : Math.max(0, until - now);
     const attempts = [...this.attempts];
     const models = this.chain.length;
-    const message = models === 0
-      ? 'The chain is empty: there is no model to call. Set backstop.chain (or pass params.chain) to at least one model.'
-      : `No model in the chain could answer (${models} model(s))${summarize(attempts)}.` +
-        (retryAfterMs === undefined ? ' See data.attempts for each reason.' : ` The first should be callable again in ${Math.ceil(retryAfterMs / 1000)} s (data.retryAfterMs); retry then, or add another model to the chain.`);
+    const message =
+      models === 0
+        ? 'The chain is empty: there is no model to call. Set backstop.chain (or pass params.chain) to at least one model.'
+        : `No model in the chain could answer (${models} model(s))${summarize(attempts)}.` +
+          (retryAfterMs === undefined
+            ? ' See data.attempts for each reason.'
+            : ` The first should be callable again in ${Math.ceil(retryAfterMs / 1000)} s (data.retryAfterMs); retry then, or add another model to the chain.`);
     const data: ConstructorParameters<typeof EngineError>[2] = { attempts };
     if (retryAfterMs !== undefined) data.retryAfterMs = retryAfterMs;
-    const primary = last ? { model: last.model, failure: last.kind, message: last.message } : lastFailure(attempts, this.chain[0]);
+    const primary = last
+      ? { model: last.model, failure: last.kind, message: last.message }
+      : lastFailure(attempts, this.chain[0]);
     if (primary && this.deps.plan) {
       try {
-        const plan = this.deps.plan({ ...primary, request: this.req, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+        const plan = this.deps.plan({
+          ...primary,
+          request: this.req,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        });
         if (plan) data.plan = plan;
       } catch {
         // A plan is advice: without one the caller still gets the attempts and the wait.
@@ -249,7 +301,14 @@ export class RequestRun implements LaneContext {
   private emitFallback(from: Failed, to: string): void {
     if (from.model === to) return;
     this.opts.onFallback?.(from.model, to);
-    this.emit({ type: 'fallback', requestId: this.opts.requestId, from: from.model, to, failure: from.kind, message: from.message });
+    this.emit({
+      type: 'fallback',
+      requestId: this.opts.requestId,
+      from: from.model,
+      to,
+      failure: from.kind,
+      message: from.message,
+    });
   }
 
   private emit(e: Parameters<NonNullable<EngineDeps['onEvent']>>[0]): void {
@@ -266,10 +325,18 @@ function summarize(attempts: Attempt[]): string {
   const byModel = new Map<string, Attempt>();
   for (const a of attempts) byModel.set(a.model, a);
   if (byModel.size === 0) return '';
-  return ': ' + [...byModel.values()].map((a) => `${a.model} — ${a.outcome === 'skipped' ? 'skipped' : (a.failure ?? a.outcome)}: ${a.message ?? ''}`).join('; ');
+  return (
+    ': ' +
+    [...byModel.values()]
+      .map((a) => `${a.model} — ${a.outcome === 'skipped' ? 'skipped' : (a.failure ?? a.outcome)}: ${a.message ?? ''}`)
+      .join('; ')
+  );
 }
 
-function lastFailure(attempts: Attempt[], model: string | undefined): { model: string; failure: FailureKind; message: string } | undefined {
+function lastFailure(
+  attempts: Attempt[],
+  model: string | undefined,
+): { model: string; failure: FailureKind; message: string } | undefined {
   const a = [...attempts].reverse().find((x) => x.model === model) ?? attempts[attempts.length - 1];
   return a ? { model: a.model, failure: a.failure ?? 'unknown', message: a.message ?? '' } : undefined;
 }
@@ -278,7 +345,10 @@ function lastFailure(attempts: Attempt[], model: string | undefined): { model: s
 function untilAborted(p: Promise<() => void>, signal: AbortSignal): Promise<() => void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      void p.then((release) => release(), () => {});
+      void p.then(
+        (release) => release(),
+        () => {},
+      );
       return reject(signal.reason);
     }
     const onAbort = () => reject(signal.reason);

@@ -59,7 +59,10 @@ function decideRateLimited(i: RetryInput): RetryDecision {
   if (i.retry >= i.maxRetries) return { action: 'next', why: `still rate limited after ${i.retry + 1} attempts` };
   if (i.retryAfterMs !== undefined) {
     if (i.retryAfterMs > i.maxRetryAfterMs) {
-      return { action: 'next', why: `Retry-After ${i.retryAfterMs} ms exceeds maxRetryAfterMs ${i.maxRetryAfterMs} ms` };
+      return {
+        action: 'next',
+        why: `Retry-After ${i.retryAfterMs} ms exceeds maxRetryAfterMs ${i.maxRetryAfterMs} ms`,
+      };
     }
     const delayMs = Math.max(i.retryAfterMs, i.blockedForMs);
     if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left to honour Retry-After' };
@@ -68,7 +71,8 @@ function decideRateLimited(i: RetryInput): RetryDecision {
   // No header: back off with full jitter, but never sooner than health's own 429 cooldown,
   // which grows with consecutive 429s — the engine must not hammer a model health has paused.
   const delayMs = Math.max(backoffDelayMs(i.backoff, i.retry, i.random), i.blockedForMs);
-  if (delayMs > i.maxRetryAfterMs) return { action: 'next', why: `rate-limit backoff ${delayMs} ms exceeds maxRetryAfterMs` };
+  if (delayMs > i.maxRetryAfterMs)
+    return { action: 'next', why: `rate-limit backoff ${delayMs} ms exceeds maxRetryAfterMs` };
   if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a rate-limit backoff' };
   return { action: 'retry', delayMs, why: `rate limited, backoff ${delayMs} ms` };
 }

@@ -22,7 +22,12 @@ const DESCRIPTIVE: readonly Capability[] = ['fast', 'high_quality'];
 const QUALITY_LOG2_SPAN = 4;
 
 const AVAILABILITY_SCORE: Record<ModelInfo['availability'], number> = {
-  ready: 1, loading: 0.8, cooling_down: 0.3, missing: 0.2, unreachable: 0, incompatible: 0,
+  ready: 1,
+  loading: 0.8,
+  cooling_down: 0.3,
+  missing: 0.2,
+  unreachable: 0,
+  incompatible: 0,
 };
 
 /** Parameter count from "7B", "0.5b", "103M", "1.5 B". */
@@ -69,7 +74,12 @@ export function qualityDelta(req: ModelInfo | { id: string }, cand: ModelInfo): 
 
 /** Can the model take a request now (or after a short load)? */
 export function isAvailable(m: ModelInfo): boolean {
-  return (m.availability === 'ready' || m.availability === 'loading') && m.health.state !== 'open' && !m.health.needsKey && m.fit?.fits !== false;
+  return (
+    (m.availability === 'ready' || m.availability === 'loading') &&
+    m.health.state !== 'open' &&
+    !m.health.needsKey &&
+    m.fit?.fits !== false
+  );
 }
 
 export function scoreCandidates(
@@ -88,7 +98,11 @@ export function scoreCandidates(
     if (reqCaps.length > 0) {
       const missing = reqCaps.filter((x) => !c.capabilities.includes(x));
       capability = 1 - missing.length / reqCaps.length;
-      reasons.push(missing.length === 0 ? `can do everything ${requested.id} does (${reqCaps.join(', ')})` : `cannot do ${missing.join(', ')} like ${requested.id}`);
+      reasons.push(
+        missing.length === 0
+          ? `can do everything ${requested.id} does (${reqCaps.join(', ')})`
+          : `cannot do ${missing.join(', ')} like ${requested.id}`,
+      );
     }
     // Explicit requirements.
     const parts: number[] = [];
@@ -115,28 +129,43 @@ export function scoreCandidates(
     if (req.preferQuality) parts.push(0.5 + delta / 2);
     const requirements = parts.length === 0 ? 1 : parts.reduce((a, b) => a + b, 0) / parts.length;
     // Performance relative to the requested model: quality, and speed when the caller wants it.
-    const performance = clamp(0.5 + delta / 2 + (req.preferSpeed && speed !== undefined ? Math.log2(speed) / 8 : 0), 0, 1);
-    if (Math.abs(delta) >= 0.05) reasons.push(delta > 0 ? `likely better quality (${fmtDelta(delta)})` : `likely lower quality (${fmtDelta(delta)})`);
-    if (speed !== undefined && Math.abs(Math.log2(speed)) >= 0.25) reasons.push(`${speed > 1 ? `${speed.toFixed(1)}× faster` : `${(1 / speed).toFixed(1)}× slower`} in benchmarks`);
+    const performance = clamp(
+      0.5 + delta / 2 + (req.preferSpeed && speed !== undefined ? Math.log2(speed) / 8 : 0),
+      0,
+      1,
+    );
+    if (Math.abs(delta) >= 0.05)
+      reasons.push(
+        delta > 0 ? `likely better quality (${fmtDelta(delta)})` : `likely lower quality (${fmtDelta(delta)})`,
+      );
+    if (speed !== undefined && Math.abs(Math.log2(speed)) >= 0.25)
+      reasons.push(`${speed > 1 ? `${speed.toFixed(1)}× faster` : `${(1 / speed).toFixed(1)}× slower`} in benchmarks`);
     // Availability and fit.
     const available = isAvailable(c);
     let availability = AVAILABILITY_SCORE[c.availability];
     if (c.health.state === 'open' || c.health.needsKey) availability = 0;
     else if (c.health.state === 'degraded' || c.health.state === 'half_open') availability *= 0.6;
     if (!available) reasons.push(unavailableReason(c));
-    else if (c.health.state === 'degraded') reasons.push(`recently unreliable (${Math.round(c.health.successRate * 100)} % success)`);
+    else if (c.health.state === 'degraded')
+      reasons.push(`recently unreliable (${Math.round(c.health.successRate * 100)} % success)`);
     const fit = c.kind === 'cloud' ? 1 : c.fit === undefined ? 0.6 : c.fit.fits ? 1 : 0;
-    if (c.kind === 'local' && c.fit?.fits) reasons.push(`fits in memory (${fmtGb(c.fit.estimatedRamBytes + c.fit.estimatedVramBytes)})`);
+    if (c.kind === 'local' && c.fit?.fits)
+      reasons.push(`fits in memory (${fmtGb(c.fit.estimatedRamBytes + c.fit.estimatedVramBytes)})`);
     const score =
-      WEIGHTS.capability * capability + WEIGHTS.requirements * requirements + WEIGHTS.performance * performance +
-      WEIGHTS.availability * availability + WEIGHTS.fit * fit;
+      WEIGHTS.capability * capability +
+      WEIGHTS.requirements * requirements +
+      WEIGHTS.performance * performance +
+      WEIGHTS.availability * availability +
+      WEIGHTS.fit * fit;
     const s: Suggestion = { model: c.id, score: round3(score), reasons, qualityDelta: round3(delta), available };
     const wait = opts.waitMs?.(c.id);
     if (wait !== undefined) s.estimatedWaitMs = Math.round(wait);
     out.push(s);
   }
   // Unavailable models are never ranked above an available one, whatever their score.
-  return out.sort((a, b) => Number(b.available) - Number(a.available) || b.score - a.score || a.model.localeCompare(b.model));
+  return out.sort(
+    (a, b) => Number(b.available) - Number(a.available) || b.score - a.score || a.model.localeCompare(b.model),
+  );
 }
 
 function speedRatio(req: ModelInfo | { id: string }, c: ModelInfo): number | undefined {
@@ -147,8 +176,10 @@ function speedRatio(req: ModelInfo | { id: string }, c: ModelInfo): number | und
 
 function unavailableReason(m: ModelInfo): string {
   if (m.health.needsKey) return 'unavailable: needs an API key';
-  if (m.health.state === 'open') return `unavailable: circuit open after ${m.health.consecutiveFailures} failures${m.health.cooldownUntil ? ` (until ${m.health.cooldownUntil})` : ''}`;
-  if (m.fit?.fits === false) return `unavailable: does not fit in memory (needs ${fmtGb(m.fit.estimatedRamBytes + m.fit.estimatedVramBytes)})`;
+  if (m.health.state === 'open')
+    return `unavailable: circuit open after ${m.health.consecutiveFailures} failures${m.health.cooldownUntil ? ` (until ${m.health.cooldownUntil})` : ''}`;
+  if (m.fit?.fits === false)
+    return `unavailable: does not fit in memory (needs ${fmtGb(m.fit.estimatedRamBytes + m.fit.estimatedVramBytes)})`;
   return `unavailable: ${m.availability.replace('_', ' ')}${m.reason ? ` (${m.reason})` : ''}`;
 }
 
@@ -159,7 +190,13 @@ export class SuggestionCache {
 
   static key(model: string, req?: Requirements): string {
     const r = req ?? {};
-    return JSON.stringify([model, [...(r.capabilities ?? [])].sort(), r.minContext ?? null, !!r.preferSpeed, !!r.preferQuality]);
+    return JSON.stringify([
+      model,
+      [...(r.capabilities ?? [])].sort(),
+      r.minContext ?? null,
+      !!r.preferSpeed,
+      !!r.preferQuality,
+    ]);
   }
 
   get(model: string, req: Requirements | undefined, compute: () => Suggestion[]): Suggestion[] {

@@ -26,7 +26,12 @@ export function dedupe(chain: readonly string[]): string[] {
   return [...new Set(chain)];
 }
 
-export function orderChain(strategy: Strategy, chain: readonly string[], health: HealthView, random: () => number): string[] {
+export function orderChain(
+  strategy: Strategy,
+  chain: readonly string[],
+  health: HealthView,
+  random: () => number,
+): string[] {
   const models = dedupe(chain);
   return strategy === 'load_balanced' ? orderByHealth(models, health, random) : models;
 }
@@ -50,11 +55,16 @@ export function orderByHealth(models: readonly string[], health: HealthView, ran
   });
   scored.sort((a, b) => b.score - a.score || a.i - b.i);
   const out: string[] = [];
-  for (let start = 0; start < scored.length; ) {
+  for (let start = 0; start < scored.length;) {
     let end = start + 1;
     const lead = scored[start]?.score ?? 0;
     while (end < scored.length && lead - (scored[end]?.score ?? 0) <= LB_TIE_EPSILON) end++;
-    out.push(...shuffle(scored.slice(start, end).map((s) => s.m), random));
+    out.push(
+      ...shuffle(
+        scored.slice(start, end).map((s) => s.m),
+        random,
+      ),
+    );
     start = end;
   }
   return [...out, ...refused];
@@ -71,7 +81,12 @@ function shuffle<T>(items: T[], random: () => number): T[] {
 }
 
 /** Tokens the request needs in the context window: prompt (≈ chars/4) plus the completion budget. */
-export function estimateContextTokens(req: { prompt?: string; suffix?: string; messages?: ChatMessage[]; maxTokens?: number }): number {
+export function estimateContextTokens(req: {
+  prompt?: string;
+  suffix?: string;
+  messages?: ChatMessage[];
+  maxTokens?: number;
+}): number {
   let chars = (req.prompt?.length ?? 0) + (req.suffix?.length ?? 0);
   for (const m of req.messages ?? []) chars += m.content.length;
   return Math.ceil(chars / CHARS_PER_TOKEN) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
@@ -82,7 +97,11 @@ export function estimateContextTokens(req: { prompt?: string; suffix?: string; m
  * tried (only the provider can tell); a known one must fit the estimate and be larger than the
  * context that already overflowed (the estimate is rough; the overflow was not).
  */
-export function fitsAfterOverflow(contextLength: number | undefined, neededTokens: number, overflowedContext: number | undefined): boolean {
+export function fitsAfterOverflow(
+  contextLength: number | undefined,
+  neededTokens: number,
+  overflowedContext: number | undefined,
+): boolean {
   if (contextLength === undefined) return true;
   if (overflowedContext !== undefined && contextLength <= overflowedContext) return false;
   return contextLength >= neededTokens;

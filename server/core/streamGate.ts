@@ -46,7 +46,8 @@ export class StreamGate {
     if (this.owner !== ch) return;
     this.owner = undefined;
     let best: Channel | undefined;
-    for (const c of this.live) if (c.buffered.length > 0 && (!best || c.buffered.length > best.buffered.length)) best = c;
+    for (const c of this.live)
+      if (c.buffered.length > 0 && (!best || c.buffered.length > best.buffered.length)) best = c;
     if (best) this.claim(best);
   }
 

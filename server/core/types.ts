@@ -16,10 +16,13 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       clock.clearTimeout(h);
       reject(signal?.reason);
     };
-    const h = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const h = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -63,7 +66,11 @@ export class ProviderError extends Error {
   readonly kind: FailureKind;
   readonly status?: number;
   readonly retryAfterMs?: number;
-  constructor(kind: FailureKind, message: string, opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    kind: FailureKind,
+    message: string,
+    opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ProviderError';
     this.kind = kind;
@@ -73,7 +80,13 @@ export class ProviderError extends Error {
 }
 
 export function isProviderError(e: unknown): e is ProviderError {
-  return e instanceof ProviderError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'ProviderError' && typeof (e as { kind?: unknown }).kind === 'string');
+  return (
+    e instanceof ProviderError ||
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { name?: unknown }).name === 'ProviderError' &&
+      typeof (e as { kind?: unknown }).kind === 'string')
+  );
 }
 
 /** A model a provider reports (discovery). */

@@ -66,16 +66,34 @@ export interface EstimateContext {
 }
 
 /** One waiting request as the estimator sees it. */
-export interface QueuedWork { priority: Priority; waitedMs: number; tokens?: number | undefined }
-
-
+export interface QueuedWork {
+  priority: Priority;
+  waitedMs: number;
+  tokens?: number | undefined;
+}
 
 /** Exponentially weighted mean and variance of slot-hold times per request. */
-interface RequestStats { n: number; mean: number; variance: number }
+interface RequestStats {
+  n: number;
+  mean: number;
+  variance: number;
+}
 /** Exponentially decayed, weighted least squares of hold time on expected tokens: ms ≈ a + b·tokens.
  *  Sums, not means, so early samples need no bias correction. */
-interface TokenStats { n: number; sw: number; swx: number; swy: number; swxx: number; swxy: number; relVar: number }
-interface Prior { processingMs: number; ttftMs: number; msPerToken?: number }
+interface TokenStats {
+  n: number;
+  sw: number;
+  swx: number;
+  swy: number;
+  swxx: number;
+  swxy: number;
+  relVar: number;
+}
+interface Prior {
+  processingMs: number;
+  ttftMs: number;
+  msPerToken?: number;
+}
 export type { Processing } from './waitMath';
 
 /** Below this many sized samples, or with too little spread in sizes, use the ratio ms/token. */
@@ -143,7 +161,10 @@ export class WaitEstimator {
     const msPerToken = p.tokensPerSecond && p.tokensPerSecond > 0 ? 1000 / p.tokensPerSecond : undefined;
     if (msPerToken === undefined && p.ttftMs === undefined) return;
     const ttftMs = p.ttftMs ?? 0;
-    const prior: Prior = { ttftMs, processingMs: ttftMs + (msPerToken === undefined ? DEFAULT_PROCESSING_MS : tokens * msPerToken) };
+    const prior: Prior = {
+      ttftMs,
+      processingMs: ttftMs + (msPerToken === undefined ? DEFAULT_PROCESSING_MS : tokens * msPerToken),
+    };
     if (msPerToken !== undefined) prior.msPerToken = msPerToken;
     this.priors.set(model, prior);
   }
@@ -182,7 +203,10 @@ export class WaitEstimator {
     }
     // Without samples assume a spread of half the mean: wide enough not to pretend precision.
     if (prior) {
-      const meanMs = tokens !== undefined && tokens > 0 && prior.msPerToken !== undefined ? prior.ttftMs + tokens * prior.msPerToken : prior.processingMs;
+      const meanMs =
+        tokens !== undefined && tokens > 0 && prior.msPerToken !== undefined
+          ? prior.ttftMs + tokens * prior.msPerToken
+          : prior.processingMs;
       return { meanMs, sdMs: meanMs / 2, confidence: PRIOR_CONFIDENCE };
     }
     return { meanMs: DEFAULT_PROCESSING_MS, sdMs: DEFAULT_PROCESSING_MS / 2, confidence: NO_DATA_CONFIDENCE };
@@ -223,13 +247,22 @@ export class WaitEstimator {
   /** Mean, median and spread of the simulated time until the item gets its slot. */
   waitDistribution(model: string, ctx: EstimateContext): { meanMs: number; medianMs: number; sdMs: number } {
     const { waiting, self } = waitingList(ctx);
-    const s = [...(this.simulate(model, { ...ctx, waiting, self }, blockedTime(ctx), self, arrivalsKnown(ctx))[self] ?? [])].sort((a, b) => a - b);
+    const s = [
+      ...(this.simulate(model, { ...ctx, waiting, self }, blockedTime(ctx), self, arrivalsKnown(ctx))[self] ?? []),
+    ].sort((a, b) => a - b);
     const meanMs = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
     const sdMs = Math.sqrt(s.reduce((a, b) => a + (b - meanMs) ** 2, 0) / Math.max(1, s.length));
     return { meanMs, medianMs: median(s), sdMs };
   }
 
-  private summarise(model: string, ctx: EstimateContext, tokens: number | undefined, starts: number[], blockedMs: number, position?: number): WaitEstimate {
+  private summarise(
+    model: string,
+    ctx: EstimateContext,
+    tokens: number | undefined,
+    starts: number[],
+    blockedMs: number,
+    position?: number,
+  ): WaitEstimate {
     const own = this.processing(model, tokens);
     const sorted = [...starts].sort((a, b) => a - b);
     // The point estimate is the MEDIAN simulated wait, not the mean: "even odds it comes sooner or
@@ -263,13 +296,22 @@ export class WaitEstimator {
    *  them, and older items that age past the item are counted. Service times are log-normal with the
    *  learned mean and spread per expected size: durations are positive and right-skewed. A fixed seed
    *  keeps the answer stable for the same queue (no flicker in the UI) and the core pure. */
-  private simulate(model: string, ctx: EstimateContext & { waiting: QueuedWork[] }, blockedMs: number, track: number | 'all', withArrivals: boolean): number[][] {
+  private simulate(
+    model: string,
+    ctx: EstimateContext & { waiting: QueuedWork[] },
+    blockedMs: number,
+    track: number | 'all',
+    withArrivals: boolean,
+  ): number[][] {
     const c = Math.max(1, Math.floor(ctx.concurrency));
     const agingMs = ctx.agingMs && ctx.agingMs > 0 ? ctx.agingMs : Infinity;
     const waiting = ctx.waiting;
     const dists = waiting.map((w) => this.processing(model, w.tokens));
     const elapsed = ctx.runningElapsedMs ?? [];
-    const running = Array.from({ length: Math.max(0, ctx.running) }, (_, i) => ({ d: this.processing(model, ctx.runningTokens?.[i]), e: elapsed[i] ?? 0 }));
+    const running = Array.from({ length: Math.max(0, ctx.running) }, (_, i) => ({
+      d: this.processing(model, ctx.runningTokens?.[i]),
+      e: elapsed[i] ?? 0,
+    }));
     const arrivals = this.arrivalModel(model, c, !withArrivals);
     const starts: number[][] = waiting.map(() => []);
     const tracked = track === 'all' ? waiting.length : 1;
@@ -285,7 +327,9 @@ export class WaitEstimator {
       let left = tracked;
       for (let picks = 0; left > 0 && pending.length > 0; picks++) {
         let si = 0;
-        slots.forEach((t, i) => { if (t < (slots[si] ?? Infinity)) si = i; });
+        slots.forEach((t, i) => {
+          if (t < (slots[si] ?? Infinity)) si = i;
+        });
         const t = slots[si] ?? 0;
         if (picks > MAX_PICKS_PER_ITEM * (waiting.length + 1)) {
           // The queue does not drain (arrivals near capacity, no aging): what is left waits at least this
@@ -319,7 +363,11 @@ export class WaitEstimator {
 
   /** Future arrivals per level at the measured rates, scaled below saturation so the simulation of an
    *  overloaded queue still ends. `none`: a bare position estimate (no priorities known), no arrivals. */
-  private arrivalModel(model: string, c: number, none: boolean): { totalPerMs: number; pickLevel: (u: number) => number; service: Processing } {
+  private arrivalModel(
+    model: string,
+    c: number,
+    none: boolean,
+  ): { totalPerMs: number; pickLevel: (u: number) => number; service: Processing } {
     const service = this.processing(model);
     const rates = none ? PRIORITIES.map(() => 0) : this.arrivalRates(model);
     let total = rates.reduce((a, b) => a + b, 0);

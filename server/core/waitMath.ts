@@ -2,7 +2,11 @@
 // expected remaining time of a request already running. Pure functions, no state.
 /** A service-time distribution: mean and spread of the time a request holds its slot, and how
  *  far the numbers are trusted (0..1). */
-export interface Processing { meanMs: number; sdMs: number; confidence: number }
+export interface Processing {
+  meanMs: number;
+  sdMs: number;
+  confidence: number;
+}
 
 /** Expected remaining time of a request that has run `elapsedMs`, for a normal service time
  *  N(mean, sd): E[S − e | S > e]. Past the mean it is the tail's mean excess, never zero. */
@@ -61,9 +65,14 @@ export function sampleResidual(d: Processing, elapsedMs: number, rand: () => num
 
 /** Inverse standard normal CDF (Acklam; relative error below 1.2e-9). */
 export function normalInv(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const poly = (k: number[], x: number): number => k.reduce((acc, v) => acc * x + v, 0);
   const low = 0.02425;
@@ -88,7 +97,9 @@ export function normalPdf(z: number): number {
 export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
 }
 

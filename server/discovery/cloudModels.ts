@@ -3,7 +3,15 @@
 // stale entry is refreshed behind the caller's back. An unreachable or unauthorised provider
 // is remembered with the reason so the UI can say why its models are missing.
 import type { FailureKind } from '../../protocol/types';
-import { isProviderError, nullLogger, systemClock, type Clock, type Logger, type Provider, type ProviderModel } from '../core/types';
+import {
+  isProviderError,
+  nullLogger,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Provider,
+  type ProviderModel,
+} from '../core/types';
 
 export const CLOUD_MODELS_TTL_MS = 5 * 60_000;
 /** One slow provider must not hold the others' lists back. */
@@ -78,7 +86,10 @@ export class CloudModelCatalog {
 
   private async fetch(p: Provider): Promise<void> {
     const ac = new AbortController();
-    const timer = this.clock.setTimeout(() => ac.abort(new Error(`listing models took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
+    const timer = this.clock.setTimeout(
+      () => ac.abort(new Error(`listing models took longer than ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
     let next: CloudModelsEntry;
     try {
       const list = p.listModels ? p.listModels(ac.signal) : Promise.resolve([]);
@@ -120,5 +131,9 @@ function classify(e: unknown, timedOut: boolean): { kind: FailureKind; message: 
 
 function sameEntry(a: CloudModelsEntry | undefined, b: CloudModelsEntry): boolean {
   if (!a) return false;
-  return JSON.stringify(a.models) === JSON.stringify(b.models) && a.error?.kind === b.error?.kind && a.error?.message === b.error?.message;
+  return (
+    JSON.stringify(a.models) === JSON.stringify(b.models) &&
+    a.error?.kind === b.error?.kind &&
+    a.error?.message === b.error?.message
+  );
 }

@@ -46,7 +46,13 @@ export async function findGgufFiles(dirs: readonly string[]): Promise<GgufFile[]
       const [st, real] = await Promise.all([fs.stat(full), fs.realpath(full)]);
       if (!st.isFile() || seenFiles.has(real)) return;
       seenFiles.add(real);
-      files.push({ path: full, realPath: real, baseName: name.slice(0, -'.gguf'.length), sizeBytes: st.size, mtimeMs: st.mtimeMs });
+      files.push({
+        path: full,
+        realPath: real,
+        baseName: name.slice(0, -'.gguf'.length),
+        sizeBytes: st.size,
+        mtimeMs: st.mtimeMs,
+      });
     } catch {
       // Dangling symlink, or removed while we looked: not a model right now.
     }

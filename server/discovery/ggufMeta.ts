@@ -7,18 +7,61 @@ export const LONG_CONTEXT_TOKENS = 32_768;
 
 /** [elements per block, bytes per block] per ggml tensor type id (ggml.c `type_traits`). */
 const GGML_BLOCK: Readonly<Record<number, readonly [number, number]>> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110],
-  22: [256, 82], 23: [256, 136], 24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8],
-  29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
+  0: [1, 4],
+  1: [1, 2],
+  2: [32, 18],
+  3: [32, 20],
+  6: [32, 22],
+  7: [32, 24],
+  8: [32, 34],
+  9: [32, 36],
+  10: [256, 84],
+  11: [256, 110],
+  12: [256, 144],
+  13: [256, 176],
+  14: [256, 210],
+  15: [256, 292],
+  16: [256, 66],
+  17: [256, 74],
+  18: [256, 98],
+  19: [256, 50],
+  20: [32, 18],
+  21: [256, 110],
+  22: [256, 82],
+  23: [256, 136],
+  24: [1, 1],
+  25: [1, 2],
+  26: [1, 4],
+  27: [1, 8],
+  28: [1, 8],
+  29: [256, 56],
+  30: [1, 2],
+  34: [256, 54],
+  35: [256, 66],
+  39: [32, 17],
 };
 
-const CODE_NAME = /coder|starcoder|code-?llama|codegemma|codestral|codeqwen|granite-code|stable-?code|santacoder|wizardcoder|phind|devstral|deepseek-coder/i;
+const CODE_NAME =
+  /coder|starcoder|code-?llama|codegemma|codestral|codeqwen|granite-code|stable-?code|santacoder|wizardcoder|phind|devstral|deepseek-coder/i;
 const CODE_ARCH = /^(starcoder2?|codeshell|refact)$/i;
 /** Metadata keys llama.cpp uses for fill-in-the-middle token ids (new and legacy spellings). */
-const FIM_KEYS = ['fim_pre_token_id', 'fim_suf_token_id', 'fim_mid_token_id', 'prefix_token_id', 'suffix_token_id', 'middle_token_id'];
-const FIM_TOKENS = new Set(['<|fim_prefix|>', '<fim_prefix>', '<fim-prefix>', '<PRE>', '<｜fim▁begin｜>', '<|fim▁begin|>', '<|fim_begin|>']);
+const FIM_KEYS = [
+  'fim_pre_token_id',
+  'fim_suf_token_id',
+  'fim_mid_token_id',
+  'prefix_token_id',
+  'suffix_token_id',
+  'middle_token_id',
+];
+const FIM_TOKENS = new Set([
+  '<|fim_prefix|>',
+  '<fim_prefix>',
+  '<fim-prefix>',
+  '<PRE>',
+  '<｜fim▁begin｜>',
+  '<|fim▁begin|>',
+  '<|fim_begin|>',
+]);
 
 /** Read a dotted path ("tokenizer.ggml.tokens") from the nested metadata without trusting its typings. */
 export function metaValue(info: Pick<GgufFileInfo, 'metadata'>, path: string): unknown {
@@ -55,7 +98,12 @@ export function parameterCount(info: Pick<GgufFileInfo, 'tensorInfo' | 'fullTens
 
 /** "103M", "2.8M", "7.2B": one decimal below 10 units, like Hugging Face size labels. */
 export function formatParameterCount(n: number): string {
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'B'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
   for (const [scale, suffix] of units) {
     if (n >= scale) {
       const v = n / scale;
@@ -87,7 +135,10 @@ export function tensorDataEnd(info: Pick<GgufFileInfo, 'tensorInfo' | 'fullTenso
 }
 
 /** Why the file cannot be loaded although its header parsed, or undefined if it looks whole. */
-export function truncationReason(info: Pick<GgufFileInfo, 'tensorInfo' | 'fullTensorInfo' | 'infoEndOffset'>, fileSize: number): string | undefined {
+export function truncationReason(
+  info: Pick<GgufFileInfo, 'tensorInfo' | 'fullTensorInfo' | 'infoEndOffset'>,
+  fileSize: number,
+): string | undefined {
   const end = tensorDataEnd(info);
   if (end <= fileSize) return undefined;
   return `truncated: tensor data ends at ${end} but file is ${fileSize} bytes (an interrupted download or copy; download the file again)`;
@@ -115,7 +166,11 @@ export interface GgufSummary {
 }
 
 /** Everything Backstop shows about a readable GGUF file, except its quantization (needs the enum). */
-export function summarizeGguf(info: Pick<GgufFileInfo, 'metadata' | 'tensorInfo' | 'fullTensorInfo'>, fileName: string, filePath: string): GgufSummary {
+export function summarizeGguf(
+  info: Pick<GgufFileInfo, 'metadata' | 'tensorInfo' | 'fullTensorInfo'>,
+  fileName: string,
+  filePath: string,
+): GgufSummary {
   const architecture = metaString(info, 'general.architecture');
   const contextLength = architecture ? metaNumber(info, `${architecture}.context_length`) : undefined;
   const layers = architecture ? metaNumber(info, `${architecture}.block_count`) : undefined;
@@ -129,7 +184,8 @@ export function summarizeGguf(info: Pick<GgufFileInfo, 'metadata' | 'tensorInfo'
   if (CODE_NAME.test(names) || (architecture !== undefined && CODE_ARCH.test(architecture))) capabilities.push('code');
   if (hasFimTokens(info)) capabilities.push('fim');
   if (contextLength !== undefined && contextLength >= LONG_CONTEXT_TOKENS) capabilities.push('long_context');
-  const sourceUrl = huggingFaceUrl(filePath) ?? metaString(info, 'general.source.url') ?? metaString(info, 'general.url');
+  const sourceUrl =
+    huggingFaceUrl(filePath) ?? metaString(info, 'general.source.url') ?? metaString(info, 'general.url');
   return {
     ...(architecture !== undefined ? { architecture } : {}),
     ...(contextLength !== undefined ? { contextLength } : {}),

@@ -56,7 +56,8 @@ const METADATA_CACHE_MAX = 512;
 export function wellKnownDirs(homeDir: string, scan: LocalScanOptions['scan']): string[] {
   const on = (k: keyof NonNullable<LocalScanOptions['scan']>) => scan?.[k] !== false;
   const dirs: string[] = [];
-  if (on('lmStudio')) dirs.push(path.join(homeDir, '.lmstudio', 'models'), path.join(homeDir, '.cache', 'lm-studio', 'models'));
+  if (on('lmStudio'))
+    dirs.push(path.join(homeDir, '.lmstudio', 'models'), path.join(homeDir, '.cache', 'lm-studio', 'models'));
   if (on('huggingFace')) dirs.push(path.join(homeDir, '.cache', 'huggingface', 'hub'));
   if (on('nodeLlamaCpp')) dirs.push(path.join(homeDir, '.node-llama-cpp', 'models'));
   if (on('llamaCpp')) {
@@ -125,7 +126,11 @@ export async function describeGgufFile(filePath: string, sizeBytes: number, base
   const mod = await loadLlamaModule();
   let info: Awaited<ReturnType<LlamaModule['readGgufFileInfo']>>;
   try {
-    info = await mod.readGgufFileInfo(filePath, { logWarnings: false, sourceType: 'filesystem', signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+    info = await mod.readGgufFileInfo(filePath, {
+      logWarnings: false,
+      sourceType: 'filesystem',
+      signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+    });
   } catch (e) {
     return incompatible(readFailureReason(e));
   }
@@ -145,14 +150,23 @@ export async function describeGgufFile(filePath: string, sizeBytes: number, base
     capabilities: summary.capabilities,
     ...(summary.sourceUrl !== undefined ? { sourceUrl: summary.sourceUrl } : {}),
   };
-  if (summary.architecture === undefined) return { ...base, ok: false, reason: 'GGUF file without general.architecture: not a model llama.cpp can load' };
+  if (summary.architecture === undefined)
+    return { ...base, ok: false, reason: 'GGUF file without general.architecture: not a model llama.cpp can load' };
   if (summary.architecture === 'clip') {
-    return { ...base, ok: false, capabilities: [], reason: 'a vision projector (mmproj / clip), used alongside a model, not a model on its own' };
+    return {
+      ...base,
+      ok: false,
+      capabilities: [],
+      reason: 'a vision projector (mmproj / clip), used alongside a model, not a model on its own',
+    };
   }
   return base;
 }
 
-function quantizationOf(mod: LlamaModule, info: { metadata: unknown; tensorInfo?: readonly { ggmlType: number }[] }): string | undefined {
+function quantizationOf(
+  mod: LlamaModule,
+  info: { metadata: unknown; tensorInfo?: readonly { ggmlType: number }[] },
+): string | undefined {
   const fileType = metaValue(info as Parameters<typeof metaValue>[0], 'general.file_type');
   const fileTypeNames = mod.GgufFileType as unknown as Record<number, string | undefined>;
   if (typeof fileType === 'number') return quantizationLabel(fileTypeNames[fileType]) ?? `file type ${fileType}`;

@@ -89,8 +89,11 @@ export class ModelCatalog {
       if (p.type !== 'local') continue;
       try {
         const opts = {
-          modelsDirs: (p.modelsDirs ?? []).map(expandHome), providerId: p.id, logger: this.deps.logger,
-          ...(p.scan ? { scan: p.scan } : {}), ...(this.deps.homeDir ? { homeDir: this.deps.homeDir } : {}),
+          modelsDirs: (p.modelsDirs ?? []).map(expandHome),
+          providerId: p.id,
+          logger: this.deps.logger,
+          ...(p.scan ? { scan: p.scan } : {}),
+          ...(this.deps.homeDir ? { homeDir: this.deps.homeDir } : {}),
         };
         next.set(p.id, await scanLocalModels(opts));
       } catch (e) {
@@ -113,7 +116,12 @@ export class ModelCatalog {
         if (!e.ok) continue;
         try {
           const gpuFree = sys.gpus.reduce((a, g) => a + (g.vramFreeBytes ?? 0), 0);
-          const fit = await estimateFit(e.path, { freeRamBytes: sys.memory.availableBytes, gpu: sys.gpus.length > 0, ...(gpuFree ? { freeVramBytes: gpuFree } : {}), ...(ctx !== undefined ? { contextSize: ctx } : {}) });
+          const fit = await estimateFit(e.path, {
+            freeRamBytes: sys.memory.availableBytes,
+            gpu: sys.gpus.length > 0,
+            ...(gpuFree ? { freeVramBytes: gpuFree } : {}),
+            ...(ctx !== undefined ? { contextSize: ctx } : {}),
+          });
           const prev = this.fits.get(e.id);
           if (!prev || prev.fits !== fit.fits || prev.estimatedRamBytes !== fit.estimatedRamBytes) changed = true;
           this.fits.set(e.id, fit);
@@ -156,15 +164,29 @@ export class ModelCatalog {
         const lm = listed?.models.find((m) => m.name === name);
         const over = p.modelInfo?.[name];
         const caps: Capability[] = over?.capabilities ?? lm?.capabilities ?? [...WIRE_FORMATS[p.type].capabilities];
-        const availability: Availability = listed?.error && (listed.error.kind === 'network' || listed.error.kind === 'auth' || listed.error.kind === 'timeout') ? 'unreachable' : 'ready';
+        const availability: Availability =
+          listed?.error &&
+          (listed.error.kind === 'network' || listed.error.kind === 'auth' || listed.error.kind === 'timeout')
+            ? 'unreachable'
+            : 'ready';
         const ctx = over?.contextLength ?? lm?.contextLength;
-        out.set(id, this.decorate({
-          id, provider: p.id, name, kind: 'cloud', availability, capabilities: caps,
-          ...(availability !== 'ready' && listed?.error ? { reason: `${listed.error.kind}: ${listed.error.message}` } : {}),
-          ...(ctx !== undefined ? { contextLength: ctx } : {}),
-          ...(lm?.parameters ? { parameters: lm.parameters } : {}),
-          ...(lm?.sizeBytes !== undefined ? { sizeBytes: lm.sizeBytes } : {}),
-        }));
+        out.set(
+          id,
+          this.decorate({
+            id,
+            provider: p.id,
+            name,
+            kind: 'cloud',
+            availability,
+            capabilities: caps,
+            ...(availability !== 'ready' && listed?.error
+              ? { reason: `${listed.error.kind}: ${listed.error.message}` }
+              : {}),
+            ...(ctx !== undefined ? { contextLength: ctx } : {}),
+            ...(lm?.parameters ? { parameters: lm.parameters } : {}),
+            ...(lm?.sizeBytes !== undefined ? { sizeBytes: lm.sizeBytes } : {}),
+          }),
+        );
       }
     }
     for (const id of cfg.chain) {
@@ -174,11 +196,21 @@ export class ModelCatalog {
       const local = p?.type === 'local';
       const listed = p && !local ? this.cloud.get(pid) : undefined;
       const availability: Availability = !p || local ? 'missing' : listed?.error ? 'unreachable' : 'ready';
-      out.set(id, this.decorate({
-        id, provider: pid, name, kind: local ? 'local' : 'cloud', availability, capabilities: ['chat', 'completion'],
-        ...(availability === 'missing' ? { reason: this.missingReason(pid, name, p !== undefined) } : {}),
-        ...(availability === 'unreachable' && listed?.error ? { reason: `${listed.error.kind}: ${listed.error.message}` } : {}),
-      }));
+      out.set(
+        id,
+        this.decorate({
+          id,
+          provider: pid,
+          name,
+          kind: local ? 'local' : 'cloud',
+          availability,
+          capabilities: ['chat', 'completion'],
+          ...(availability === 'missing' ? { reason: this.missingReason(pid, name, p !== undefined) } : {}),
+          ...(availability === 'unreachable' && listed?.error
+            ? { reason: `${listed.error.kind}: ${listed.error.message}` }
+            : {}),
+        }),
+      );
     }
     return [...out.values()];
   }
@@ -198,10 +230,15 @@ export class ModelCatalog {
   private fromLocal(pid: string, e: LocalModelEntry): ModelInfo {
     const fit = this.fits.get(e.id);
     return this.decorate({
-      id: e.id, provider: pid, name: e.name, kind: 'local',
+      id: e.id,
+      provider: pid,
+      name: e.name,
+      kind: 'local',
       availability: e.ok ? 'ready' : 'incompatible',
       ...(e.reason ? { reason: e.reason } : {}),
-      capabilities: e.capabilities, sizeBytes: e.sizeBytes, path: e.path,
+      capabilities: e.capabilities,
+      sizeBytes: e.sizeBytes,
+      path: e.path,
       ...(e.contextLength !== undefined ? { contextLength: e.contextLength } : {}),
       ...(e.parameters ? { parameters: e.parameters } : {}),
       ...(e.quantization ? { quantization: e.quantization } : {}),
@@ -214,8 +251,16 @@ export class ModelCatalog {
   private decorate(m: Omit<ModelInfo, 'health'>): ModelInfo {
     const health = this.deps.health.get(m.id);
     const bench = this.deps.benchmarks.get(m.id);
-    const cooling = m.availability === 'ready' && (health.state === 'open' || (health.cooldownUntil !== undefined && Date.parse(health.cooldownUntil) > Date.now()));
-    return { ...m, ...(cooling ? { availability: 'cooling_down' as const } : {}), health, ...(bench ? { benchmark: bench } : {}) };
+    const cooling =
+      m.availability === 'ready' &&
+      (health.state === 'open' ||
+        (health.cooldownUntil !== undefined && Date.parse(health.cooldownUntil) > Date.now()));
+    return {
+      ...m,
+      ...(cooling ? { availability: 'cooling_down' as const } : {}),
+      health,
+      ...(bench ? { benchmark: bench } : {}),
+    };
   }
 
   /** Notify when the set of ids changed (or always, when `force`: health/fit/benchmark changes). */

@@ -16,10 +16,19 @@ export interface DownloadOptions {
   maxTries?: number;
 }
 
-export interface DownloadOutcome { path: string; bytes: number; sha256: string; resumed: boolean; tries: number }
+export interface DownloadOutcome {
+  path: string;
+  bytes: number;
+  sha256: string;
+  resumed: boolean;
+  tries: number;
+}
 
 export class DownloadError extends Error {
-  constructor(message: string, readonly kind: 'network' | 'checksum' | 'http' | 'cancelled') {
+  constructor(
+    message: string,
+    readonly kind: 'network' | 'checksum' | 'http' | 'cancelled',
+  ) {
     super(message);
     this.name = 'DownloadError';
   }
@@ -37,7 +46,10 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
     const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
     if (have > 0) resumed = true;
     try {
-      const res = await fetch(url, { ...(o.signal ? { signal: o.signal } : {}), headers: have > 0 ? { range: `bytes=${have}-` } : {} });
+      const res = await fetch(url, {
+        ...(o.signal ? { signal: o.signal } : {}),
+        headers: have > 0 ? { range: `bytes=${have}-` } : {},
+      });
       if (res.status === 416 && total !== undefined && have >= total) break; // already complete
       if (!res.ok || !res.body) throw new DownloadError(`download of ${url} failed: HTTP ${res.status}`, 'http');
       const append = res.status === 206 && have > 0;
@@ -56,19 +68,24 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
       } finally {
         await fh.close();
       }
-      if (total !== undefined && received < total) throw new DownloadError(`connection closed after ${received} of ${total} bytes`, 'network');
+      if (total !== undefined && received < total)
+        throw new DownloadError(`connection closed after ${received} of ${total} bytes`, 'network');
       break;
     } catch (e) {
       if (o.signal?.aborted) throw new DownloadError('download cancelled', 'cancelled');
       if (e instanceof DownloadError && e.kind === 'http') throw e;
-      if (tries === maxTries) throw new DownloadError(`download of ${url} failed after ${tries} tries: ${(e as Error).message}`, 'network');
+      if (tries === maxTries)
+        throw new DownloadError(`download of ${url} failed after ${tries} tries: ${(e as Error).message}`, 'network');
       await new Promise((r) => setTimeout(r, DOWNLOAD_RETRY_DELAY_MS));
     }
   }
   const sha256 = await hashFile(part);
   if (o.sha256 && sha256.toLowerCase() !== o.sha256.toLowerCase()) {
     fs.rmSync(part, { force: true });
-    throw new DownloadError(`checksum mismatch for ${url}: expected ${o.sha256}, got ${sha256}; the partial file was removed, retry the download`, 'checksum');
+    throw new DownloadError(
+      `checksum mismatch for ${url}: expected ${o.sha256}, got ${sha256}; the partial file was removed, retry the download`,
+      'checksum',
+    );
   }
   fs.renameSync(part, dest);
   return { path: dest, bytes: fs.statSync(dest).size, sha256, resumed, tries: used };

@@ -1,16 +1,25 @@
 // Ollama's own download: POST /api/pull streams NDJSON progress ({status, total, completed}) and
 // ends with {status: "success"}; Ollama resumes and verifies layers itself.
 
-export interface PullProgress { status: string; total?: number; completed?: number }
+export interface PullProgress {
+  status: string;
+  total?: number;
+  completed?: number;
+}
 
-export async function ollamaPull(baseUrl: string, name: string, o: { signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {}): Promise<{ bytes: number; digest?: string }> {
+export async function ollamaPull(
+  baseUrl: string,
+  name: string,
+  o: { signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {},
+): Promise<{ bytes: number; digest?: string }> {
   const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/api/pull`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: name, stream: true }),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (!res.ok || !res.body) throw new Error(`ollama pull ${name} failed: HTTP ${res.status} ${await res.text().catch(() => '')}`.trim());
+  if (!res.ok || !res.body)
+    throw new Error(`ollama pull ${name} failed: HTTP ${res.status} ${await res.text().catch(() => '')}`.trim());
   let buf = '';
   let bytes = 0;
   let digest: string | undefined;
@@ -31,6 +40,7 @@ export async function ollamaPull(baseUrl: string, name: string, o: { signal?: Ab
       o.onProgress?.(m);
     }
   }
-  if (!ok) throw new Error(`ollama pull ${name} ended without "success": the connection closed early; run it again to resume`);
+  if (!ok)
+    throw new Error(`ollama pull ${name} ended without "success": the connection closed early; run it again to resume`);
   return { bytes, ...(digest ? { digest } : {}) };
 }

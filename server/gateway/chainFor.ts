@@ -5,11 +5,16 @@
 import type { Services } from '../app/services';
 import type { CompletionService } from '../usecases/completions';
 
-export interface ChainRequest { model: string; models?: string[]; fallbacks?: string[] }
+export interface ChainRequest {
+  model: string;
+  models?: string[];
+  fallbacks?: string[];
+}
 
 export function chainFor(s: Services, completions: CompletionService, body: ChainRequest): string[] {
   const cfg = s.state.config;
-  const named = (m: string) => (m === 'backstop' ? undefined : m.startsWith('chain:') ? m : cfg.chains[m] ? `chain:${m}` : undefined);
+  const named = (m: string) =>
+    m === 'backstop' ? undefined : m.startsWith('chain:') ? m : cfg.chains[m] ? `chain:${m}` : undefined;
   let raw: string[];
   if (body.models !== undefined) raw = body.models.length ? body.models : [body.model];
   else if (body.fallbacks !== undefined) raw = [body.model, ...body.fallbacks];

@@ -29,18 +29,34 @@ const common = {
   fallbacks: modelList,
   user: z.string().nullish(),
 };
-const requireModel = (b: { model?: string | undefined; models?: string[] | null | undefined }, ctx: z.RefinementCtx) => {
-  if (b.model === undefined && !b.models?.length) ctx.addIssue({ code: 'custom', path: ['model'], message: 'model is required ("backstop" means the configured chain), or give the whole chain in "models"' });
+const requireModel = (
+  b: { model?: string | undefined; models?: string[] | null | undefined },
+  ctx: z.RefinementCtx,
+) => {
+  if (b.model === undefined && !b.models?.length)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model'],
+      message: 'model is required ("backstop" means the configured chain), or give the whole chain in "models"',
+    });
 };
 const contentPart = z.object({ type: z.string(), text: z.string().optional() });
-const chatSchema = z.object({
-  ...common,
-  messages: z.array(z.object({
-    role: z.enum(['system', 'user', 'assistant', 'developer']),
-    content: z.union([z.string(), z.array(contentPart)]).nullable(),
-  })).min(1, 'messages must hold at least one message'),
-}).superRefine(requireModel);
-const completionSchema = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().nullish() }).superRefine(requireModel);
+const chatSchema = z
+  .object({
+    ...common,
+    messages: z
+      .array(
+        z.object({
+          role: z.enum(['system', 'user', 'assistant', 'developer']),
+          content: z.union([z.string(), z.array(contentPart)]).nullable(),
+        }),
+      )
+      .min(1, 'messages must hold at least one message'),
+  })
+  .superRefine(requireModel);
+const completionSchema = z
+  .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().nullish() })
+  .superRefine(requireModel);
 
 /** What the gateway needs: the daemon's state and the completions use case it hands requests to. */
 export interface GatewayDeps {
@@ -55,20 +71,46 @@ export async function handleGateway(
   { services: s, completions }: GatewayDeps,
 ): Promise<void> {
   if (req.method === 'GET' && url.pathname === '/v1/models') return listModels(res, s);
-  const kind = url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
-  if (!kind || req.method !== 'POST') return sendJson(res, 404, openAiError(`no route ${req.method} ${url.pathname}: the gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models`, 'invalid_request_error', 'not_found'));
+  const kind =
+    url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
+  if (!kind || req.method !== 'POST')
+    return sendJson(
+      res,
+      404,
+      openAiError(
+        `no route ${req.method} ${url.pathname}: the gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models`,
+        'invalid_request_error',
+        'not_found',
+      ),
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(await readBody(req, s.state.config.server.maxMessageBytes));
   } catch (e) {
-    if (e instanceof BodyTooLarge) return sendJson(res, 413, openAiError(e.message, 'invalid_request_error', 'body_too_large'), { connection: 'close' });
-    return sendJson(res, 400, openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'));
+    if (e instanceof BodyTooLarge)
+      return sendJson(res, 413, openAiError(e.message, 'invalid_request_error', 'body_too_large'), {
+        connection: 'close',
+      });
+    return sendJson(
+      res,
+      400,
+      openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'),
+    );
   }
   const parsed = (kind === 'chat' ? chatSchema : completionSchema).safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     const param = i?.path.map(String).join('.') || null;
-    return sendJson(res, 400, openAiError(`invalid request: ${param ?? 'body'}: ${i?.message ?? 'invalid'}`, 'invalid_request_error', 'invalid_value', param));
+    return sendJson(
+      res,
+      400,
+      openAiError(
+        `invalid request: ${param ?? 'body'}: ${i?.message ?? 'invalid'}`,
+        'invalid_request_error',
+        'invalid_value',
+        param,
+      ),
+    );
   }
   const body = parsed.data;
   let chain: string[];
@@ -80,7 +122,16 @@ export async function handleGateway(
     });
   } catch (e) {
     const err = toRpcError(e);
-    return sendJson(res, 400, openAiError(`${err.message}. Use "backstop" for the configured chain; GET /v1/models lists the models.`, 'invalid_request_error', 'model_not_found', 'model'));
+    return sendJson(
+      res,
+      400,
+      openAiError(
+        `${err.message}. Use "backstop" for the configured chain; GET /v1/models lists the models.`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      ),
+    );
   }
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const params: CompleteParams = {
@@ -100,14 +151,21 @@ export async function handleGateway(
   }
 
   const ac = new AbortController();
-  res.on('close', () => { if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected')); });
+  res.on('close', () => {
+    if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected'));
+  });
   const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
 
   if (!body.stream) {
     try {
       const r = await completions.complete(params, ac.signal);
-      return sendJson(res, 200, kind === 'chat' ? chatBody(id, created, r) : textBody(id, created, r), explainHeaders(r));
+      return sendJson(
+        res,
+        200,
+        kind === 'chat' ? chatBody(id, created, r) : textBody(id, created, r),
+        explainHeaders(r),
+      );
     } catch (e) {
       return sendError(res, e);
     }
@@ -117,7 +175,16 @@ export async function handleGateway(
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   const chunk = (model: string, text: string | null, finish: string | null, extra: Record<string, unknown> = {}) =>
     kind === 'chat'
-      ? { id, object, created, model, choices: [{ index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish }], ...extra }
+      ? {
+          id,
+          object,
+          created,
+          model,
+          choices: [
+            { index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish },
+          ],
+          ...extra,
+        }
       : { id, object, created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }], ...extra };
   let broken = false;
   let sent = false;
@@ -126,38 +193,55 @@ export async function handleGateway(
     // Content already reached the client and that attempt died: say so, never [DONE].
     if (broken) return;
     broken = true;
-    sse.data(openAiError(`the stream failed after part of the answer was sent (gateway.streamFailover is "error"); ${model} would have to start over, so the stream ends here: discard the partial answer and retry the request`, 'server_error', 'stream_interrupted'));
+    sse.data(
+      openAiError(
+        `the stream failed after part of the answer was sent (gateway.streamFailover is "error"); ${model} would have to start over, so the stream ends here: discard the partial answer and retry the request`,
+        'server_error',
+        'stream_interrupted',
+      ),
+    );
     sse.end();
     ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
   };
   try {
-    const r = await completions.complete(params, ac.signal, mode === 'error'
-      ? {
-          onDelta: (delta, model) => {
-            if (broken) return;
-            // The first delta commits the response: its headers can only name the model streaming now.
-            if (!sse.started) {
-              sse.start({
-                'x-backstop-model': model,
-                'x-backstop-fallback': chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none',
-                'x-backstop-attempts': String(attemptsEnded + 1),
-              });
-            }
-            sse.data(chunk(model, delta, null));
-            sent = true;
-          },
-          onReset: (model) => breakStream(model),
-          onAttempt: () => { attemptsEnded++; },
-          // End the stream as soon as the attempt that sent content dies, not when the next model
-          // produces its first token: the client learns at once and no fallback is paid for.
-          onFallback: (_from, to) => { if (sent) breakStream(to); },
-        }
-      : {});
+    const r = await completions.complete(
+      params,
+      ac.signal,
+      mode === 'error'
+        ? {
+            onDelta: (delta, model) => {
+              if (broken) return;
+              // The first delta commits the response: its headers can only name the model streaming now.
+              if (!sse.started) {
+                sse.start({
+                  'x-backstop-model': model,
+                  'x-backstop-fallback':
+                    chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none',
+                  'x-backstop-attempts': String(attemptsEnded + 1),
+                });
+              }
+              sse.data(chunk(model, delta, null));
+              sent = true;
+            },
+            onReset: (model) => breakStream(model),
+            onAttempt: () => {
+              attemptsEnded++;
+            },
+            // End the stream as soon as the attempt that sent content dies, not when the next model
+            // produces its first token: the client learns at once and no fallback is paid for.
+            onFallback: (_from, to) => {
+              if (sent) breakStream(to);
+            },
+          }
+        : {},
+    );
     if (broken) return;
     if (!sse.started) sse.start(explainHeaders(r));
     if (mode === 'buffer') sse.data(chunk(r.modelUsed, r.text, null));
     const usage = usageOf(r);
-    const trace = { backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
+    const trace = {
+      backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
+    };
     // OpenAI's shape: with include_usage, a last chunk with empty choices carries usage. Without
     // it, usage rides on the finish chunk, so it is always present yet no client meets an empty
     // `choices` it did not ask for.
@@ -172,7 +256,10 @@ export async function handleGateway(
     if (broken) return;
     if (!sse.started) return sendError(res, e);
     const err = toRpcError(e);
-    sse.data({ ...openAiError(err.message, 'server_error', err.data.kind), backstop: { attempts: err.data.attempts ?? [] } });
+    sse.data({
+      ...openAiError(err.message, 'server_error', err.data.kind),
+      backstop: { attempts: err.data.attempts ?? [] },
+    });
     sse.end();
   }
 }
@@ -183,7 +270,12 @@ class SseWriter {
   start(headers: Record<string, string> = {}): void {
     if (this.started) return;
     this.started = true;
-    this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      ...headers,
+    });
   }
   data(obj: unknown): void {
     this.start();
@@ -205,11 +297,34 @@ function usageOf(r: CompleteResult) {
 }
 
 function chatBody(id: string, created: number, r: CompleteResult) {
-  return { id, object: 'chat.completion', created, model: r.modelUsed, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
+  return {
+    id,
+    object: 'chat.completion',
+    created,
+    model: r.modelUsed,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: r.text },
+        finish_reason: r.finishReason ?? 'stop',
+        logprobs: null,
+      },
+    ],
+    usage: usageOf(r),
+    backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
+  };
 }
 
 function textBody(id: string, created: number, r: CompleteResult) {
-  return { id, object: 'text_completion', created, model: r.modelUsed, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }], usage: usageOf(r), backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) } };
+  return {
+    id,
+    object: 'text_completion',
+    created,
+    model: r.modelUsed,
+    choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }],
+    usage: usageOf(r),
+    backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
+  };
 }
 
 function explainHeaders(r: CompleteResult): Record<string, string> {
@@ -222,13 +337,21 @@ function explainHeaders(r: CompleteResult): Record<string, string> {
 }
 
 const STATUS_BY_CODE: Record<number, number> = {
-  [ErrorCodes.Exhausted]: 429, [ErrorCodes.QueueFull]: 429, [ErrorCodes.Timeout]: 504, [ErrorCodes.InvalidParams]: 400,
-  [ErrorCodes.UnknownModel]: 400, [ErrorCodes.RequestCancelled]: 499, [ErrorCodes.Unauthorized]: 401,
+  [ErrorCodes.Exhausted]: 429,
+  [ErrorCodes.QueueFull]: 429,
+  [ErrorCodes.Timeout]: 504,
+  [ErrorCodes.InvalidParams]: 400,
+  [ErrorCodes.UnknownModel]: 400,
+  [ErrorCodes.RequestCancelled]: 499,
+  [ErrorCodes.Unauthorized]: 401,
 };
 
 /** Failures that retrying the same request cannot fix: the request itself is the problem. */
 const REQUEST_FAULTS: ReadonlySet<string> = new Set(['bad_request', 'context_overflow', 'content_filter']);
-const OPENAI_CODE: Record<string, string> = { context_overflow: 'context_length_exceeded', content_filter: 'content_filter' };
+const OPENAI_CODE: Record<string, string> = {
+  context_overflow: 'context_length_exceeded',
+  content_filter: 'content_filter',
+};
 
 function sendError(res: http.ServerResponse, e: unknown): void {
   const err = toRpcError(e);
@@ -236,17 +359,39 @@ function sendError(res: http.ServerResponse, e: unknown): void {
   const failed = (data.attempts ?? []).filter((a) => a.failure !== undefined && a.outcome !== 'skipped');
   // An exhausted chain whose every model rejected the request itself is the caller's 400: a 429
   // would have clients retry, unchanged, forever.
-  const requestFault = err.code === ErrorCodes.Exhausted && failed.length > 0 && failed.every((a) => REQUEST_FAULTS.has(a.failure ?? ''));
+  const requestFault =
+    err.code === ErrorCodes.Exhausted && failed.length > 0 && failed.every((a) => REQUEST_FAULTS.has(a.failure ?? ''));
   const status = requestFault ? 400 : (STATUS_BY_CODE[err.code] ?? 500);
   const headers: Record<string, string> = { 'x-backstop-attempts': String(data.attempts?.length ?? 0) };
   if (status === 429) headers['retry-after'] = String(Math.max(1, Math.ceil((data.retryAfterMs ?? 1000) / 1000)));
   const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
   const code = requestFault ? (OPENAI_CODE[failed[0]?.failure ?? ''] ?? 'invalid_request') : data.kind;
-  sendJson(res, status, { ...openAiError(err.message, type, code), backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null } }, headers);
+  sendJson(
+    res,
+    status,
+    {
+      ...openAiError(err.message, type, code),
+      backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null },
+    },
+    headers,
+  );
 }
 
 function listModels(res: http.ServerResponse, s: Services): void {
   const created = Math.floor(s.state.startedAt / 1000);
-  const ids = new Set<string>(['backstop', ...Object.keys(s.state.config.chains).map((n) => `chain:${n}`), ...s.state.config.chain, ...s.models().map((m) => m.id)]);
-  sendJson(res, 200, { object: 'list', data: [...ids].map((id) => ({ id, object: 'model', created, owned_by: id.includes('/') ? id.slice(0, id.indexOf('/')) : 'backstop' })) });
+  const ids = new Set<string>([
+    'backstop',
+    ...Object.keys(s.state.config.chains).map((n) => `chain:${n}`),
+    ...s.state.config.chain,
+    ...s.models().map((m) => m.id),
+  ]);
+  sendJson(res, 200, {
+    object: 'list',
+    data: [...ids].map((id) => ({
+      id,
+      object: 'model',
+      created,
+      owned_by: id.includes('/') ? id.slice(0, id.indexOf('/')) : 'backstop',
+    })),
+  });
 }

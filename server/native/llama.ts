@@ -26,7 +26,10 @@ const logListeners = new Set<LlamaLogListener>();
 export function loadLlamaModule(): Promise<LlamaModule> {
   modulePromise ??= import('node-llama-cpp').catch((e: unknown) => {
     modulePromise = undefined;
-    throw new Error(`node-llama-cpp could not be loaded (${errorMessage(e)}); local models are unavailable. Reinstall the extension or run \`npm install node-llama-cpp\`.`, { cause: e });
+    throw new Error(
+      `node-llama-cpp could not be loaded (${errorMessage(e)}); local models are unavailable. Reinstall the extension or run \`npm install node-llama-cpp\`.`,
+      { cause: e },
+    );
   });
   return modulePromise;
 }
@@ -55,7 +58,10 @@ export function getSharedLlama(opts: SharedLlamaOptions = {}): Promise<Llama> {
     })().catch((e: unknown) => {
       llamaPromise = undefined;
       llamaOptions = undefined;
-      throw new Error(`llama.cpp could not start (${errorMessage(e)}); no prebuilt binary matches this machine and building from source is disabled.`, { cause: e });
+      throw new Error(
+        `llama.cpp could not start (${errorMessage(e)}); no prebuilt binary matches this machine and building from source is disabled.`,
+        { cause: e },
+      );
     });
   }
   return llamaPromise;

@@ -28,7 +28,10 @@ export class AnthropicProvider implements Provider {
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
     const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
-    const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const system = messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n');
     const body = {
       model: req.model,
       max_tokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
@@ -38,7 +41,13 @@ export class AnthropicProvider implements Provider {
       ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
       ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop_sequences: req.stop }),
     };
-    return streamGeneration(ec, { url: joinUrl(this.ctx.baseUrl, 'v1/messages'), headers: this.headers(req.model), body }, opts.signal, anthropicDecoder(ec), opts.onDelta);
+    return streamGeneration(
+      ec,
+      { url: joinUrl(this.ctx.baseUrl, 'v1/messages'), headers: this.headers(req.model), body },
+      opts.signal,
+      anthropicDecoder(ec),
+      opts.onDelta,
+    );
   }
 
   async listModels(signal: AbortSignal): Promise<ProviderModel[]> {
@@ -76,7 +85,11 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
   let promptTokens = 0;
   const setFinish = (state: StreamState, reason: unknown): void => {
     if (typeof reason !== 'string' || reason === '') return;
-    if (reason === 'refusal') throw new ProviderError('content_filter', `${ec.label}: blocked by the content filter: the model refused (stop_reason "refusal")`);
+    if (reason === 'refusal')
+      throw new ProviderError(
+        'content_filter',
+        `${ec.label}: blocked by the content filter: the model refused (stop_reason "refusal")`,
+      );
     state.finishReason = STOP_REASONS[reason] ?? reason;
   };
   return {
@@ -99,7 +112,10 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
           if (isRecord(json.delta)) setFinish(state, json.delta.stop_reason);
           const u = isRecord(json.usage) ? json.usage : {};
           if (typeof u.output_tokens === 'number') {
-            state.usage = { promptTokens: typeof u.input_tokens === 'number' ? u.input_tokens : promptTokens, completionTokens: u.output_tokens };
+            state.usage = {
+              promptTokens: typeof u.input_tokens === 'number' ? u.input_tokens : promptTokens,
+              completionTokens: u.output_tokens,
+            };
           }
           return;
         }
@@ -117,13 +133,22 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
       if (!isRecord(json)) throw new SyntaxError('not an object');
       if (json.type === 'error') throw classifyErrorPayload(ec, json);
       const text = Array.isArray(json.content)
-        ? json.content.map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : '')).join('')
+        ? json.content
+            .map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : ''))
+            .join('')
         : '';
       const state: StreamState = { text, deltas: 0, ended: true };
       setFinish(state, json.stop_reason);
       const u = isRecord(json.usage) ? json.usage : {};
-      const usage = typeof u.output_tokens === 'number' ? { promptTokens: typeof u.input_tokens === 'number' ? u.input_tokens : 0, completionTokens: u.output_tokens } : undefined;
-      return { text, ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }), ...(usage === undefined ? {} : { usage }) };
+      const usage =
+        typeof u.output_tokens === 'number'
+          ? { promptTokens: typeof u.input_tokens === 'number' ? u.input_tokens : 0, completionTokens: u.output_tokens }
+          : undefined;
+      return {
+        text,
+        ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
+        ...(usage === undefined ? {} : { usage }),
+      };
     },
   };
 }

@@ -35,7 +35,9 @@ function cloudContext(cfg: CloudProviderConfig, deps: CloudProviderDeps): CloudC
   const headers = cfg.headers ?? {};
   const hint = authHint(cfg);
   // Config header values can be credentials too (a custom Authorization): redact them as well.
-  const headerSecrets = Object.entries(headers).filter(([name]) => CREDENTIAL_HEADER_RE.test(name)).map(([, v]) => v);
+  const headerSecrets = Object.entries(headers)
+    .filter(([name]) => CREDENTIAL_HEADER_RE.test(name))
+    .map(([, v]) => v);
   const secrets = (): (string | undefined)[] => [deps.getApiKey(), ...headerSecrets];
   const errorContext = (model?: string): ErrorContext => ({
     label: model === undefined ? cfg.id : formatModelId(cfg.id, model),
@@ -49,7 +51,9 @@ function cloudContext(cfg: CloudProviderConfig, deps: CloudProviderDeps): CloudC
     headers,
     getApiKey: deps.getApiKey,
     modelInfo: cfg.modelInfo ?? {},
-    ...(cfg.type === 'anthropic' && cfg.anthropicVersion !== undefined ? { anthropicVersion: cfg.anthropicVersion } : {}),
+    ...(cfg.type === 'anthropic' && cfg.anthropicVersion !== undefined
+      ? { anthropicVersion: cfg.anthropicVersion }
+      : {}),
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     errorContext,
   };

@@ -15,7 +15,15 @@ import { streamGeneration } from './stream';
 const MAX_MODEL_PAGES = 10;
 
 const FINISH_REASONS: Record<string, string> = { STOP: 'stop', MAX_TOKENS: 'length' };
-const FILTER_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
+const FILTER_REASONS = new Set([
+  'SAFETY',
+  'RECITATION',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'LANGUAGE',
+]);
 
 export class GeminiProvider implements Provider {
   readonly type = 'gemini' as const;
@@ -29,19 +37,33 @@ export class GeminiProvider implements Provider {
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
     const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
-    const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const system = messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n');
     const generationConfig = {
       ...(req.maxTokens === undefined ? {} : { maxOutputTokens: req.maxTokens }),
       ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
       ...(req.stop === undefined || req.stop.length === 0 ? {} : { stopSequences: req.stop }),
     };
     const body = {
-      contents: messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
+      contents: messages
+        .filter((m) => m.role !== 'system')
+        .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
       ...(system === '' ? {} : { systemInstruction: { parts: [{ text: system }] } }),
       ...(Object.keys(generationConfig).length === 0 ? {} : { generationConfig }),
     };
-    const url = joinUrl(this.ctx.baseUrl, `v1beta/models/${encodeURIComponent(bareModel(req.model))}:streamGenerateContent?alt=sse`);
-    return streamGeneration(ec, { url, headers: this.headers(req.model), body }, opts.signal, geminiDecoder(ec), opts.onDelta);
+    const url = joinUrl(
+      this.ctx.baseUrl,
+      `v1beta/models/${encodeURIComponent(bareModel(req.model))}:streamGenerateContent?alt=sse`,
+    );
+    return streamGeneration(
+      ec,
+      { url, headers: this.headers(req.model), body },
+      opts.signal,
+      geminiDecoder(ec),
+      opts.onDelta,
+    );
   }
 
   async listModels(signal: AbortSignal): Promise<ProviderModel[]> {
@@ -55,8 +77,18 @@ export class GeminiProvider implements Provider {
         if (typeof m.name !== 'string') continue;
         // Embedding-only and other non-generative models cannot answer a completion.
         const methods = m.supportedGenerationMethods;
-        if (Array.isArray(methods) && !methods.includes('generateContent') && !methods.includes('streamGenerateContent')) continue;
-        out.push({ name: bareModel(m.name), ...(typeof m.inputTokenLimit === 'number' && m.inputTokenLimit > 0 ? { contextLength: m.inputTokenLimit } : {}) });
+        if (
+          Array.isArray(methods) &&
+          !methods.includes('generateContent') &&
+          !methods.includes('streamGenerateContent')
+        )
+          continue;
+        out.push({
+          name: bareModel(m.name),
+          ...(typeof m.inputTokenLimit === 'number' && m.inputTokenLimit > 0
+            ? { contextLength: m.inputTokenLimit }
+            : {}),
+        });
       }
       if (!isRecord(json) || typeof json.nextPageToken !== 'string' || json.nextPageToken === '') break;
       token = json.nextPageToken;
@@ -80,7 +112,10 @@ function geminiDecoder(ec: ErrorContext): WireDecoder {
     const feedback = isRecord(json.promptFeedback) ? json.promptFeedback : {};
     if (typeof feedback.blockReason === 'string' && feedback.blockReason !== '') {
       const why = typeof feedback.blockReasonMessage === 'string' ? `: ${feedback.blockReasonMessage}` : '';
-      throw new ProviderError('content_filter', `${ec.label}: blocked by the content filter: prompt blocked (${feedback.blockReason})${why}`);
+      throw new ProviderError(
+        'content_filter',
+        `${ec.label}: blocked by the content filter: prompt blocked (${feedback.blockReason})${why}`,
+      );
     }
     const cand = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
     if (isRecord(cand)) {
@@ -89,7 +124,11 @@ function geminiDecoder(ec: ErrorContext): WireDecoder {
       for (const p of parts) if (isRecord(p) && p.thought !== true && typeof p.text === 'string') emit(p.text);
       const reason = cand.finishReason;
       if (typeof reason === 'string' && reason !== '' && reason !== 'FINISH_REASON_UNSPECIFIED') {
-        if (FILTER_REASONS.has(reason)) throw new ProviderError('content_filter', `${ec.label}: blocked by the content filter: the answer was stopped (finishReason ${reason})`);
+        if (FILTER_REASONS.has(reason))
+          throw new ProviderError(
+            'content_filter',
+            `${ec.label}: blocked by the content filter: the answer was stopped (finishReason ${reason})`,
+          );
         state.finishReason = FINISH_REASONS[reason] ?? reason.toLowerCase();
       }
     }
@@ -108,7 +147,11 @@ function geminiDecoder(ec: ErrorContext): WireDecoder {
       if (items.length === 0) throw new SyntaxError('not an object');
       const state: StreamState = { text: '', deltas: 0, ended: false };
       for (const item of items) apply(item, state, (t) => (state.text += t));
-      return { text: state.text, ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }), ...(state.usage === undefined ? {} : { usage: state.usage }) };
+      return {
+        text: state.text,
+        ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
+        ...(state.usage === undefined ? {} : { usage: state.usage }),
+      };
     },
   };
 }

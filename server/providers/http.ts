@@ -33,7 +33,12 @@ export interface ErrorContext {
 }
 
 /** POST/GET through the global fetch; network failures and aborts become ProviderErrors. */
-export async function httpFetch(ctx: ErrorContext, url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+export async function httpFetch(
+  ctx: ErrorContext,
+  url: string,
+  init: RequestInit,
+  signal: AbortSignal,
+): Promise<Response> {
   if (signal.aborted) throw cancelledError(ctx, signal);
   ctx.logger?.debug(redact(`${ctx.label}: ${init.method ?? 'GET'} ${stripQuery(url)}`, ctx.secrets()));
   try {
@@ -44,8 +49,13 @@ export async function httpFetch(ctx: ErrorContext, url: string, init: RequestIni
 }
 
 /** Read a non-2xx response and throw it as a classified ProviderError. */
-export async function throwHttpError(ctx: ErrorContext, res: Response, signal: AbortSignal, nowMs: number = Date.now()): Promise<never> {
-  let body = '';
+export async function throwHttpError(
+  ctx: ErrorContext,
+  res: Response,
+  signal: AbortSignal,
+  nowMs: number = Date.now(),
+): Promise<never> {
+  let body: string;
   try {
     body = (await res.text()).slice(0, MAX_ERROR_BODY_CHARS);
   } catch (e) {
@@ -57,7 +67,14 @@ export async function throwHttpError(ctx: ErrorContext, res: Response, signal: A
 }
 
 /** The one mapping from an HTTP error (status, headers, body of any of our four formats) to a FailureKind. */
-export function classifyHttpError(ctx: ErrorContext, status: number, headers: Headers, body: string, nowMs: number, url = ''): ProviderError {
+export function classifyHttpError(
+  ctx: ErrorContext,
+  status: number,
+  headers: Headers,
+  body: string,
+  nowMs: number,
+  url = '',
+): ProviderError {
   const info = parseErrorBody(body);
   const kind = kindForHttpError(status, info);
   const retryAfterMs = parseRetryAfterMs(headers, nowMs) ?? info.retryDelayMs;
@@ -66,8 +83,10 @@ export function classifyHttpError(ctx: ErrorContext, status: number, headers: He
   let text = `${ctx.label}: ${KIND_TEXT[kind]} (HTTP ${status}${code === undefined ? '' : `, ${code}`})`;
   if (quoted !== undefined) text += `: ${quoted.replace(/[.\s]+$/, '')}`;
   if (kind === 'auth') text += `. ${ctx.authHint}`;
-  if (kind === 'rate_limited') text += retryAfterMs === undefined ? '; no Retry-After given' : `; retry after ${Math.round(retryAfterMs)} ms`;
-  if (kind === 'model_missing' && info.message === undefined) text += `. Nothing answered at ${stripQuery(url) || 'that URL'}: check the model name and the provider's baseUrl`;
+  if (kind === 'rate_limited')
+    text += retryAfterMs === undefined ? '; no Retry-After given' : `; retry after ${Math.round(retryAfterMs)} ms`;
+  if (kind === 'model_missing' && info.message === undefined)
+    text += `. Nothing answered at ${stripQuery(url) || 'that URL'}: check the model name and the provider's baseUrl`;
   return new ProviderError(kind, redact(text, ctx.secrets()), {
     status,
     ...(kind === 'rate_limited' || kind === 'server_error' ? (retryAfterMs === undefined ? {} : { retryAfterMs }) : {}),
@@ -91,21 +110,37 @@ const KIND_TEXT: Record<FailureKind, string> = {
   unknown: 'failed',
 };
 
-const CONTEXT_RE = /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|input token count|exceeds the (?:maximum|max) number of tokens|reduce the length/i;
+const CONTEXT_RE =
+  /context[ _-]?length|context window|maximum context|prompt is too long|too many tokens|input token count|exceeds the (?:maximum|max) number of tokens|reduce the length/i;
 const CONTENT_RE = /content[ _-]?(?:policy|filter|management)|safety (?:system|settings)|blocked by|responsible ?ai/i;
 
 /** Status + parsed body → kind. Exported for unit tests of the mapping table. */
 export function kindForHttpError(status: number, info: ErrorBodyInfo): FailureKind {
-  const tags = [info.code, info.type, info.status, info.reason].filter((t): t is string => t !== undefined).map((t) => t.toLowerCase());
+  const tags = [info.code, info.type, info.status, info.reason]
+    .filter((t): t is string => t !== undefined)
+    .map((t) => t.toLowerCase());
   const has = (...names: string[]) => names.some((n) => tags.includes(n));
   const msg = info.message ?? '';
   if (has('context_length_exceeded', 'string_above_max_length')) return 'context_overflow';
   if (has('content_policy_violation', 'content_filter')) return 'content_filter';
-  if (status === 401 || status === 403 || has('authentication_error', 'permission_error', 'invalid_api_key', 'unauthenticated', 'permission_denied', 'api_key_invalid')) return 'auth';
+  if (
+    status === 401 ||
+    status === 403 ||
+    has(
+      'authentication_error',
+      'permission_error',
+      'invalid_api_key',
+      'unauthenticated',
+      'permission_denied',
+      'api_key_invalid',
+    )
+  )
+    return 'auth';
   // Quota/billing exhaustion is a 429 that waiting will not fix: fail over, do not back off.
   if (has('insufficient_quota', 'billing_hard_limit_reached')) return 'bad_request';
   if (status === 429 || has('rate_limit_error', 'rate_limit_exceeded', 'resource_exhausted')) return 'rate_limited';
-  if (status === 529 || status >= 500 || has('overloaded_error', 'api_error', 'unavailable', 'internal')) return 'server_error';
+  if (status === 529 || status >= 500 || has('overloaded_error', 'api_error', 'unavailable', 'internal'))
+    return 'server_error';
   if (status === 404 || has('not_found_error', 'model_not_found', 'not_found')) return 'model_missing';
   if ((status === 400 || status === 413 || status === 422) && CONTEXT_RE.test(msg)) return 'context_overflow';
   if (status === 400 && CONTENT_RE.test(msg)) return 'content_filter';
@@ -118,10 +153,18 @@ export function classifyFetchError(ctx: ErrorContext, e: unknown, signal: AbortS
   if (signal.aborted) return cancelledError(ctx, signal);
   const code = networkErrorCode(e);
   const origin = originOf(url);
-  if (origin === undefined) return new ProviderError('bad_request', redact(`${ctx.label}: invalid URL "${url}": check the provider's baseUrl`, ctx.secrets()), { cause: e });
+  if (origin === undefined)
+    return new ProviderError(
+      'bad_request',
+      redact(`${ctx.label}: invalid URL "${url}": check the provider's baseUrl`, ctx.secrets()),
+      { cause: e },
+    );
   const reason = NETWORK_TEXT[code ?? ''] ?? `request to ${origin} failed`;
   const detail = code === undefined ? `: ${redact(e, ctx.secrets())}` : ` (${code})`;
-  return new ProviderError('network', redact(`${ctx.label}: network error: ${reason.replace('%s', origin)}${detail}`, ctx.secrets()));
+  return new ProviderError(
+    'network',
+    redact(`${ctx.label}: network error: ${reason.replace('%s', origin)}${detail}`, ctx.secrets()),
+  );
 }
 
 /**
@@ -217,7 +260,10 @@ export interface CloudContext {
 }
 
 /** The provider's wire headers: config headers, then the auth header when a key is known. */
-export function withAuth(ctx: CloudContext, authHeaders: (key: string) => Record<string, string>): Record<string, string> {
+export function withAuth(
+  ctx: CloudContext,
+  authHeaders: (key: string) => Record<string, string>,
+): Record<string, string> {
   const key = ctx.getApiKey();
   return { ...ctx.headers, ...(key === undefined || key === '' ? {} : authHeaders(key)) };
 }
@@ -231,16 +277,30 @@ export function requireKey(ctx: CloudContext, model?: string): string {
 }
 
 /** GET (or POST with `body`) a JSON document; any failure is a classified, redacted ProviderError. */
-export async function getJson(ctx: ErrorContext, url: string, headers: Record<string, string>, signal: AbortSignal, body?: unknown): Promise<unknown> {
-  const init: RequestInit = body === undefined
-    ? { method: 'GET', headers: { accept: 'application/json', ...headers } }
-    : { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+export async function getJson(
+  ctx: ErrorContext,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  body?: unknown,
+): Promise<unknown> {
+  const init: RequestInit =
+    body === undefined
+      ? { method: 'GET', headers: { accept: 'application/json', ...headers } }
+      : {
+          method: 'POST',
+          headers: { accept: 'application/json', 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        };
   const res = await httpFetch(ctx, url, init, signal);
   if (!res.ok) await throwHttpError(ctx, res, signal);
   try {
     return await res.json();
   } catch (e) {
     if (signal.aborted) throw cancelledError(ctx, signal);
-    throw new ProviderError('server_error', redact(`${ctx.label}: ${stripQuery(url)} answered with invalid JSON (${redact(e)})`, ctx.secrets()));
+    throw new ProviderError(
+      'server_error',
+      redact(`${ctx.label}: ${stripQuery(url)} answered with invalid JSON (${redact(e)})`, ctx.secrets()),
+    );
   }
 }

@@ -3,12 +3,25 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { LocalProviderConfig } from '../../protocol/config';
 import { formatModelId } from '../../protocol/modelId';
-import { type GenerateOptions, type GenerateRequest, type GenerateResult, type Logger, type Provider, ProviderError } from '../core/types';
+import {
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  type Logger,
+  type Provider,
+  ProviderError,
+} from '../core/types';
 import type { FromWorker, ToWorker } from './localWorkerProtocol';
 import { rssOfPid } from '../native/processMemory';
 
 /** What the provider needs to know of a discovered file. */
-export interface LocalModelRef { path: string; ok: boolean; reason?: string; contextLength?: number; hasChatTemplate: boolean }
+export interface LocalModelRef {
+  path: string;
+  ok: boolean;
+  reason?: string;
+  contextLength?: number;
+  hasChatTemplate: boolean;
+}
 
 export const DEFAULT_LOCAL_CONTEXT = 4096;
 export const DEFAULT_IDLE_TTL_MS = 10 * 60_000;
@@ -31,7 +44,12 @@ export interface LocalProviderDeps {
   budgetBytes?(): number;
 }
 
-interface Pending { resolve(r: GenerateResult): void; reject(e: ProviderError): void; onDelta?: (d: string) => void; text: string }
+interface Pending {
+  resolve(r: GenerateResult): void;
+  reject(e: ProviderError): void;
+  onDelta?: (d: string) => void;
+  text: string;
+}
 
 export class LocalProvider implements Provider {
   readonly type = 'local' as const;
@@ -45,7 +63,11 @@ export class LocalProvider implements Provider {
   /** Peak RSS of the worker process, as last reported (benchmarks). */
   peakRssBytes: number | undefined;
 
-  constructor(readonly id: string, private cfg: LocalProviderConfig, private readonly deps: LocalProviderDeps) {}
+  constructor(
+    readonly id: string,
+    private cfg: LocalProviderConfig,
+    private readonly deps: LocalProviderDeps,
+  ) {}
 
   updateConfig(cfg: LocalProviderConfig): void {
     const key = (c: LocalProviderConfig) => JSON.stringify([c.threads, c.gpu, c.memoryBudgetBytes, c.idleTtlMs]);
@@ -62,17 +84,25 @@ export class LocalProvider implements Provider {
     if (opts.signal.aborted) throw new ProviderError('cancelled', 'cancelled before start');
     const ref = this.deps.resolve(req.model);
     if (!ref) {
-      throw new ProviderError('model_missing', `local model "${req.model}" not found; searched ${this.deps.searched().join(', ') || '(no folders configured: set modelsDirs)'}`);
+      throw new ProviderError(
+        'model_missing',
+        `local model "${req.model}" not found; searched ${this.deps.searched().join(', ') || '(no folders configured: set modelsDirs)'}`,
+      );
     }
-    if (!ref.ok) throw new ProviderError('model_load', `local model "${req.model}" cannot be loaded: ${ref.reason ?? 'incompatible file'}`);
+    if (!ref.ok)
+      throw new ProviderError(
+        'model_load',
+        `local model "${req.model}" cannot be loaded: ${ref.reason ?? 'incompatible file'}`,
+      );
     const trained = ref.contextLength;
-    const contextSize = req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
+    const contextSize =
+      req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
     // Validate before llama.cpp sees it: absurd sizes take it ~60 s to refuse.
     if (trained !== undefined && contextSize > trained) {
       throw new ProviderError(
         'context_overflow',
-        `context size ${contextSize} exceeds what ${formatModelId(this.id, req.model)} was trained for (${trained}): `
-          + `set contextSize of provider "${this.id}" to ${trained} or less`,
+        `context size ${contextSize} exceeds what ${formatModelId(this.id, req.model)} was trained for (${trained}): ` +
+          `set contextSize of provider "${this.id}" to ${trained} or less`,
       );
     }
     // Refuse what will not fit before loading it: an OOM inside llama.cpp can take the process down.
@@ -82,8 +112,8 @@ export class LocalProvider implements Provider {
       const mb = (n: number) => `${Math.round(n / 1024 ** 2)} MB`;
       throw new ProviderError(
         'out_of_memory',
-        `${formatModelId(this.id, req.model)} needs about ${mb(need)} at ctx ${contextSize} but only ${mb(budget)} is `
-          + 'available (free memory or memoryBudgetBytes): use a smaller contextSize or a smaller quantization',
+        `${formatModelId(this.id, req.model)} needs about ${mb(need)} at ctx ${contextSize} but only ${mb(budget)} is ` +
+          'available (free memory or memoryBudgetBytes): use a smaller contextSize or a smaller quantization',
       );
     }
     const child = this.ensureChild();
@@ -100,14 +130,24 @@ export class LocalProvider implements Provider {
       opts.signal.addEventListener('abort', onAbort, { once: true });
       const done = () => opts.signal.removeEventListener('abort', onAbort);
       this.pending.set(id, {
-        resolve: (r) => { done(); resolve(r); },
-        reject: (e) => { done(); reject(e); },
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
         ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
         text: '',
       });
       this.post({
-        type: 'generate', id, modelPath: ref.path, contextSize,
-        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS, temperature: req.temperature ?? 0.7,
+        type: 'generate',
+        id,
+        modelPath: ref.path,
+        contextSize,
+        maxTokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+        temperature: req.temperature ?? 0.7,
         useChatTemplate: ref.hasChatTemplate,
         ...(req.gpuLayers !== undefined ? { gpuLayers: req.gpuLayers } : {}),
         ...(req.prompt !== undefined ? { prompt: req.prompt } : {}),
@@ -123,7 +163,10 @@ export class LocalProvider implements Provider {
     const c = this.child;
     // A worker that just died is still "connected" until its pipe closes: a write then fails with
     // EPIPE, which must be logged, never thrown at the daemon.
-    if (c?.connected) c.send(m, (err) => { if (err) this.deps.logger.debug(`local worker send failed: ${err.message}`); });
+    if (c?.connected)
+      c.send(m, (err) => {
+        if (err) this.deps.logger.debug(`local worker send failed: ${err.message}`);
+      });
   }
 
   private ensureChild(): ChildProcess {
@@ -144,7 +187,18 @@ export class LocalProvider implements Provider {
       }
     });
     const budget = this.cfg.memoryBudgetBytes ?? Math.floor(this.deps.totalMemoryBytes() * DEFAULT_BUDGET_FRACTION);
-    child.send({ type: 'init', threads: this.cfg.threads ?? this.deps.threads(), gpu: this.cfg.gpu ?? false, memoryBudgetBytes: budget, idleTtlMs: this.cfg.idleTtlMs ?? DEFAULT_IDLE_TTL_MS } satisfies ToWorker, (err) => { if (err) this.deps.logger.warn(`local worker init failed: ${err.message}`); });
+    child.send(
+      {
+        type: 'init',
+        threads: this.cfg.threads ?? this.deps.threads(),
+        gpu: this.cfg.gpu ?? false,
+        memoryBudgetBytes: budget,
+        idleTtlMs: this.cfg.idleTtlMs ?? DEFAULT_IDLE_TTL_MS,
+      } satisfies ToWorker,
+      (err) => {
+        if (err) this.deps.logger.warn(`local worker init failed: ${err.message}`);
+      },
+    );
     this.child = child;
     return child;
   }
@@ -170,7 +224,11 @@ export class LocalProvider implements Provider {
     }
     if (m.type === 'done') {
       this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, m.peakRssBytes);
-      p.resolve({ text: m.text, usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens }, finishReason: m.finishReason });
+      p.resolve({
+        text: m.text,
+        usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens },
+        finishReason: m.finishReason,
+      });
     } else {
       p.reject(new ProviderError(m.kind, m.message));
     }

@@ -12,7 +12,17 @@ type LlamaContext = Awaited<ReturnType<LlamaModel['createContext']>>;
 
 type LlamaSequence = ReturnType<LlamaContext['getSequence']>;
 
-interface Loaded { path: string; model: LlamaModel; ctx?: LlamaContext; seq?: LlamaSequence; ctxSize?: number; gpuLayers?: number; bytes: number; lastUsed: number; busy: Promise<unknown> }
+interface Loaded {
+  path: string;
+  model: LlamaModel;
+  ctx?: LlamaContext;
+  seq?: LlamaSequence;
+  ctxSize?: number;
+  gpuLayers?: number;
+  bytes: number;
+  lastUsed: number;
+  busy: Promise<unknown>;
+}
 
 /** How long to wait for llama.cpp's log line that explains a failed load (it arrives after the rejection). */
 const NATIVE_REASON_WAIT_MS = 250;
@@ -74,7 +84,14 @@ async function doLoad(path: string, gpuLayers: number | undefined, have: Loaded 
   } catch (e) {
     throw await classifyLoadError(e, mark);
   }
-  const entry: Loaded = { path, model, bytes: Math.max(0, process.memoryUsage().rss - before), lastUsed: Date.now(), busy: Promise.resolve(), ...(gpuLayers !== undefined ? { gpuLayers } : {}) };
+  const entry: Loaded = {
+    path,
+    model,
+    bytes: Math.max(0, process.memoryUsage().rss - before),
+    lastUsed: Date.now(),
+    busy: Promise.resolve(),
+    ...(gpuLayers !== undefined ? { gpuLayers } : {}),
+  };
   loaded.set(path, entry);
   await enforceBudget(path);
   send({ type: 'loaded', modelPath: path, loaded: [...loaded.keys()] });
@@ -84,11 +101,20 @@ async function doLoad(path: string, gpuLayers: number | undefined, have: Loaded 
 async function classifyLoadError(e: unknown, mark: number): Promise<WorkerError> {
   const err = e as { code?: string; constructor?: { name?: string }; message?: string };
   if (err.code === 'ENOENT') return new WorkerError('model_missing', `model file not found: ${err.message ?? ''}`);
-  if (err.constructor?.name === 'InsufficientMemoryError') return new WorkerError('out_of_memory', `not enough memory to load the model: ${err.message ?? ''}`);
-  if (err.constructor?.name === 'InvalidGgufMagicError') return new WorkerError('model_load', `not a GGUF file (bad magic): ${err.message ?? ''}`);
+  if (err.constructor?.name === 'InsufficientMemoryError')
+    return new WorkerError('out_of_memory', `not enough memory to load the model: ${err.message ?? ''}`);
+  if (err.constructor?.name === 'InvalidGgufMagicError')
+    return new WorkerError('model_load', `not a GGUF file (bad magic): ${err.message ?? ''}`);
   await new Promise((r) => setTimeout(r, NATIVE_REASON_WAIT_MS));
-  const reason = nativeLog.slice(mark).filter((l) => /error|fail|invalid|corrupt|expected|tensor/i.test(l)).slice(-3).join(' | ');
-  return new WorkerError('model_load', `${err.message ?? 'failed to load model'}${reason ? ` — llama.cpp: ${reason}` : ''}`);
+  const reason = nativeLog
+    .slice(mark)
+    .filter((l) => /error|fail|invalid|corrupt|expected|tensor/i.test(l))
+    .slice(-3)
+    .join(' | ');
+  return new WorkerError(
+    'model_load',
+    `${err.message ?? 'failed to load model'}${reason ? ` — llama.cpp: ${reason}` : ''}`,
+  );
 }
 
 /** Evict least recently used models (never the one just loaded) until the estimate fits the budget. */
@@ -112,7 +138,10 @@ async function unload(path: string): Promise<void> {
 }
 
 class WorkerError extends Error {
-  constructor(readonly kind: FailureKind, message: string) {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -120,7 +149,7 @@ class WorkerError extends Error {
 /** The model's one sequence at this context size (a context of one sequence hands it out once). */
 async function sequenceFor(m: Loaded, size: number): Promise<LlamaSequence> {
   if (m.ctx && m.seq && m.ctxSize === size && !m.seq.disposed) return m.seq;
-  m.seq?.dispose();
+  void m.seq?.dispose();
   m.seq = undefined;
   await m.ctx?.dispose().catch(() => undefined);
   const mark = nativeLog.length;
@@ -128,7 +157,11 @@ async function sequenceFor(m: Loaded, size: number): Promise<LlamaSequence> {
     m.ctx = await m.model.createContext({ contextSize: size, threads: init.threads, sequences: 1 });
   } catch (e) {
     m.ctx = undefined;
-    if ((e as Error).constructor?.name === 'InsufficientMemoryError') throw new WorkerError('out_of_memory', `context of ${size} tokens does not fit in memory: ${(e as Error).message}`);
+    if ((e as Error).constructor?.name === 'InsufficientMemoryError')
+      throw new WorkerError(
+        'out_of_memory',
+        `context of ${size} tokens does not fit in memory: ${(e as Error).message}`,
+      );
     throw await classifyLoadError(e, mark);
   }
   m.ctxSize = size;
@@ -169,7 +202,10 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     const promptText = flatten(g);
     const promptTokens = m.model.tokenize(promptText + (g.suffix ?? '')).length;
     if (promptTokens + g.maxTokens > g.contextSize) {
-      throw new WorkerError('context_overflow', `prompt (${promptTokens} tokens) + maxTokens (${g.maxTokens}) exceed the context size ${g.contextSize}`);
+      throw new WorkerError(
+        'context_overflow',
+        `prompt (${promptTokens} tokens) + maxTokens (${g.maxTokens}) exceed the context size ${g.contextSize}`,
+      );
     }
     let completionTokens = 0;
     let streamed = '';
@@ -190,9 +226,15 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     if (g.messages && g.useChatTemplate) {
       const session = new n.LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false });
       const last = g.messages[g.messages.length - 1];
-      const history = g.messages.slice(0, -1).map((x) =>
-        x.role === 'system' ? { type: 'system' as const, text: x.content } : x.role === 'user' ? { type: 'user' as const, text: x.content } : { type: 'model' as const, response: [x.content] },
-      );
+      const history = g.messages
+        .slice(0, -1)
+        .map((x) =>
+          x.role === 'system'
+            ? { type: 'system' as const, text: x.content }
+            : x.role === 'user'
+              ? { type: 'user' as const, text: x.content }
+              : { type: 'model' as const, response: [x.content] },
+        );
       session.setChatHistory(history);
       const r = await session.promptWithMeta(last?.content ?? '', common);
       text = r.responseText;
@@ -200,9 +242,10 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
       session.dispose({ disposeSequence: false });
     } else {
       const completion = new n.LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
-      const r = g.suffix !== undefined && completion.infillSupported
-        ? await completion.generateInfillCompletionWithMeta(promptText, g.suffix, common)
-        : await completion.generateCompletionWithMeta(promptText, common);
+      const r =
+        g.suffix !== undefined && completion.infillSupported
+          ? await completion.generateInfillCompletionWithMeta(promptText, g.suffix, common)
+          : await completion.generateCompletionWithMeta(promptText, common);
       text = r.response;
       stop = r.metadata.stopReason;
       completion.dispose({ disposeSequence: false });
@@ -210,7 +253,8 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     if (signal.aborted || stop === 'abort') throw signal.reason ?? new Error('aborted');
     // node-llama-cpp holds back bytes of an unfinished UTF-8 character and may flush them only
     // into the final text: send the rest so the streamed deltas always add up to the answer.
-    if (text.length > streamed.length && text.startsWith(streamed)) send({ type: 'delta', id: g.id, text: text.slice(streamed.length) });
+    if (text.length > streamed.length && text.startsWith(streamed))
+      send({ type: 'delta', id: g.id, text: text.slice(streamed.length) });
     const finishReason = stop === 'maxTokens' ? 'length' : 'stop';
     // onToken misses tokens held back that way (measured: maxTokens − 1, or + 1 after a long run);
     // a maxTokens stop means exactly maxTokens were generated.

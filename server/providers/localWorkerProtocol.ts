@@ -24,15 +24,29 @@ export interface WorkerGenerate {
   useChatTemplate: boolean;
 }
 
-export interface WorkerAbort { type: 'abort'; id: number }
-export interface WorkerUnload { type: 'unload'; modelPath?: string }
+export interface WorkerAbort {
+  type: 'abort';
+  id: number;
+}
+export interface WorkerUnload {
+  type: 'unload';
+  modelPath?: string;
+}
 
 export type ToWorker = WorkerInit | WorkerGenerate | WorkerAbort | WorkerUnload;
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'delta'; id: number; text: string }
-  | { type: 'done'; id: number; text: string; promptTokens: number; completionTokens: number; finishReason: string; peakRssBytes: number }
+  | {
+      type: 'done';
+      id: number;
+      text: string;
+      promptTokens: number;
+      completionTokens: number;
+      finishReason: string;
+      peakRssBytes: number;
+    }
   | { type: 'error'; id: number; kind: FailureKind; message: string }
   | { type: 'loaded'; modelPath: string; loaded: string[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };

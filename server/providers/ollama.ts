@@ -41,7 +41,12 @@ export class OllamaProvider implements Provider {
     };
     const body = fim
       ? { model: req.model, prompt: req.prompt ?? '', suffix: req.suffix, stream: true, options }
-      : { model: req.model, messages: req.messages ?? [{ role: 'user', content: req.prompt ?? '' }], stream: true, options };
+      : {
+          model: req.model,
+          messages: req.messages ?? [{ role: 'user', content: req.prompt ?? '' }],
+          stream: true,
+          options,
+        };
     return streamGeneration(
       ec,
       { url: joinUrl(this.ctx.baseUrl, fim ? 'api/generate' : 'api/chat'), headers: this.headers(), body },
@@ -80,20 +85,30 @@ export class OllamaProvider implements Provider {
 
   private async show(m: ProviderModel, signal: AbortSignal): Promise<void> {
     try {
-      const info = await getJson(this.ctx.errorContext(m.name), joinUrl(this.ctx.baseUrl, 'api/show'), this.headers(), signal, { model: m.name });
+      const info = await getJson(
+        this.ctx.errorContext(m.name),
+        joinUrl(this.ctx.baseUrl, 'api/show'),
+        this.headers(),
+        signal,
+        { model: m.name },
+      );
       if (!isRecord(info)) return;
       const mi = isRecord(info.model_info) ? info.model_info : {};
       const ctxKey = Object.keys(mi).find((k) => k.endsWith('.context_length'));
       const ctxLen = ctxKey === undefined ? undefined : mi[ctxKey];
       if (typeof ctxLen === 'number' && ctxLen > 0) m.contextLength = ctxLen;
       if (Array.isArray(info.capabilities)) {
-        const caps = new Set<Capability>(info.capabilities.flatMap((c) => (typeof c === 'string' ? (CAPABILITY_MAP[c] ?? []) : [])));
+        const caps = new Set<Capability>(
+          info.capabilities.flatMap((c) => (typeof c === 'string' ? (CAPABILITY_MAP[c] ?? []) : [])),
+        );
         if (caps.size > 0) m.capabilities = [...caps];
       }
     } catch (e) {
       // One model's details failing must not hide the others; an abort still ends discovery.
       if (isProviderError(e) && e.kind === 'cancelled') throw e;
-      this.ctx.logger?.debug(`${this.ctx.id}: /api/show ${m.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.logger?.debug(
+        `${this.ctx.id}: /api/show ${m.name} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -128,7 +143,11 @@ function ollamaDecoder(ec: ErrorContext): WireDecoder {
       const text = textOf(json);
       const state: StreamState = { text, deltas: 0, ended: false };
       finish(json, state);
-      return { text, ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }), ...(state.usage === undefined ? {} : { usage: state.usage }) };
+      return {
+        text,
+        ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
+        ...(state.usage === undefined ? {} : { usage: state.usage }),
+      };
     },
   };
 }

@@ -31,11 +31,19 @@ export class OpenAICompatibleProvider implements Provider {
       ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop: req.stop }),
     };
     const body = completion
-      ? { ...common, prompt: req.prompt ?? flatten(req.messages ?? []), ...(req.suffix === undefined ? {} : { suffix: req.suffix }) }
+      ? {
+          ...common,
+          prompt: req.prompt ?? flatten(req.messages ?? []),
+          ...(req.suffix === undefined ? {} : { suffix: req.suffix }),
+        }
       : { ...common, messages: req.messages ?? [{ role: 'user', content: req.prompt ?? '' }] };
     return streamGeneration(
       ec,
-      { url: joinUrl(this.ctx.baseUrl, completion ? 'completions' : 'chat/completions'), headers: this.headers(), body },
+      {
+        url: joinUrl(this.ctx.baseUrl, completion ? 'completions' : 'chat/completions'),
+        headers: this.headers(),
+        body,
+      },
       opts.signal,
       openAiDecoder(ec, completion),
       opts.onDelta,
@@ -50,7 +58,9 @@ export class OpenAICompatibleProvider implements Provider {
       if (!isRecord(m) || typeof m.id !== 'string') continue;
       const top = isRecord(m.top_provider) ? m.top_provider.context_length : undefined;
       // Each server names it differently: OpenRouter, vLLM, Groq, LM Studio.
-      const ctxLen = [m.context_length, m.max_model_len, m.context_window, m.max_context_length, top].find((v) => typeof v === 'number' && v > 0);
+      const ctxLen = [m.context_length, m.max_model_len, m.context_window, m.max_context_length, top].find(
+        (v) => typeof v === 'number' && v > 0,
+      );
       out.push({ name: m.id, ...(typeof ctxLen === 'number' ? { contextLength: ctxLen } : {}) });
     }
     return out;
@@ -88,7 +98,9 @@ function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
       const json: unknown = JSON.parse(msg.data);
       if (!isRecord(json)) return;
       if (json.error !== undefined && json.error !== null) throw classifyErrorPayload(ec, json);
-      const choice = Array.isArray(json.choices) ? json.choices.find((c) => isRecord(c) && (c.index ?? 0) === 0) : undefined;
+      const choice = Array.isArray(json.choices)
+        ? json.choices.find((c) => isRecord(c) && (c.index ?? 0) === 0)
+        : undefined;
       if (isRecord(choice)) {
         emit(textOf(choice));
         if (typeof choice.finish_reason === 'string') setFinish(ec, state, choice.finish_reason);
@@ -104,14 +116,22 @@ function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
       const state: StreamState = { text: '', deltas: 0, ended: true };
       if (typeof choice.finish_reason === 'string') setFinish(ec, state, choice.finish_reason);
       const usage = usageOf(json.usage);
-      return { text: textOf(choice), ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }), ...(usage === undefined ? {} : { usage }) };
+      return {
+        text: textOf(choice),
+        ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
+        ...(usage === undefined ? {} : { usage }),
+      };
     },
   };
 }
 
 function setFinish(ec: ErrorContext, state: StreamState, reason: string): void {
   // Azure/OpenAI stop a filtered answer with finish_reason "content_filter": the text is cut, not whole.
-  if (reason === 'content_filter') throw new ProviderError('content_filter', `${ec.label}: blocked by the content filter: the provider stopped the answer (finish_reason "content_filter")`);
+  if (reason === 'content_filter')
+    throw new ProviderError(
+      'content_filter',
+      `${ec.label}: blocked by the content filter: the provider stopped the answer (finish_reason "content_filter")`,
+    );
   state.finishReason = reason;
 }
 

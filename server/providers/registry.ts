@@ -45,7 +45,13 @@ export class ProviderRegistry {
           next.set(p.id, old);
         } else next.set(p.id, this.makeLocal(p));
       } else {
-        next.set(p.id, redacting(createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }), this.deps.redact));
+        next.set(
+          p.id,
+          redacting(
+            createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }),
+            this.deps.redact,
+          ),
+        );
       }
     }
     for (const [id, old] of this.providers) if (next.get(id) !== old) void old.dispose?.();
@@ -81,12 +87,16 @@ export class ProviderRegistry {
     const provider = this.providers.get(pid);
     if (!provider) return undefined;
     const override = this.config?.providers.find((p) => p.id === pid)?.modelInfo?.[name]?.contextLength;
-    const ctx = override ?? (provider.kind === 'local' ? this.deps.localEntry(pid, name)?.contextLength : this.deps.cloudContextLength(pid, name));
+    const ctx =
+      override ??
+      (provider.kind === 'local'
+        ? this.deps.localEntry(pid, name)?.contextLength
+        : this.deps.cloudContextLength(pid, name));
     return { id: modelId, provider, name, kind: provider.kind, ...(ctx !== undefined ? { contextLength: ctx } : {}) };
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.all().map((p) => p.dispose?.()));
+    await Promise.all(this.all().map(async (p) => p.dispose?.()));
   }
 }
 
@@ -97,14 +107,31 @@ function redacting(p: Provider, redact: (t: string) => string): Provider {
   const clean = (e: unknown): unknown => {
     if (isProviderError(e)) {
       const msg = redact(e.message);
-      return msg === e.message ? e : new ProviderError(e.kind, msg, { ...(e.status !== undefined ? { status: e.status } : {}), ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) });
+      return msg === e.message
+        ? e
+        : new ProviderError(e.kind, msg, {
+            ...(e.status !== undefined ? { status: e.status } : {}),
+            ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+          });
     }
     return e instanceof Error ? new Error(redact(e.message)) : e;
   };
   const wrapped: Provider = {
-    id: p.id, type: p.type, kind: p.kind,
-    generate: (req, opts) => p.generate(req, opts).catch((e: unknown) => { throw clean(e); }),
-    ...(p.listModels ? { listModels: (signal: AbortSignal) => p.listModels!(signal).catch((e: unknown) => { throw clean(e); }) } : {}),
+    id: p.id,
+    type: p.type,
+    kind: p.kind,
+    generate: (req, opts) =>
+      p.generate(req, opts).catch((e: unknown) => {
+        throw clean(e);
+      }),
+    ...(p.listModels
+      ? {
+          listModels: (signal: AbortSignal) =>
+            p.listModels!(signal).catch((e: unknown) => {
+              throw clean(e);
+            }),
+        }
+      : {}),
     ...(p.dispose ? { dispose: () => p.dispose!() } : {}),
   };
   return wrapped;

@@ -52,7 +52,15 @@ export function parseTimeValue(raw: string, nowMs: number, bareUnit: 's' | 'ms')
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-const DURATION_UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+const DURATION_UNIT_MS: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 0.000001,
+};
 
 /** "6m0s" → 360000, "1.5s" → 1500, "250ms" → 250; undefined if not a duration. */
 export function parseDurationMs(s: string): number | undefined {

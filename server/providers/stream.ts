@@ -58,13 +58,24 @@ export async function streamGeneration(
   onDelta?: (text: string) => void,
 ): Promise<GenerateResult> {
   try {
-    const res = await httpFetch(ctx, req.url, { method: 'POST', headers: { 'content-type': 'application/json', ...req.headers }, body: JSON.stringify(req.body) }, signal);
+    const res = await httpFetch(
+      ctx,
+      req.url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...req.headers },
+        body: JSON.stringify(req.body),
+      },
+      signal,
+    );
     if (!res.ok) await throwHttpError(ctx, res, signal);
     return await readGeneration(ctx, res, signal, decoder, onDelta);
   } catch (e) {
     if (isProviderError(e)) throw e;
     if (signal.aborted) throw cancelledError(ctx, signal);
-    throw new ProviderError('unknown', redact(`${ctx.label}: unexpected failure: ${redact(e)}`, ctx.secrets()), { cause: e });
+    throw new ProviderError('unknown', redact(`${ctx.label}: unexpected failure: ${redact(e)}`, ctx.secrets()), {
+      cause: e,
+    });
   }
 }
 
@@ -87,7 +98,10 @@ export async function readGeneration(
     onDelta?.(text);
   };
   const pending: WireMessage[] = [];
-  const parser = decoder.framing === 'sse' ? createParser({ onEvent: (e) => pending.push({ event: e.event, data: e.data }) }) : undefined;
+  const parser =
+    decoder.framing === 'sse'
+      ? createParser({ onEvent: (e) => pending.push({ event: e.event, data: e.data }) })
+      : undefined;
   let lineBuf = '';
   const feed = (chunk: string, atEnd: boolean): void => {
     if (parser !== undefined) return parser.feed(chunk);
@@ -104,7 +118,8 @@ export async function readGeneration(
       try {
         decoder.onMessage(msg, state, emit);
       } catch (e) {
-        if (e instanceof SyntaxError) throw interrupted(ctx, `unparseable chunk ${JSON.stringify(msg.data.slice(0, MAX_CHUNK_QUOTE_CHARS))}`);
+        if (e instanceof SyntaxError)
+          throw interrupted(ctx, `unparseable chunk ${JSON.stringify(msg.data.slice(0, MAX_CHUNK_QUOTE_CHARS))}`);
         throw e;
       }
     }
@@ -119,7 +134,10 @@ export async function readGeneration(
     } catch (e) {
       if (signal.aborted) throw cancelledError(ctx, signal);
       const code = networkErrorCode(e);
-      throw interrupted(ctx, `the connection broke mid-stream after ${state.deltas} deltas${code === undefined ? '' : ` (${code})`}`);
+      throw interrupted(
+        ctx,
+        `the connection broke mid-stream after ${state.deltas} deltas${code === undefined ? '' : ` (${code})`}`,
+      );
     }
     feed(chunk.done ? utf8.decode() : utf8.decode(chunk.value, { stream: true }), chunk.done);
     try {
@@ -140,7 +158,10 @@ export async function readGeneration(
     if (chunk.done) break;
   }
   if (state.finishReason !== undefined) return result(state);
-  throw interrupted(ctx, `the stream ended after ${state.deltas} deltas (${state.text.length} chars) without a finish signal; the answer is incomplete`);
+  throw interrupted(
+    ctx,
+    `the stream ended after ${state.deltas} deltas (${state.text.length} chars) without a finish signal; the answer is incomplete`,
+  );
 }
 
 function isComplete(state: StreamState): boolean {
@@ -156,7 +177,13 @@ function result(state: StreamState): GenerateResult {
   };
 }
 
-async function readWhole(ctx: ErrorContext, res: Response, signal: AbortSignal, decoder: WireDecoder, onDelta?: (text: string) => void): Promise<GenerateResult> {
+async function readWhole(
+  ctx: ErrorContext,
+  res: Response,
+  signal: AbortSignal,
+  decoder: WireDecoder,
+  onDelta?: (text: string) => void,
+): Promise<GenerateResult> {
   let body: string;
   try {
     body = await res.text();
@@ -175,7 +202,10 @@ async function readWhole(ctx: ErrorContext, res: Response, signal: AbortSignal, 
   if (whole.text !== '') onDelta?.(whole.text);
   return {
     text: whole.text,
-    usage: whole.usage ?? { promptTokens: 0, completionTokens: Math.ceil(whole.text.length / CHARS_PER_TOKEN_ESTIMATE) },
+    usage: whole.usage ?? {
+      promptTokens: 0,
+      completionTokens: Math.ceil(whole.text.length / CHARS_PER_TOKEN_ESTIMATE),
+    },
     finishReason: whole.finishReason ?? 'stop',
   };
 }

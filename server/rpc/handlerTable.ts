@@ -46,7 +46,10 @@ export class HandlerTable {
   private readonly byMethod = new Map<string, Entry>();
 
   /** `checkResults`: also validate every result against its declaration (tests and development). */
-  constructor(handlers: Handlers, private readonly opts: { checkResults?: boolean } = {}) {
+  constructor(
+    handlers: Handlers,
+    private readonly opts: { checkResults?: boolean } = {},
+  ) {
     for (const name of Object.keys(requests) as RequestName[]) {
       const decl = requests[name];
       const fn = handlers[name] as (params: unknown, ctx: CallContext) => unknown;

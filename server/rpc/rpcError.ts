@@ -20,7 +20,13 @@ export const invalidParams = (field: string, reason: string) =>
 export function toRpcError(e: unknown): RpcError {
   if (e instanceof RpcError) return e;
   const any = e as { code?: unknown; data?: unknown; message?: unknown } | undefined;
-  if (any && typeof any.code === 'number' && typeof any.message === 'string' && typeof any.data === 'object' && any.data) {
+  if (
+    any &&
+    typeof any.code === 'number' &&
+    typeof any.message === 'string' &&
+    typeof any.data === 'object' &&
+    any.data
+  ) {
     return new RpcError(any.code, any.message, any.data as ErrorData);
   }
   const msg = e instanceof Error ? e.message : String(e);

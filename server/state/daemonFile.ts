@@ -3,7 +3,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export interface DaemonFile { pid: number; version: string; wsPort?: number; httpPort?: number; token: string; startedAt?: string }
+export interface DaemonFile {
+  pid: number;
+  version: string;
+  wsPort?: number;
+  httpPort?: number;
+  token: string;
+  startedAt?: string;
+}
 
 export const DAEMON_FILE = 'daemon.json';
 

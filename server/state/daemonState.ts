@@ -44,13 +44,17 @@ export class DaemonState {
   /** Validate a partial config merged over the current one, then apply it everywhere without a restart. */
   setConfig(patch: ConfigInput | undefined): Config {
     if (patch !== undefined && (typeof patch !== 'object' || patch === null || Array.isArray(patch))) {
-      throw new RpcError(ErrorCodes.InvalidParams, 'invalid params: setConfig takes an object of config keys', { field: 'params' });
+      throw new RpcError(ErrorCodes.InvalidParams, 'invalid params: setConfig takes an object of config keys', {
+        field: 'params',
+      });
     }
     const merged = mergeConfig(this.config, patch ?? {});
     const r = validateConfig(merged);
     if (!r.ok) {
       const first = r.issues[0];
-      throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(r.issues)}`, { field: first?.path ?? 'config' });
+      throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(r.issues)}`, {
+        field: first?.path ?? 'config',
+      });
     }
     this.replaceConfig(r.config);
     return this.config;

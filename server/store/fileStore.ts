@@ -8,7 +8,10 @@ const KEY_RE = /^[a-z0-9][a-z0-9_-]*$/i;
 
 export class FileStore implements Store {
   private cache = new Map<string, unknown>();
-  constructor(private readonly dir: string, private readonly logger?: Logger) {
+  constructor(
+    private readonly dir: string,
+    private readonly logger?: Logger,
+  ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
@@ -24,7 +27,8 @@ export class FileStore implements Store {
       this.cache.set(key, v);
       return v;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.logger?.warn(`state file ${key}.json unreadable, starting fresh: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.logger?.warn(`state file ${key}.json unreadable, starting fresh: ${(e as Error).message}`);
       return undefined;
     }
   }

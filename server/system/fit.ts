@@ -23,7 +23,9 @@ export interface FitOptions {
 /** The configured context, else DEFAULT_CONTEXT_SIZE, never beyond what the model was trained for. */
 export function resolveContextSize(requested: number | undefined, trainContextSize: number | undefined): number {
   if (requested !== undefined) return requested;
-  return trainContextSize !== undefined && trainContextSize > 0 ? Math.min(DEFAULT_CONTEXT_SIZE, trainContextSize) : DEFAULT_CONTEXT_SIZE;
+  return trainContextSize !== undefined && trainContextSize > 0
+    ? Math.min(DEFAULT_CONTEXT_SIZE, trainContextSize)
+    : DEFAULT_CONTEXT_SIZE;
 }
 
 const insightsCache = new Map<string, { key: string; insights: GgufInsights }>();
@@ -46,18 +48,26 @@ async function insightsFor(modelPath: string): Promise<GgufInsights> {
  * The V2 estimators simulate llama.cpp's allocations; on the benchmark-size model they were within
  * +7 % of the measured RSS where the older V1 formulas over-estimated by +23 % (fit.test.ts).
  */
-async function estimate(insights: GgufInsights, contextSize: number, gpuLayers: number): Promise<{ ramBytes: number; vramBytes: number }> {
+async function estimate(
+  insights: GgufInsights,
+  contextSize: number,
+  gpuLayers: number,
+): Promise<{ ramBytes: number; vramBytes: number }> {
   const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
   const context = await insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: gpuLayers });
   return { ramBytes: model.cpuRam + context.cpuRam, vramBytes: model.gpuVram + context.gpuVram };
 }
 
 function checkContextSize(contextSize: number): void {
-  if (!Number.isInteger(contextSize) || contextSize <= 0) throw new RangeError(`contextSize must be a positive integer, got ${contextSize}`);
+  if (!Number.isInteger(contextSize) || contextSize <= 0)
+    throw new RangeError(`contextSize must be a positive integer, got ${contextSize}`);
 }
 
 /** RAM and VRAM for the model plus a context of `contextSize` with `gpuLayers` offloaded. */
-export async function estimateResources(modelPath: string, opts: { contextSize: number; gpuLayers: number }): Promise<{ ramBytes: number; vramBytes: number }> {
+export async function estimateResources(
+  modelPath: string,
+  opts: { contextSize: number; gpuLayers: number },
+): Promise<{ ramBytes: number; vramBytes: number }> {
   checkContextSize(opts.contextSize);
   const insights = await insightsFor(modelPath);
   return estimate(insights, opts.contextSize, Math.max(0, Math.min(opts.gpuLayers, insights.totalLayers)));

@@ -9,7 +9,11 @@ import { estimateResources } from './fit';
 export const FIT_TABLE_MIN_CONTEXT = 128;
 export const FIT_TABLE_MAX_CONTEXT = 131_072;
 
-interface Row { contextSize: number; ramBytes: number; vramBytes: number }
+interface Row {
+  contextSize: number;
+  ramBytes: number;
+  vramBytes: number;
+}
 
 export class FitTable {
   private rows = new Map<string, Row[]>();
@@ -28,8 +32,10 @@ export class FitTable {
         const top = Math.min(e.contextLength ?? 4096, FIT_TABLE_MAX_CONTEXT);
         const rows: Row[] = [];
         try {
-          for (let c = FIT_TABLE_MIN_CONTEXT; c <= top; c *= 2) rows.push({ contextSize: c, ...(await estimateResources(e.path, { contextSize: c, gpuLayers: 0 })) });
-          if (rows.at(-1)?.contextSize !== top) rows.push({ contextSize: top, ...(await estimateResources(e.path, { contextSize: top, gpuLayers: 0 })) });
+          for (let c = FIT_TABLE_MIN_CONTEXT; c <= top; c *= 2)
+            rows.push({ contextSize: c, ...(await estimateResources(e.path, { contextSize: c, gpuLayers: 0 })) });
+          if (rows.at(-1)?.contextSize !== top)
+            rows.push({ contextSize: top, ...(await estimateResources(e.path, { contextSize: top, gpuLayers: 0 })) });
           this.rows.set(e.id, rows);
           this.keys.set(e.id, key);
         } catch (err) {

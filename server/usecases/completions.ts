@@ -53,7 +53,8 @@ export class CompletionService {
         { field: 'chain' },
       );
     }
-    for (const id of chain) if (!isModelId(id) || !this.s.state.providerIdKnown(id)) throw this.s.state.unknownModel(id);
+    for (const id of chain)
+      if (!isModelId(id) || !this.s.state.providerIdKnown(id)) throw this.s.state.unknownModel(id);
     return chain;
   }
 
@@ -83,7 +84,8 @@ export class CompletionService {
         return this.mock(e.message, e.data.attempts ?? [], s.clock.now() - started, requestId, chain, hooks);
       }
       // A request the caller cancelled (inline completions do, as the user types) is not a failure.
-      if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled) s.stats.record({ fallback: false, ok: false });
+      if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled)
+        s.stats.record({ fallback: false, ok: false });
       if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
       throw e;
     } finally {
@@ -134,7 +136,13 @@ function mockResult(reason: string, attempts: Attempt[], latencyMs: number): Com
     mock: true,
     attempts: [
       ...attempts,
-      { model: MOCK_MODEL, outcome: 'success', latencyMs: 0, retry: 0, message: 'mock generation (mockGeneration is on)' },
+      {
+        model: MOCK_MODEL,
+        outcome: 'success',
+        latencyMs: 0,
+        retry: 0,
+        message: 'mock generation (mockGeneration is on)',
+      },
     ],
     totalLatencyMs: latencyMs,
     queuedMs: 0,

@@ -41,8 +41,10 @@ export class DownloadService {
     const { provider: pid, name } = splitModelId(model);
     const prov = s.state.config.providers.find((x) => x.id === pid);
     if (!prov) throw s.state.unknownModel(model);
-    if (prov.type === 'ollama') return this.pullOllama(model, name, prov.baseUrl ?? defaultBaseUrl('ollama') ?? '', signal);
-    if (prov.type !== 'local') throw invalidParams('model', `${model} is a ${prov.type} model; cloud models are not downloaded`);
+    if (prov.type === 'ollama')
+      return this.pullOllama(model, name, prov.baseUrl ?? defaultBaseUrl('ollama') ?? '', signal);
+    if (prov.type !== 'local')
+      throw invalidParams('model', `${model} is a ${prov.type} model; cloud models are not downloaded`);
     const src = prov.downloads?.[name];
     if (!src) {
       throw invalidParams(
@@ -74,10 +76,20 @@ export class DownloadService {
       await s.catalog.rescan();
       s.health.reset(model);
       s.queue.poke(model);
-      return { model, path: r.path, bytes: r.bytes, sha256: r.sha256, resumed: r.resumed, durationMs: s.clock.now() - t0 };
+      return {
+        model,
+        path: r.path,
+        bytes: r.bytes,
+        sha256: r.sha256,
+        resumed: r.resumed,
+        durationMs: s.clock.now() - t0,
+      };
     } catch (e) {
       if (e instanceof DownloadError && e.kind === 'cancelled') {
-        throw new RpcError(ErrorCodes.RequestCancelled, 'download cancelled; the partial file is kept and the next download resumes it');
+        throw new RpcError(
+          ErrorCodes.RequestCancelled,
+          'download cancelled; the partial file is kept and the next download resumes it',
+        );
       }
       throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
     }
@@ -107,7 +119,10 @@ export class DownloadService {
       return { model, path: `ollama:${name}`, bytes: r.bytes, sha256, resumed: false, durationMs: s.clock.now() - t0 };
     } catch (e) {
       if (signal.aborted) {
-        throw new RpcError(ErrorCodes.RequestCancelled, 'pull cancelled; Ollama keeps what it fetched and resumes next time');
+        throw new RpcError(
+          ErrorCodes.RequestCancelled,
+          'pull cancelled; Ollama keeps what it fetched and resumes next time',
+        );
       }
       throw new RpcError(ErrorCodes.InternalError, (e as Error).message);
     }

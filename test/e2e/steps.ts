@@ -5,11 +5,25 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
-  backstopStatus, COMPLETE_TIMEOUT_MS, editorText, notification, openFile, pickQuickItem, runCommand, UI_TIMEOUT_MS, webview,
+  backstopStatus,
+  COMPLETE_TIMEOUT_MS,
+  editorText,
+  notification,
+  openFile,
+  pickQuickItem,
+  runCommand,
+  UI_TIMEOUT_MS,
+  webview,
 } from './workbench';
 
-export interface E2eContext { page: Page; artifacts: string }
-export interface Step { name: string; run(ctx: E2eContext): Promise<void> }
+export interface E2eContext {
+  page: Page;
+  artifacts: string;
+}
+export interface Step {
+  name: string;
+  run(ctx: E2eContext): Promise<void>;
+}
 
 const SCORE = /^Backstop: (\d+)$/;
 
@@ -23,10 +37,14 @@ export const STEPS: Step[] = [
     async run(ctx) {
       const item = backstopStatus(ctx.page);
       // The label changes from "Backstop: Backstop" (starting) to "Backstop: <score>" on the first status.
-      await ctx.page.waitForFunction(() => {
-        const el = document.querySelector('#workbench\\.parts\\.statusbar [aria-label^="Backstop: "]');
-        return !!el && /^Backstop: \d+$/.test(el.getAttribute('aria-label') ?? '');
-      }, undefined, { timeout: 60_000 });
+      await ctx.page.waitForFunction(
+        () => {
+          const el = document.querySelector('#workbench\\.parts\\.statusbar [aria-label^="Backstop: "]');
+          return !!el && /^Backstop: \d+$/.test(el.getAttribute('aria-label') ?? '');
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
       const label = (await item.getAttribute('aria-label')) ?? '';
       const score = Number(SCORE.exec(label)?.[1]);
       assert.ok(score >= 0 && score <= 100, `status bar label "${label}"`);
@@ -47,15 +65,22 @@ export const STEPS: Step[] = [
       await toast.waitFor({ timeout: COMPLETE_TIMEOUT_MS });
       const text = await toast.innerText();
       assert.match(text, /cloud\/gpt-x failed/, `the notification names the failed primary: ${text}`);
-      await page.waitForFunction((b) => {
-        const el = document.querySelector('.editor-instance .monaco-editor .view-lines') as HTMLElement | null;
-        return !!el && el.innerText !== b;
-      }, before, { timeout: UI_TIMEOUT_MS });
+      await page.waitForFunction(
+        (b) => {
+          const el = document.querySelector('.editor-instance .monaco-editor .view-lines') as HTMLElement | null;
+          return !!el && el.innerText !== b;
+        },
+        before,
+        { timeout: UI_TIMEOUT_MS },
+      );
       assert.notEqual(await editorText(page), before, 'the editor text changed');
       await shot(ctx, '02-complete-fallback');
       // The tooltip names the last fallback too.
       await backstopStatus(page).hover();
-      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: /Last fallback/ }).first();
+      const hover = page
+        .locator('.monaco-hover, .workbench-hover')
+        .filter({ hasText: /Last fallback/ })
+        .first();
       await hover.waitFor({ timeout: UI_TIMEOUT_MS });
       assert.match(await hover.innerText(), /cloud\/gpt-x.*local\/tiny/s);
       await shot(ctx, '03-status-tooltip');

@@ -19,7 +19,10 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: UI_TIMEOUT_MS });
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: title })
+    .first()
+    .waitFor({ timeout: UI_TIMEOUT_MS });
   await page.keyboard.press('Enter');
 }
 
@@ -35,7 +38,10 @@ export async function openFile(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: UI_TIMEOUT_MS });
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: UI_TIMEOUT_MS });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: name })
+    .first()
+    .waitFor({ timeout: UI_TIMEOUT_MS });
   await page.keyboard.press('Enter');
   await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: UI_TIMEOUT_MS });
 }
@@ -46,7 +52,10 @@ export function editorText(page: Page): Promise<string> {
 
 /** A notification toast whose text matches. */
 export function notification(page: Page, text: RegExp): Locator {
-  return page.locator('.notification-toast, .notifications-toasts .notification-list-item').filter({ hasText: text }).first();
+  return page
+    .locator('.notification-toast, .notifications-toasts .notification-list-item')
+    .filter({ hasText: text })
+    .first();
 }
 
 /** The content frame of the webview panel with this title. */

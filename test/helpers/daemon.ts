@@ -3,7 +3,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  type MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -19,11 +24,19 @@ export function writeConfig(dir: string, config: unknown, name = 'config.json'):
   return file;
 }
 
-export interface Spawned { child: ChildProcess; stderr: () => string; exited: Promise<number | null>; kill(): Promise<void> }
+export interface Spawned {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs` first');
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { BACKSTOP_CHECK_RESULTS: '1', ...process.env, ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { BACKSTOP_CHECK_RESULTS: '1', ...process.env, ...env },
+  });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -41,12 +54,28 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
 /** `serve --stdio` with a JSON-RPC connection over its stdin/stdout (LSP framing). */
 export function spawnStdio(args: string[], env: NodeJS.ProcessEnv = {}): Spawned & { conn: MessageConnection } {
   const s = spawnCli(['serve', '--stdio', ...args], env);
-  const conn = createMessageConnection(new StreamMessageReader(s.child.stdout!), new StreamMessageWriter(s.child.stdin!));
+  const conn = createMessageConnection(
+    new StreamMessageReader(s.child.stdout!),
+    new StreamMessageWriter(s.child.stdin!),
+  );
   conn.listen();
-  return { ...s, conn, kill: async () => { conn.dispose(); await s.kill(); } };
+  return {
+    ...s,
+    conn,
+    kill: async () => {
+      conn.dispose();
+      await s.kill();
+    },
+  };
 }
 
-export interface DaemonInfo { pid: number; version: string; wsPort?: number; httpPort?: number; token: string }
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  wsPort?: number;
+  httpPort?: number;
+  token: string;
+}
 
 export async function waitForDaemonFile(stateDir: string, s: Spawned, timeoutMs = 20_000): Promise<DaemonInfo> {
   const file = path.join(stateDir, 'daemon.json');
@@ -69,7 +98,13 @@ export class WsClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as { id?: number; result?: unknown; error?: unknown; method?: string; params?: unknown };
+      const m = JSON.parse(d.toString()) as {
+        id?: number;
+        result?: unknown;
+        error?: unknown;
+        method?: string;
+        params?: unknown;
+      };
       this.raw.push(m);
       if (m.method) {
         const n = { method: m.method, params: m.params };
@@ -90,7 +125,9 @@ export class WsClient {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`, { headers });
       ws.once('open', () => resolve(new WsClient(ws)));
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode })),
+      );
     });
   }
 
@@ -98,7 +135,9 @@ export class WsClient {
     const id = ++this.seq;
     return new Promise<R>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: method.method, ...(params !== undefined ? { params } : {}) }));
+      this.ws.send(
+        JSON.stringify({ jsonrpc: '2.0', id, method: method.method, ...(params !== undefined ? { params } : {}) }),
+      );
     });
   }
 

@@ -1,7 +1,11 @@
 // A deterministic Clock for unit tests: time moves only when the test says so.
 import type { Clock } from '../../server/core/types';
 
-interface Timer { at: number; seq: number; fn: () => void }
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
 
 export class FakeClock implements Clock {
   private t: number;
@@ -49,7 +53,10 @@ export class FakeClock implements Clock {
   /** Advance in steps until `p` settles (or `maxMs` passes); returns its outcome. */
   async run<T>(p: Promise<T>, maxMs = 3_600_000, stepMs = 10): Promise<T> {
     let settled = false;
-    p.then(() => (settled = true), () => (settled = true));
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     let spent = 0;
     await flush();
     while (!settled && spent < maxMs) {

@@ -3,9 +3,25 @@
 // time and whether (and when) it was aborted, so tests assert on attempts and gaps.
 import type { FailureKind, Usage } from '../../protocol/types';
 import { defaultConfig } from '../../protocol/config';
-import { Engine, type EngineConfig, type EngineDeps, type EngineEvent, type EngineRequest, type ResolvedModel, type RunOptions } from '../../server/core/engine';
+import {
+  Engine,
+  type EngineConfig,
+  type EngineDeps,
+  type EngineEvent,
+  type EngineRequest,
+  type ResolvedModel,
+  type RunOptions,
+} from '../../server/core/engine';
 import { HealthRegistry, type CircuitConfig } from '../../server/core/health';
-import { ProviderError, type Clock, type GenerateOptions, type GenerateRequest, type GenerateResult, type Provider, type Store } from '../../server/core/types';
+import {
+  ProviderError,
+  type Clock,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  type Provider,
+  type Store,
+} from '../../server/core/types';
 import { FakeClock } from './fakeClock';
 
 export interface FakeStep {
@@ -37,8 +53,20 @@ export function ok(text: string, o: { ttftMs?: number; tokenMs?: number } = {}):
   return { deltas: words(text, o.ttftMs ?? 10, o.tokenMs ?? 10), end: 'finish' };
 }
 
-export function fail(kind: FailureKind, o: { status?: number; retryAfterMs?: number; message?: string; afterMs?: number; deltas?: Array<[number, string]> } = {}): FakeStep {
-  const error: NonNullable<FakeStep['error']> = { kind, message: o.message ?? `${kind}${o.status ? ` (HTTP ${o.status})` : ''}` };
+export function fail(
+  kind: FailureKind,
+  o: {
+    status?: number;
+    retryAfterMs?: number;
+    message?: string;
+    afterMs?: number;
+    deltas?: Array<[number, string]>;
+  } = {},
+): FakeStep {
+  const error: NonNullable<FakeStep['error']> = {
+    kind,
+    message: o.message ?? `${kind}${o.status ? ` (HTTP ${o.status})` : ''}`,
+  };
   if (o.status !== undefined) error.status = o.status;
   if (o.retryAfterMs !== undefined) error.retryAfterMs = o.retryAfterMs;
   const step: FakeStep = { end: 'fail', error, endAtMs: o.afterMs ?? 5 };
@@ -59,7 +87,12 @@ export function stallAfter(n: number, text: string, tokenMs = 10): FakeStep {
 /** `n` tokens, then the connection breaks (the provider classifies it as stream_interrupted). */
 export function cutAfter(n: number, text: string, tokenMs = 10): FakeStep {
   const deltas = words(text, tokenMs, tokenMs).slice(0, n);
-  return { deltas, end: 'fail', endAtMs: (deltas[deltas.length - 1]?.[0] ?? 0) + 1, error: { kind: 'stream_interrupted', message: `stream cut after ${n} tokens` } };
+  return {
+    deltas,
+    end: 'fail',
+    endAtMs: (deltas[deltas.length - 1]?.[0] ?? 0) + 1,
+    error: { kind: 'stream_interrupted', message: `stream cut after ${n} tokens` },
+  };
 }
 
 /** Streams `text`, then resolves without a finish reason (a truncated answer). */
@@ -119,36 +152,43 @@ export class FakeProvider implements Provider {
       if (opts.signal.aborted) return onAbort();
       opts.signal.addEventListener('abort', onAbort, { once: true });
       for (const [at, d] of step.deltas ?? []) {
-        timers.push(this.clock.setTimeout(() => {
-          text += d;
-          opts.onDelta?.(d);
-        }, at));
+        timers.push(
+          this.clock.setTimeout(() => {
+            text += d;
+            opts.onDelta?.(d);
+          }, at),
+        );
       }
       if (step.end === 'hang') return;
       const endAt = step.endAtMs ?? step.deltas?.[step.deltas.length - 1]?.[0] ?? 0;
-      timers.push(this.clock.setTimeout(() => {
-        opts.signal.removeEventListener('abort', onAbort);
-        settle(step.end === 'hang' ? undefined : step.end);
-        const usage = step.usage ?? { promptTokens: 5, completionTokens: step.deltas?.length ?? 0 };
-        if (step.end === 'fail') {
-          const e = step.error ?? { kind: 'server_error' as const };
-          const o: { status?: number; retryAfterMs?: number } = {};
-          if (e.status !== undefined) o.status = e.status;
-          if (e.retryAfterMs !== undefined) o.retryAfterMs = e.retryAfterMs;
-          reject(new ProviderError(e.kind, e.message ?? e.kind, o));
-        } else if (step.end === 'noFinish') {
-          // No finish reason: the engine must treat it as a truncated stream.
-          resolve({ text, usage, finishReason: '' });
-        } else {
-          resolve({ text, usage, finishReason: 'stop' });
-        }
-      }, endAt));
+      timers.push(
+        this.clock.setTimeout(() => {
+          opts.signal.removeEventListener('abort', onAbort);
+          settle(step.end === 'hang' ? undefined : step.end);
+          const usage = step.usage ?? { promptTokens: 5, completionTokens: step.deltas?.length ?? 0 };
+          if (step.end === 'fail') {
+            const e = step.error ?? { kind: 'server_error' as const };
+            const o: { status?: number; retryAfterMs?: number } = {};
+            if (e.status !== undefined) o.status = e.status;
+            if (e.retryAfterMs !== undefined) o.retryAfterMs = e.retryAfterMs;
+            reject(new ProviderError(e.kind, e.message ?? e.kind, o));
+          } else if (step.end === 'noFinish') {
+            // No finish reason: the engine must treat it as a truncated stream.
+            resolve({ text, usage, finishReason: '' });
+          } else {
+            resolve({ text, usage, finishReason: 'stop' });
+          }
+        }, endAt),
+      );
     });
   }
 }
 
 /** Model ids "fake/<name>" served by `provider`; optional context lengths by name. */
-export function fakeResolver(provider: Provider, contexts: Record<string, number> = {}): (id: string) => ResolvedModel | undefined {
+export function fakeResolver(
+  provider: Provider,
+  contexts: Record<string, number> = {},
+): (id: string) => ResolvedModel | undefined {
   return (id) => {
     if (!id.startsWith('fake/')) return undefined;
     const name = id.slice('fake/'.length);
@@ -180,12 +220,18 @@ export function setupEngine(o: HarnessOptions = {}) {
   const circuit: CircuitConfig = { ...defaults.circuit, ...o.circuit };
   const transitions: Array<{ model: string; from: string; to: string; why: string; at: number }> = [];
   const health = new HealthRegistry({
-    clock, config: () => circuit, ...(o.store ? { store: o.store } : {}),
+    clock,
+    config: () => circuit,
+    ...(o.store ? { store: o.store } : {}),
     onTransition: (model, from, to, why) => transitions.push({ model, from, to, why, at: clock.now() }),
   });
   const events: EngineEvent[] = [];
   const deps: EngineDeps = {
-    clock, random: o.random ?? (() => 0.5), health, config: () => config, resolve: fakeResolver(provider, o.contexts),
+    clock,
+    random: o.random ?? (() => 0.5),
+    health,
+    config: () => config,
+    resolve: fakeResolver(provider, o.contexts),
     onEvent: (e) => events.push(e),
   };
   if (o.acquire) deps.acquire = o.acquire(clock);
@@ -195,11 +241,17 @@ export function setupEngine(o: HarnessOptions = {}) {
   let seq = 0;
   /** Start a request (chain of bare names, "fake/" added) without advancing the clock. */
   const start = (chain: string[], params: Partial<EngineRequest> = {}, opts: Partial<RunOptions> = {}) =>
-    engine.run({ prompt: 'hello', ...params, chain: chain.map((m) => `fake/${m}`) }, { requestId: `r${++seq}`, signal: new AbortController().signal, ...opts });
+    engine.run(
+      { prompt: 'hello', ...params, chain: chain.map((m) => `fake/${m}`) },
+      { requestId: `r${++seq}`, signal: new AbortController().signal, ...opts },
+    );
   /** Run a request to completion on the fake clock; returns its result or the error it threw. */
   const run = async (chain: string[], params: Partial<EngineRequest> = {}, opts: Partial<RunOptions> = {}) => {
     const p = start(chain, params, opts);
-    const outcome = p.then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
+    const outcome = p.then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
     return clock.run(outcome, 3_600_000, 50);
   };
   return { clock, provider, health, engine, events, transitions, config, circuit, start, run };

@@ -1,7 +1,13 @@
 // Test-only Provider running node-llama-cpp in-process (the real local provider runs a worker).
 // Lets benchmark tests drive a real model without depending on the production provider.
 import type { LlamaCompletion, LlamaContext, LlamaModel, TokenBias } from 'node-llama-cpp';
-import { ProviderError, type GenerateOptions, type GenerateRequest, type GenerateResult, type Provider } from '../../server/core/types';
+import {
+  ProviderError,
+  type GenerateOptions,
+  type GenerateRequest,
+  type GenerateResult,
+  type Provider,
+} from '../../server/core/types';
 import { getSharedLlama, loadLlamaModule } from '../../server/native/llama';
 
 export interface LlamaTestProviderOptions {
@@ -13,7 +19,12 @@ export interface LlamaTestProviderOptions {
   suppressEos?: boolean;
 }
 
-interface Loaded { model: LlamaModel; context: LlamaContext; completion: LlamaCompletion; bias?: TokenBias }
+interface Loaded {
+  model: LlamaModel;
+  context: LlamaContext;
+  completion: LlamaCompletion;
+  bias?: TokenBias;
+}
 
 export class LlamaTestProvider implements Provider {
   readonly id = 'local';
@@ -50,7 +61,11 @@ export class LlamaTestProvider implements Provider {
           if (text) opts.onDelta?.(text);
         },
       });
-      return { text: res.response, usage: { promptTokens, completionTokens }, finishReason: res.metadata.stopReason === 'maxTokens' ? 'length' : 'stop' };
+      return {
+        text: res.response,
+        usage: { promptTokens, completionTokens },
+        finishReason: res.metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+      };
     } catch (e) {
       if (opts.signal.aborted) throw opts.signal.reason;
       throw new ProviderError('unknown', e instanceof Error ? e.message : String(e), { cause: e });
@@ -70,7 +85,10 @@ export class LlamaTestProvider implements Provider {
         const context = await model.createContext({ contextSize: this.opts.contextSize ?? 1024, threads });
         const completion = new mod.LlamaCompletion({ contextSequence: context.getSequence() });
         const eos = model.tokens.eos;
-        const bias = this.opts.suppressEos !== false && eos !== null ? new mod.TokenBias(model.tokenizer).set(eos, 'never') : undefined;
+        const bias =
+          this.opts.suppressEos !== false && eos !== null
+            ? new mod.TokenBias(model.tokenizer).set(eos, 'never')
+            : undefined;
         return { model, context, completion, ...(bias ? { bias } : {}) };
       })();
       this.loaded.set(name, p);

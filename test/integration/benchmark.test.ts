@@ -17,7 +17,14 @@ before(async () => {
   const model = await ensureFixtureModel('fourLayer');
   assert.equal(FIXTURE_MODELS.fourLayer.layers, 4);
   provider = new LlamaTestProvider({ models: { 'small-l4': model }, threads: TEST_THREADS, contextSize: 1024 });
-  target = { id: 'local/small-l4', provider, name: 'small-l4', kind: 'local', rssOf: () => process.memoryUsage().rss, contextLength: 1024 };
+  target = {
+    id: 'local/small-l4',
+    provider,
+    name: 'small-l4',
+    kind: 'local',
+    rssOf: () => process.memoryUsage().rss,
+    contextLength: 1024,
+  };
 });
 
 after(async () => {
@@ -27,7 +34,12 @@ after(async () => {
 
 test('measures TTFT, prompt and generation speed, peak RSS, with a spread over 3 repetitions', async () => {
   const progress: [number, number][] = [];
-  const r = await benchmarkModel(target, { promptTokens: 32, maxTokens: 24, signal: new AbortController().signal, onProgress: (d, t) => progress.push([d, t]) });
+  const r = await benchmarkModel(target, {
+    promptTokens: 32,
+    maxTokens: 24,
+    signal: new AbortController().signal,
+    onProgress: (d, t) => progress.push([d, t]),
+  });
   console.log(`benchmark small-l4: ${JSON.stringify(r)}`);
   assert.equal(r.ok, true, r.error);
   assert.equal(r.model, 'local/small-l4');
@@ -41,12 +53,20 @@ test('measures TTFT, prompt and generation speed, peak RSS, with a spread over 3
   assert.ok((r.totalMs ?? 0) >= (r.ttftMs ?? 0) * 3);
   assert.ok((r.peakRssBytes ?? 0) > 0);
   assert.ok(Date.parse(r.at) <= Date.now());
-  assert.deepEqual(progress, [[0, 3], [1, 3], [2, 3], [3, 3]]);
+  assert.deepEqual(progress, [
+    [0, 3],
+    [1, 3],
+    [2, 3],
+    [3, 3],
+  ]);
 });
 
 test('the context length caps the prompt so prompt + answer fit', async () => {
   // ctx 1024 with maxTokens 900: at most ~108 prompt tokens are asked for, whatever promptTokens says.
-  const r = await benchmarkModel({ ...target, contextLength: 1024 }, { repetitions: 1, promptTokens: 4096, maxTokens: 8, signal: new AbortController().signal, warmup: false });
+  const r = await benchmarkModel(
+    { ...target, contextLength: 1024 },
+    { repetitions: 1, promptTokens: 4096, maxTokens: 8, signal: new AbortController().signal, warmup: false },
+  );
   assert.equal(r.ok, true, r.error);
 });
 
@@ -54,7 +74,13 @@ test('aborting stops the benchmark promptly with the signal reason', async () =>
   const ac = new AbortController();
   const progress: number[] = [];
   const reason = new Error('user cancelled the benchmark');
-  const run = benchmarkModel(target, { repetitions: 5, promptTokens: 32, maxTokens: 700, signal: ac.signal, onProgress: (d) => progress.push(d) });
+  const run = benchmarkModel(target, {
+    repetitions: 5,
+    promptTokens: 32,
+    maxTokens: 700,
+    signal: ac.signal,
+    onProgress: (d) => progress.push(d),
+  });
   await new Promise((r) => setTimeout(r, 300));
   const abortedAt = performance.now();
   ac.abort(reason);
@@ -71,7 +97,10 @@ test('aborting stops the benchmark promptly with the signal reason', async () =>
 });
 
 test('a model that cannot be reached is ok:false with the reason, not an exception', async () => {
-  const r = await benchmarkModel({ ...target, id: 'local/nope', name: 'nope' }, { repetitions: 2, maxTokens: 4, signal: new AbortController().signal });
+  const r = await benchmarkModel(
+    { ...target, id: 'local/nope', name: 'nope' },
+    { repetitions: 2, maxTokens: 4, signal: new AbortController().signal },
+  );
   assert.equal(r.ok, false);
   assert.match(r.error ?? '', /model_missing: no test model named nope/);
   assert.equal(r.tokensPerSecond, undefined);

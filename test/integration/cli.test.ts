@@ -69,7 +69,14 @@ describe('backstop CLI', () => {
 
   it('exit codes: 2 for an unknown model, 3 when no model can answer, 2 for an invalid config', async () => {
     assert.equal((await cli(['chain', 'set', 'nope/x', '--state-dir', state])).code, 2);
-    const down = await cli(['complete', 'x', '--chain', `fault/${FAULT_MODELS.error503Always}+cli2`, '--state-dir', state]);
+    const down = await cli([
+      'complete',
+      'x',
+      '--chain',
+      `fault/${FAULT_MODELS.error503Always}+cli2`,
+      '--state-dir',
+      state,
+    ]);
     assert.equal(down.code, 3, down.stderr);
     assert.match(down.stderr, /No model in the chain could answer/);
     const bad = writeConfig(dir, { strategy: 'nope' }, 'bad.json');

@@ -25,12 +25,19 @@ function objectSchema(schema: z.ZodType): Json | undefined {
 function wrongValue(p: Json): unknown {
   if (p.enum) return 12345;
   switch (p.type) {
-    case 'string': return 12345;
-    case 'number': case 'integer': return 'not a number';
-    case 'boolean': return 'not a boolean';
-    case 'array': return 'not an array';
-    case 'object': return 42;
-    default: return Symbol.for('unused');
+    case 'string':
+      return 12345;
+    case 'number':
+    case 'integer':
+      return 'not a number';
+    case 'boolean':
+      return 'not a boolean';
+    case 'array':
+      return 'not an array';
+    case 'object':
+      return 42;
+    default:
+      return Symbol.for('unused');
   }
 }
 
@@ -39,8 +46,19 @@ describe('the declared contract, over stdio', () => {
   before(() => {
     const dir = tmpDir();
     const cfg = writeConfig(dir, {
-      providers: [{ id: 'local', type: 'local', modelsDirs: [path.join(dir, 'models')], scan: {
-        lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false } }],
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [path.join(dir, 'models')],
+          scan: {
+            lmStudio: false,
+            huggingFace: false,
+            nodeLlamaCpp: false,
+            llamaCpp: false,
+          },
+        },
+      ],
     });
     d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
   });
@@ -77,15 +95,21 @@ describe('the declared contract, over stdio', () => {
   }
 
   it('a nested wrong field is named by its path (messages.0.role)', async () => {
-    const err = await d.conn.sendRequest(requests.complete.method, { messages: [{ role: 'robot', content: 'x' }] })
-      .then(() => assert.fail('accepted'), (e: RpcErr) => e);
+    const err = await d.conn
+      .sendRequest(requests.complete.method, { messages: [{ role: 'robot', content: 'x' }] })
+      .then(
+        () => assert.fail('accepted'),
+        (e: RpcErr) => e,
+      );
     assert.equal(err.code, ErrorCodes.InvalidParams);
     assert.equal(err.data?.field, 'messages.0.role');
   });
 
   it('an invalid model id is refused before any handler (setChain with "local/../../etc/passwd")', async () => {
-    const err = await d.conn.sendRequest(requests.setChain.method, { chain: ['local/../../etc/passwd'] })
-      .then(() => assert.fail('accepted'), (e: RpcErr) => e);
+    const err = await d.conn.sendRequest(requests.setChain.method, { chain: ['local/../../etc/passwd'] }).then(
+      () => assert.fail('accepted'),
+      (e: RpcErr) => e,
+    );
     assert.equal(err.code, ErrorCodes.InvalidParams);
     assert.equal(err.data?.field, 'chain.0');
   });

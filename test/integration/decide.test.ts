@@ -36,12 +36,17 @@ describe('priority queue through the daemon', () => {
     try {
       const prios: Priority[] = ['low', 'normal', 'high', 'critical'];
       const done: string[] = [];
-      const outcomes = await Promise.allSettled(prios.map((priority) =>
-        d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'x', priority }).then((r) => {
-          done.push(priority);
-          return r;
-        })));
-      const rejected = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as RpcErr);
+      const outcomes = await Promise.allSettled(
+        prios.map((priority) =>
+          d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'x', priority }).then((r) => {
+            done.push(priority);
+            return r;
+          }),
+        ),
+      );
+      const rejected = outcomes
+        .filter((o) => o.status === 'rejected')
+        .map((o) => (o as PromiseRejectedResult).reason as RpcErr);
       assert.ok(rejected.length >= 1, 'at least one request refused');
       for (const e of rejected) assert.equal(e.code, -32002, e.message);
       for (const o of outcomes) if (o.status === 'fulfilled') assert.equal(o.value.text, FIXED_ANSWER);
@@ -62,15 +67,23 @@ describe('priority queue through the daemon', () => {
     try {
       const order: string[] = [];
       const call = (tag: string, priority: Priority) =>
-        d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: tag, priority }).then(() => order.push(tag));
+        d.conn
+          .sendRequest<CompleteResult>(methods.complete.method, { prompt: tag, priority })
+          .then(() => order.push(tag));
       const first = call('blocker', 'normal');
       // let the blocker take the slot, then queue the rest in the worst order
-      for (let i = 0; i < 100 && fault.attemptsFor('ok+q2').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && fault.attemptsFor('ok+q2').length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const rest = [call('low', 'low'), call('normal', 'normal'), call('high', 'high'), call('critical', 'critical')];
       for (let i = 0; i < 100; i++) {
-        const q = await d.conn.sendRequest<{ items: { priority: Priority; position: number; estimatedWaitMs: number }[] }>(methods.queue.method);
+        const q = await d.conn.sendRequest<{
+          items: { priority: Priority; position: number; estimatedWaitMs: number }[];
+        }>(methods.queue.method);
         if (q.items.length === 4) {
-          assert.deepEqual([...q.items].sort((a, b) => a.position - b.position).map((x) => x.priority), ['critical', 'high', 'normal', 'low']);
+          assert.deepEqual(
+            [...q.items].sort((a, b) => a.position - b.position).map((x) => x.priority),
+            ['critical', 'high', 'normal', 'low'],
+          );
           assert.ok(q.items.every((x) => x.estimatedWaitMs >= 0));
           break;
         }
@@ -78,7 +91,9 @@ describe('priority queue through the daemon', () => {
       }
       await Promise.all([first, ...rest]);
       assert.deepEqual(order, ['blocker', 'critical', 'high', 'normal', 'low']);
-      const est = await d.conn.sendRequest<{ totalMs: number; confidence: number }>(methods.estimateWait.method, { model: 'fault/ok+q2' });
+      const est = await d.conn.sendRequest<{ totalMs: number; confidence: number }>(methods.estimateWait.method, {
+        model: 'fault/ok+q2',
+      });
       assert.ok(est.totalMs > 0 && est.confidence > 0, JSON.stringify(est));
     } finally {
       await d.kill();
@@ -99,14 +114,27 @@ describe('out of memory: a reduced context that really loads', () => {
     assert.ok(big.ramBytes > small.ramBytes);
     const budget = Math.floor((small.ramBytes + big.ramBytes) / 2);
     const cfg = writeConfig(dir, {
-      providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, contextSize: 8192, memoryBudgetBytes: budget, threads: 1 }],
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [models],
+          scan: NO_SCAN,
+          contextSize: 8192,
+          memoryBudgetBytes: budget,
+          threads: 1,
+        },
+      ],
       chain: ['local/roomy'],
     });
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
     try {
       let plan: FallbackPlan | undefined;
       for (let i = 0; i < 100; i++) {
-        plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'local/roomy', failure: { kind: 'out_of_memory' } });
+        plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, {
+          model: 'local/roomy',
+          failure: { kind: 'out_of_memory' },
+        });
         if (plan.recommended.type === 'reduce_requirements' && plan.recommended.confidence >= 0.8) break;
         await new Promise((r) => setTimeout(r, 100)); // estimates are computed in the background after the scan
       }
@@ -118,7 +146,19 @@ describe('out of memory: a reduced context that really loads', () => {
       assert.ok(need.ramBytes <= budget, `ctx ${ctx} needs ${need.ramBytes} > budget ${budget}`);
       assert.match(plan!.recommended.message, /ctx/);
       // apply it: the model loads and answers at that context
-      await d.conn.sendRequest(methods.setConfig.method, { providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, contextSize: ctx, memoryBudgetBytes: budget, threads: 1 }] });
+      await d.conn.sendRequest(methods.setConfig.method, {
+        providers: [
+          {
+            id: 'local',
+            type: 'local',
+            modelsDirs: [models],
+            scan: NO_SCAN,
+            contextSize: ctx,
+            memoryBudgetBytes: budget,
+            threads: 1,
+          },
+        ],
+      });
       const r = await d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'hello', maxTokens: 8 });
       assert.equal(r.modelUsed, 'local/roomy');
       assert.ok((r.usage?.completionTokens ?? 0) > 0);
@@ -147,14 +187,26 @@ describe('download_and_retry', () => {
       }
       const m = /bytes=(\d+)-/.exec(range ?? '');
       const from = m ? Number(m[1]) : 0;
-      res.writeHead(m ? 206 : 200, { 'content-length': bytes.length - from, ...(m ? { 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}) });
+      res.writeHead(m ? 206 : 200, {
+        'content-length': bytes.length - from,
+        ...(m ? { 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}),
+      });
       res.end(bytes.subarray(from));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/dl.gguf`;
     const models = path.join(dir, 'models');
     const cfg = writeConfig(dir, {
-      providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, threads: 1, downloads: { dl: { url, sha256, sizeBytes: bytes.length } } }],
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [models],
+          scan: NO_SCAN,
+          threads: 1,
+          downloads: { dl: { url, sha256, sizeBytes: bytes.length } },
+        },
+      ],
       chain: ['local/dl'],
     });
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
@@ -164,11 +216,16 @@ describe('download_and_retry', () => {
     });
     try {
       await assert.rejects(d.conn.sendRequest(methods.complete.method, { prompt: 'x', maxTokens: 4 }));
-      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'local/dl', failure: { kind: 'model_missing' } });
+      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, {
+        model: 'local/dl',
+        failure: { kind: 'model_missing' },
+      });
       const dl = plan.options.find((o) => o.type === 'download_and_retry');
       assert.ok(dl, JSON.stringify(plan));
       assert.equal(dl!.adjustments?.url, url);
-      const r = await d.conn.sendRequest<{ sha256: string; resumed: boolean; bytes: number }>(methods.download.method, { model: 'local/dl' });
+      const r = await d.conn.sendRequest<{ sha256: string; resumed: boolean; bytes: number }>(methods.download.method, {
+        model: 'local/dl',
+      });
       assert.equal(r.sha256, sha256);
       assert.equal(r.bytes, bytes.length);
       assert.equal(r.resumed, true);
@@ -190,12 +247,22 @@ describe('download_and_retry', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x.gguf`;
     const models = path.join(dir, 'models');
     const cfg = writeConfig(dir, {
-      providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, downloads: { bad: { url, sha256: '0'.repeat(64) } } }],
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [models],
+          scan: NO_SCAN,
+          downloads: { bad: { url, sha256: '0'.repeat(64) } },
+        },
+      ],
       chain: ['local/bad'],
     });
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
     try {
-      await assert.rejects(d.conn.sendRequest(methods.download.method, { model: 'local/bad' }), (e: RpcErr) => /checksum mismatch/.test(e.message));
+      await assert.rejects(d.conn.sendRequest(methods.download.method, { model: 'local/bad' }), (e: RpcErr) =>
+        /checksum mismatch/.test(e.message),
+      );
       assert.equal(fs.existsSync(path.join(models, 'bad.gguf')), false);
     } finally {
       await d.kill();
@@ -205,7 +272,7 @@ describe('download_and_retry', () => {
 });
 
 describe('autoSwitch through the daemon', () => {
-  it('a local model over its memory budget is retried with the planner\'s smaller context and answers', async () => {
+  it("a local model over its memory budget is retried with the planner's smaller context and answers", async () => {
     const dir = tmpDir();
     const models = path.join(dir, 'models');
     fs.mkdirSync(models);
@@ -215,7 +282,17 @@ describe('autoSwitch through the daemon', () => {
     const big = await estimateResources(file, { contextSize: 8192, gpuLayers: 0 });
     const budget = Math.floor((small.ramBytes + big.ramBytes) / 2);
     const cfg = writeConfig(dir, {
-      providers: [{ id: 'local', type: 'local', modelsDirs: [models], scan: NO_SCAN, contextSize: 8192, memoryBudgetBytes: budget, threads: 1 }],
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [models],
+          scan: NO_SCAN,
+          contextSize: 8192,
+          memoryBudgetBytes: budget,
+          threads: 1,
+        },
+      ],
       chain: ['local/squeezed'],
       autoSwitch: true,
       circuit: { failureThreshold: 5 },
@@ -224,7 +301,10 @@ describe('autoSwitch through the daemon', () => {
     try {
       // the estimates are computed in the background after the scan: wait until the plan is verified
       for (let i = 0; i < 100; i++) {
-        const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'local/squeezed', failure: { kind: 'out_of_memory' } });
+        const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, {
+          model: 'local/squeezed',
+          failure: { kind: 'out_of_memory' },
+        });
         if (plan.recommended.type === 'reduce_requirements' && plan.recommended.confidence >= 0.8) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -246,7 +326,10 @@ describe('download_and_retry for an Ollama model', () => {
     const dir = tmpDir();
     let pulls = 0;
     const server = http.createServer((req, res) => {
-      if (req.url === '/api/tags') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models: pulls >= 2 ? [{ name: 'qwen-tiny', size: 1000 }] : [] }));
+      if (req.url === '/api/tags')
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ models: pulls >= 2 ? [{ name: 'qwen-tiny', size: 1000 }] : [] }));
       if (req.url === '/api/pull' && req.method === 'POST') {
         pulls++;
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -260,18 +343,28 @@ describe('download_and_retry for an Ollama model', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const cfg = writeConfig(dir, { providers: [{ id: 'ollama', type: 'ollama', baseUrl: base }], chain: ['ollama/qwen-tiny'] });
+    const cfg = writeConfig(dir, {
+      providers: [{ id: 'ollama', type: 'ollama', baseUrl: base }],
+      chain: ['ollama/qwen-tiny'],
+    });
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
     const progress: number[] = [];
     d.conn.onNotification(methods.downloadProgress.method, (p: { receivedBytes: number }) => {
       progress.push(p.receivedBytes);
     });
     try {
-      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, { model: 'ollama/qwen-tiny', failure: { kind: 'model_missing' } });
+      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, {
+        model: 'ollama/qwen-tiny',
+        failure: { kind: 'model_missing' },
+      });
       const dl = plan.options.find((o) => o.type === 'download_and_retry');
       assert.equal(dl?.adjustments?.source, 'ollama_pull', JSON.stringify(plan));
-      await assert.rejects(d.conn.sendRequest(methods.download.method, { model: 'ollama/qwen-tiny' }), (e: RpcErr) => /without "success"/.test(e.message));
-      const r = await d.conn.sendRequest<{ bytes: number; sha256: string }>(methods.download.method, { model: 'ollama/qwen-tiny' });
+      await assert.rejects(d.conn.sendRequest(methods.download.method, { model: 'ollama/qwen-tiny' }), (e: RpcErr) =>
+        /without "success"/.test(e.message),
+      );
+      const r = await d.conn.sendRequest<{ bytes: number; sha256: string }>(methods.download.method, {
+        model: 'ollama/qwen-tiny',
+      });
       assert.equal(r.bytes, 1000);
       assert.equal(r.sha256, 'abc');
       assert.ok(progress.includes(1000), JSON.stringify(progress));

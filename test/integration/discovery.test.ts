@@ -29,7 +29,14 @@ before(() => {
   home = path.join(root, 'home');
   fs.mkdirSync(path.join(models, 'nested', 'deeper'), { recursive: true });
   writeGguf(path.join(models, 'tiny.gguf'), { embd: 64, layers: 2, heads: 4, ff: 128, ctx: 2048 });
-  writeGguf(path.join(models, 'nested', 'deeper', 'small-l4.gguf'), { embd: 256, layers: 4, heads: 4, ff: 512, ctx: 4096, f16: true });
+  writeGguf(path.join(models, 'nested', 'deeper', 'small-l4.gguf'), {
+    embd: 256,
+    layers: 4,
+    heads: 4,
+    ff: 512,
+    ctx: 4096,
+    f16: true,
+  });
   writeBrokenGguf(path.join(models, 'broken.gguf'));
   const tiny = fs.readFileSync(path.join(models, 'tiny.gguf'));
   fs.writeFileSync(path.join(models, 'tiny-truncated.gguf'), tiny.subarray(0, Math.floor(tiny.length * 0.6)));
@@ -110,7 +117,10 @@ test('finds models in the Hugging Face cache layout (snapshot symlinks to blobs)
   const off = await scanLocalModels({ modelsDirs: [], homeDir: home, scan: { huggingFace: false } });
   assert.equal(off.length, 0);
   assert.ok(!wellKnownDirs(home, { huggingFace: false }).some((d) => d.includes('huggingface')));
-  assert.deepEqual(wellKnownDirs(home, { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false }), []);
+  assert.deepEqual(
+    wellKnownDirs(home, { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false }),
+    [],
+  );
   assert.ok(wellKnownDirs(home, undefined).includes(path.join(home, '.lmstudio', 'models')));
 });
 

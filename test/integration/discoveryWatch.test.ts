@@ -42,10 +42,14 @@ for (const mode of ['fs.watch', 'poll only'] as const) {
     const events = { count: 0, waiters: [] as ((t: number) => void)[] };
     // "poll only": point the watcher at a folder created later, so fs.watch cannot cover it.
     const watched = mode === 'poll only' ? path.join(dir, 'later') : dir;
-    const w = new ModelWatcher([watched], () => {
-      events.count++;
-      for (const f of events.waiters.splice(0)) f(performance.now());
-    }, { debounceMs: 100, pollMs: 500 });
+    const w = new ModelWatcher(
+      [watched],
+      () => {
+        events.count++;
+        for (const f of events.waiters.splice(0)) f(performance.now());
+      },
+      { debounceMs: 100, pollMs: 500 },
+    );
     w.start();
     try {
       await settle(300);

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { methods } from '../../protocol/index';
 import type { CompleteResult } from '../../protocol/types';
-import { CONTENT_FILTER_REASON, FAULT_MODELS, FIXED_ANSWER, startFaultServer, type FaultServer } from '../fixtures/faultServer';
+import {
+  CONTENT_FILTER_REASON,
+  FAULT_MODELS,
+  FIXED_ANSWER,
+  startFaultServer,
+  type FaultServer,
+} from '../fixtures/faultServer';
 import { spawnStdio, tmpDir, writeConfig } from '../helpers/daemon';
 
 let fault: FaultServer;
@@ -16,10 +22,18 @@ after(async () => {
   await fault.close();
 });
 
-interface RpcErr { code: number; message: string; data?: { kind: string; retryAfterMs?: number; attempts?: unknown[] } }
+interface RpcErr {
+  code: number;
+  message: string;
+  data?: { kind: string; retryAfterMs?: number; attempts?: unknown[] };
+}
 
 /** A daemon whose chain is [fault/<primary>, fault/<fallback>]; tag makes the fault state unique. */
-async function withDaemon<T>(chain: string[], extra: Record<string, unknown>, fn: (call: (p?: Record<string, unknown>) => Promise<CompleteResult>) => Promise<T>): Promise<T> {
+async function withDaemon<T>(
+  chain: string[],
+  extra: Record<string, unknown>,
+  fn: (call: (p?: Record<string, unknown>) => Promise<CompleteResult>) => Promise<T>,
+): Promise<T> {
   const dir = tmpDir();
   const cfg = writeConfig(dir, {
     providers: [{ id: 'fault', type: 'openai-compatible', baseUrl: `${fault.url}/v1` }],
@@ -34,7 +48,13 @@ async function withDaemon<T>(chain: string[], extra: Record<string, unknown>, fn
   });
   const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
   try {
-    return await fn((p = {}) => d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'say the fixed answer', maxTokens: 100, ...p }));
+    return await fn((p = {}) =>
+      d.conn.sendRequest<CompleteResult>(methods.complete.method, {
+        prompt: 'say the fixed answer',
+        maxTokens: 100,
+        ...p,
+      }),
+    );
   } catch (e) {
     if (process.env.DEBUG_DAEMON) console.error(d.stderr());
     throw e;
@@ -174,27 +194,47 @@ describe('engine conduct against the fault server (through the daemon)', { concu
     const f = tag('ok');
     const cooldownMs = 3000;
     const results: CompleteResult[] = [];
-    await withDaemon([p, f], { maxRetries: 0, circuit: { failureThreshold: 2, cooldownMs, maxCooldownMs: cooldownMs } }, async (call) => {
-      const t0 = Date.now();
-      while (Date.now() - t0 < 19_000) {
-        const started = Date.now();
-        results.push(await call());
-        if (process.env.DEBUG_DAEMON) console.error(Date.now() - t0, JSON.stringify(results.at(-1)!.attempts.map((x) => [x.model.slice(6), x.outcome, x.message?.slice(0, 80)])));
-        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
-      }
-    });
+    await withDaemon(
+      [p, f],
+      { maxRetries: 0, circuit: { failureThreshold: 2, cooldownMs, maxCooldownMs: cooldownMs } },
+      async (call) => {
+        const t0 = Date.now();
+        while (Date.now() - t0 < 19_000) {
+          const started = Date.now();
+          results.push(await call());
+          if (process.env.DEBUG_DAEMON)
+            console.error(
+              Date.now() - t0,
+              JSON.stringify(
+                results.at(-1)!.attempts.map((x) => [x.model.slice(6), x.outcome, x.message?.slice(0, 80)]),
+              ),
+            );
+          await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+        }
+      },
+    );
     assert.ok(results.every((r) => r.text === FIXED_ANSWER));
     const a = fault.attemptsFor(p);
     const downUntil = a[0]!.at + 12_000;
     // while down: after the circuit opened (2 failures), at most one probe per cooldown window
     const probes = a.slice(2).filter((x) => x.at < downUntil);
-    for (let i = 1; i < probes.length; i++) assert.ok(probes[i]!.at - probes[i - 1]!.at >= cooldownMs - 200, `probes ${probes[i - 1]!.at} → ${probes[i]!.at}`);
+    for (let i = 1; i < probes.length; i++)
+      assert.ok(
+        probes[i]!.at - probes[i - 1]!.at >= cooldownMs - 200,
+        `probes ${probes[i - 1]!.at} → ${probes[i]!.at}`,
+      );
     // back on the primary within one cooldown (+ a request interval) of recovery
     const backAt = results.findIndex((r, i) => i > 2 && r.modelUsed === `fault/${p}`);
-    assert.ok(backAt > 0, `traffic returned to the primary: ${results.map((r) => r.modelUsed.slice(6, 14)).join(',')} / primary attempts ${a.map((x) => `${x.at - a[0]!.at}:${x.action}`).join(' ')}`);
+    assert.ok(
+      backAt > 0,
+      `traffic returned to the primary: ${results.map((r) => r.modelUsed.slice(6, 14)).join(',')} / primary attempts ${a.map((x) => `${x.at - a[0]!.at}:${x.action}`).join(' ')}`,
+    );
     assert.equal(results.at(-1)!.modelUsed, `fault/${p}`);
     const firstOkPrimary = a.find((x) => x.at >= downUntil && x.action === 'ok');
-    assert.ok(firstOkPrimary && firstOkPrimary.at - downUntil <= cooldownMs + 1500, 'probe within one cooldown of recovery');
+    assert.ok(
+      firstOkPrimary && firstOkPrimary.at - downUntil <= cooldownMs + 1500,
+      'probe within one cooldown of recovery',
+    );
   });
 
   it('every model failing: -32001 within 50 ms once circuits are open, with retryAfterMs and no provider call', async () => {
@@ -209,7 +249,10 @@ describe('engine conduct against the fault server (through the daemon)', { concu
         assert.ok((e.data?.retryAfterMs ?? 0) > 50_000, `retryAfterMs ${e.data?.retryAfterMs}`);
         return true;
       });
-      assert.ok(Date.now() - t0 < 50 + 200, `answered in ${Date.now() - t0} ms (stdio round trip and scheduling on a busy 2-core box included)`);
+      assert.ok(
+        Date.now() - t0 < 50 + 200,
+        `answered in ${Date.now() - t0} ms (stdio round trip and scheduling on a busy 2-core box included)`,
+      );
       assert.equal(fault.attempts.length, before, 'no provider call');
     });
   });
@@ -227,7 +270,11 @@ describe('engine conduct against the fault server (through the daemon)', { concu
     const slow = tag(FAULT_MODELS.slowFirstToken20s);
     const quick = tag('ok');
     const t0 = Date.now();
-    const r = await withDaemon([slow, quick], { strategy: 'fastest', firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 }, (call) => call());
+    const r = await withDaemon(
+      [slow, quick],
+      { strategy: 'fastest', firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 },
+      (call) => call(),
+    );
     assert.equal(r.modelUsed, `fault/${quick}`);
     assert.equal(r.fallbackOccurred, false, 'a slower loser is not a fallback');
     const loser = r.attempts.find((a) => a.model === `fault/${slow}`);
@@ -239,7 +286,11 @@ describe('engine conduct against the fault server (through the daemon)', { concu
   it('hedging: the next model starts when the first has no first token after delayMs; the winner answers', async () => {
     const slow = tag(FAULT_MODELS.slowFirstToken20s);
     const quick = tag('ok');
-    const r = await withDaemon([slow, quick], { hedging: { enabled: true, delayMs: 500 }, firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 }, (call) => call());
+    const r = await withDaemon(
+      [slow, quick],
+      { hedging: { enabled: true, delayMs: 500 }, firstTokenTimeoutMs: 30_000, timeoutMs: 60_000 },
+      (call) => call(),
+    );
     assert.equal(r.modelUsed, `fault/${quick}`);
     const q = r.attempts.find((a) => a.model === `fault/${quick}`);
     assert.ok((q?.startedAtMs ?? 0) >= 450, `hedge started at ${q?.startedAtMs} ms`);

@@ -42,7 +42,11 @@ async function startGatewayDaemon(config: Record<string, unknown>): Promise<Gate
   const base = `http://127.0.0.1:${info.httpPort}`;
   let seq = 0;
   const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${info.token}`, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${base}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${info.token}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   return {
     base,
     token: info.token,
@@ -59,16 +63,25 @@ async function startGatewayDaemon(config: Record<string, unknown>): Promise<Gate
   };
 }
 
-interface OpenAiErrorBody { error: { message: string; type: string; param: string | null; code: string | null } }
+interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
 
-interface SseEvent { data: string; json?: Record<string, unknown> }
+interface SseEvent {
+  data: string;
+  json?: Record<string, unknown>;
+}
 
 /** Read a whole SSE response; `[DONE]` stays a raw data string. */
 async function readSse(r: Response): Promise<SseEvent[]> {
   const text = await r.text();
   const out: SseEvent[] = [];
   for (const block of text.split('\n\n')) {
-    const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    const data = block
+      .split('\n')
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).trimStart())
+      .join('\n');
     if (data === '') continue;
     out.push(data === '[DONE]' ? { data } : { data, json: JSON.parse(data) as Record<string, unknown> });
   }
@@ -116,15 +129,27 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
     for (const shape of ['fallbacks', 'models', 'none'] as const) {
       const a = tag(FAULT_MODELS.error503Always);
       const b = tag(FAULT_MODELS.ok);
-      const body = shape === 'fallbacks' ? { model: id(a), fallbacks: [id(b)] } : shape === 'models' ? { models: [id(a), id(b)] } : { model: id(a), fallbacks: [] };
+      const body =
+        shape === 'fallbacks'
+          ? { model: id(a), fallbacks: [id(b)] }
+          : shape === 'models'
+            ? { models: [id(a), id(b)] }
+            : { model: id(a), fallbacks: [] };
       const r = await d.post('/v1/chat/completions', { ...body, messages: PROMPT });
-      const j = (await r.json()) as { model?: string; choices?: { message: { content: string } }[] } & Partial<OpenAiErrorBody>;
+      const j = (await r.json()) as {
+        model?: string;
+        choices?: { message: { content: string } }[];
+      } & Partial<OpenAiErrorBody>;
       assert.equal(fault.attemptsFor(a).length, 1, `${shape}: p/a attempted once`);
       if (shape === 'none') {
         assert.equal(r.status, 429, JSON.stringify(j));
         assert.match(j.error?.message ?? '', /No model in the chain could answer/);
         assert.equal(fault.attemptsFor(b).length, 0, 'no fallback was tried');
-        assert.equal(fault.attempts.some((x) => x.model === fallback), false, 'the configured chain was not appended');
+        assert.equal(
+          fault.attempts.some((x) => x.model === fallback),
+          false,
+          'the configured chain was not appended',
+        );
       } else {
         assert.equal(r.status, 200, JSON.stringify(j));
         assert.equal(j.model, id(b));
@@ -148,7 +173,12 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
   it('openai client, streamed chat (with and without include_usage): whole answer, model, usage, headers', async () => {
     for (const includeUsage of [true, false]) {
       const { data: stream, response } = await client.chat.completions
-        .create({ model: 'backstop', messages: PROMPT, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) })
+        .create({
+          model: 'backstop',
+          messages: PROMPT,
+          stream: true,
+          ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+        })
         .withResponse();
       let text = '';
       const models = new Set<string>();
@@ -166,7 +196,11 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
       assert.deepEqual([...models], [id(fallback)]);
       assert.equal(finish, 'stop');
       assert.equal(usage?.completion_tokens, 60, `usage with include_usage=${includeUsage}`);
-      assert.equal(emptyChoices, includeUsage ? 1 : 0, 'a choices-less usage chunk only when asked for, as OpenAI does');
+      assert.equal(
+        emptyChoices,
+        includeUsage ? 1 : 0,
+        'a choices-less usage chunk only when asked for, as OpenAI does',
+      );
       assert.equal(response.headers.get('x-backstop-model'), id(fallback));
       assert.equal(response.headers.get('x-backstop-fallback'), `${id(primary)} -> ${id(fallback)}`);
       assert.equal(response.headers.get('x-backstop-attempts'), '2');
@@ -183,7 +217,8 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
     });
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    for (const want of ['backstop', id(primary), id(fallback), id(FAULT_MODELS.ok)]) assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
+    for (const want of ['backstop', id(primary), id(fallback), id(FAULT_MODELS.ok)])
+      assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
     assert.equal(new Set(ids).size, ids.length, 'no duplicates');
   });
 
@@ -218,27 +253,68 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
   });
 
   it('errors in OpenAI format: 400 invalid body naming the field, 400 unknown provider, 401, 403 foreign Origin', async () => {
-    const expectError = async (r: Response, status: number, match: RegExp, extra: Partial<OpenAiErrorBody['error']> = {}) => {
+    const expectError = async (
+      r: Response,
+      status: number,
+      match: RegExp,
+      extra: Partial<OpenAiErrorBody['error']> = {},
+    ) => {
       assert.equal(r.status, status);
       const j = (await r.json()) as OpenAiErrorBody;
       assert.equal(typeof j.error.type, 'string');
       assert.match(j.error.message, match);
       for (const [k, v] of Object.entries(extra)) assert.equal(j.error[k as keyof OpenAiErrorBody['error']], v, k);
     };
-    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: [] }), 400, /messages/, { param: 'messages', type: 'invalid_request_error' });
-    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT, temperature: 7 }), 400, /temperature/, { param: 'temperature' });
+    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: [] }), 400, /messages/, {
+      param: 'messages',
+      type: 'invalid_request_error',
+    });
+    await expectError(
+      await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT, temperature: 7 }),
+      400,
+      /temperature/,
+      { param: 'temperature' },
+    );
     await expectError(await d.post('/v1/completions', { model: 'backstop' }), 400, /prompt/, { param: 'prompt' });
-    await expectError(await d.post('/v1/chat/completions', { messages: PROMPT }), 400, /model is required/, { param: 'model' });
-    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT, n: 2 }), 400, /n must be 1/, { param: 'n' });
-    await expectError(await d.post('/v1/chat/completions', '{"model":'), 400, /JSON|invalid request body/, { code: 'invalid_body' });
-    await expectError(await d.post('/v1/chat/completions', { model: 'nope/x', messages: PROMPT }), 400, /unknown model "nope\/x".*"fault"/, { param: 'model', code: 'model_not_found' });
-    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT }, { authorization: 'Bearer wrong' }), 401, /wrong bearer token/, { code: 'invalid_api_key' });
+    await expectError(await d.post('/v1/chat/completions', { messages: PROMPT }), 400, /model is required/, {
+      param: 'model',
+    });
+    await expectError(
+      await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT, n: 2 }),
+      400,
+      /n must be 1/,
+      { param: 'n' },
+    );
+    await expectError(await d.post('/v1/chat/completions', '{"model":'), 400, /JSON|invalid request body/, {
+      code: 'invalid_body',
+    });
+    await expectError(
+      await d.post('/v1/chat/completions', { model: 'nope/x', messages: PROMPT }),
+      400,
+      /unknown model "nope\/x".*"fault"/,
+      { param: 'model', code: 'model_not_found' },
+    );
+    await expectError(
+      await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT }, { authorization: 'Bearer wrong' }),
+      401,
+      /wrong bearer token/,
+      { code: 'invalid_api_key' },
+    );
     await expectError(await fetch(`${d.base}/v1/models`), 401, /missing bearer token/);
-    await expectError(await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT }, { origin: 'https://evil.example' }), 403, /origin .* is not allowed/, { type: 'permission_error' });
+    await expectError(
+      await d.post('/v1/chat/completions', { model: 'backstop', messages: PROMPT }, { origin: 'https://evil.example' }),
+      403,
+      /origin .* is not allowed/,
+      { type: 'permission_error' },
+    );
   });
 
   it('a chain whose every model rejects the request itself is a 400 (not a 429 to retry forever)', async () => {
-    const r = await d.post('/v1/chat/completions', { model: id(tag(FAULT_MODELS.contextLength)), fallbacks: [], messages: PROMPT });
+    const r = await d.post('/v1/chat/completions', {
+      model: id(tag(FAULT_MODELS.contextLength)),
+      fallbacks: [],
+      messages: PROMPT,
+    });
     assert.equal(r.status, 400);
     assert.equal(r.headers.get('retry-after'), null);
     const j = (await r.json()) as OpenAiErrorBody;
@@ -247,81 +323,125 @@ describe('gateway: chains, the openai client, /v1/completions, client errors', {
   });
 
   it('null optional fields (as several clients send them) are accepted', async () => {
-    const r = await d.post('/v1/chat/completions', { model: id(fallback), messages: PROMPT, max_tokens: null, temperature: null, stop: null, stream: false });
+    const r = await d.post('/v1/chat/completions', {
+      model: id(fallback),
+      messages: PROMPT,
+      max_tokens: null,
+      temperature: null,
+      stop: null,
+      stream: false,
+    });
     assert.equal(r.status, 200, await r.clone().text());
   });
 });
 
-describe('gateway.streamFailover with a primary whose stream is cut after 40 of 60 tokens', { concurrency: false }, () => {
-  let d: GatewayDaemon;
-  before(async () => {
-    d = await startGatewayDaemon(faultConfig(fault, { gateway: { streamFailover: 'buffer' } }));
-  });
-  after(async () => {
-    await d.stop();
-  });
-  const cutChain = () => ({ models: [id(tag(FAULT_MODELS.cutAfter40)), id(tag(FAULT_MODELS.ok))], model: 'backstop' });
+describe(
+  'gateway.streamFailover with a primary whose stream is cut after 40 of 60 tokens',
+  { concurrency: false },
+  () => {
+    let d: GatewayDaemon;
+    before(async () => {
+      d = await startGatewayDaemon(faultConfig(fault, { gateway: { streamFailover: 'buffer' } }));
+    });
+    after(async () => {
+      await d.stop();
+    });
+    const cutChain = () => ({
+      models: [id(tag(FAULT_MODELS.cutAfter40)), id(tag(FAULT_MODELS.ok))],
+      model: 'backstop',
+    });
 
-  it('buffer: the fallback\'s whole answer, never the 40 tokens, then [DONE]', async () => {
-    const body = cutChain();
-    const r = await d.post('/v1/chat/completions', { ...body, messages: PROMPT, stream: true });
-    assert.equal(r.status, 200);
-    const events = await readSse(r);
-    assert.equal(sseText(events), FIXED_ANSWER);
-    assert.equal(events.at(-1)?.data, '[DONE]');
-    assert.ok(events.every((e) => e.json?.error === undefined));
-    assert.equal(r.headers.get('x-backstop-model'), body.models[1]);
-    assert.equal(fault.attemptsFor(body.models[0]!.slice(6))[0]?.action, 'stream-cut');
-  });
+    it("buffer: the fallback's whole answer, never the 40 tokens, then [DONE]", async () => {
+      const body = cutChain();
+      const r = await d.post('/v1/chat/completions', { ...body, messages: PROMPT, stream: true });
+      assert.equal(r.status, 200);
+      const events = await readSse(r);
+      assert.equal(sseText(events), FIXED_ANSWER);
+      assert.equal(events.at(-1)?.data, '[DONE]');
+      assert.ok(events.every((e) => e.json?.error === undefined));
+      assert.equal(r.headers.get('x-backstop-model'), body.models[1]);
+      assert.equal(fault.attemptsFor(body.models[0]!.slice(6))[0]?.action, 'stream-cut');
+    });
 
-  it('error: streams at once, then an explicit error event and no [DONE]', async () => {
-    const cfg = await d.rpc<{ gateway: { streamFailover: string } }>('backstop/setConfig', { gateway: { streamFailover: 'error' } });
-    assert.equal(cfg.gateway.streamFailover, 'error');
-    const body = cutChain();
-    const r = await d.post('/v1/chat/completions', { ...body, messages: PROMPT, stream: true });
-    assert.equal(r.status, 200);
-    assert.equal(r.headers.get('x-backstop-model'), body.models[0], 'headers name the model that started streaming');
-    const events = await readSse(r);
-    assert.ok(events.every((e) => e.data !== '[DONE]'), 'no [DONE] after a broken stream');
-    const last = events.at(-1)?.json as Partial<OpenAiErrorBody> | undefined;
-    assert.equal(last?.error?.code, 'stream_interrupted');
-    assert.match(last?.error?.message ?? '', /retry/);
-    const text = sseText(events);
-    assert.ok(text.length > 0 && FIXED_ANSWER.startsWith(text) && text !== FIXED_ANSWER, `partial text streamed before the error: ${text.length} chars`);
-  });
+    it('error: streams at once, then an explicit error event and no [DONE]', async () => {
+      const cfg = await d.rpc<{ gateway: { streamFailover: string } }>('backstop/setConfig', {
+        gateway: { streamFailover: 'error' },
+      });
+      assert.equal(cfg.gateway.streamFailover, 'error');
+      const body = cutChain();
+      const r = await d.post('/v1/chat/completions', { ...body, messages: PROMPT, stream: true });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-backstop-model'), body.models[0], 'headers name the model that started streaming');
+      const events = await readSse(r);
+      assert.ok(
+        events.every((e) => e.data !== '[DONE]'),
+        'no [DONE] after a broken stream',
+      );
+      const last = events.at(-1)?.json as Partial<OpenAiErrorBody> | undefined;
+      assert.equal(last?.error?.code, 'stream_interrupted');
+      assert.match(last?.error?.message ?? '', /retry/);
+      const text = sseText(events);
+      assert.ok(
+        text.length > 0 && FIXED_ANSWER.startsWith(text) && text !== FIXED_ANSWER,
+        `partial text streamed before the error: ${text.length} chars`,
+      );
+    });
 
-  it('error: the openai client raises the error event instead of returning a cut answer', async () => {
-    const client = new OpenAI({ baseURL: `${d.base}/v1`, apiKey: d.token, maxRetries: 0 });
-    const stream = await client.chat.completions.create({ ...cutChain(), messages: PROMPT, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
-    let text = '';
-    await assert.rejects(async () => {
-      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
-    }, (e: unknown) => e instanceof OpenAI.APIError && /stream/.test(e.message));
-    assert.notEqual(text, FIXED_ANSWER);
-  });
+    it('error: the openai client raises the error event instead of returning a cut answer', async () => {
+      const client = new OpenAI({ baseURL: `${d.base}/v1`, apiKey: d.token, maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        ...cutChain(),
+        messages: PROMPT,
+        stream: true,
+      } as OpenAI.ChatCompletionCreateParamsStreaming);
+      let text = '';
+      await assert.rejects(
+        async () => {
+          for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+        },
+        (e: unknown) => e instanceof OpenAI.APIError && /stream/.test(e.message),
+      );
+      assert.notEqual(text, FIXED_ANSWER);
+    });
 
-  it('error: when the attempt that sent content dies, the stream ends at once with an error event, not [DONE]', async () => {
-    const r = await d.post('/v1/chat/completions', { models: [id(tag(FAULT_MODELS.cutAfter40)), id(tag(FAULT_MODELS.error503Always))], messages: PROMPT, stream: true });
-    const events = await readSse(r);
-    assert.ok(events.every((e) => e.data !== '[DONE]'));
-    const last = events.at(-1)?.json as Partial<OpenAiErrorBody> | undefined;
-    // ended as soon as the attempt died, before the (failing) next model was even asked
-    assert.equal(last?.error?.code, 'stream_interrupted');
-    assert.ok(sseText(events).length > 0, 'the partial answer was streamed first');
-  });
+    it('error: when the attempt that sent content dies, the stream ends at once with an error event, not [DONE]', async () => {
+      const r = await d.post('/v1/chat/completions', {
+        models: [id(tag(FAULT_MODELS.cutAfter40)), id(tag(FAULT_MODELS.error503Always))],
+        messages: PROMPT,
+        stream: true,
+      });
+      const events = await readSse(r);
+      assert.ok(events.every((e) => e.data !== '[DONE]'));
+      const last = events.at(-1)?.json as Partial<OpenAiErrorBody> | undefined;
+      // ended as soon as the attempt died, before the (failing) next model was even asked
+      assert.equal(last?.error?.code, 'stream_interrupted');
+      assert.ok(sseText(events).length > 0, 'the partial answer was streamed first');
+    });
 
-  it('error: a healthy stream still ends with [DONE] and the whole answer', async () => {
-    const r = await d.post('/v1/completions', { model: id(tag(FAULT_MODELS.ok)), fallbacks: [], prompt: 'x', stream: true });
-    const events = await readSse(r);
-    assert.equal(sseText(events), FIXED_ANSWER);
-    assert.equal(events.at(-1)?.data, '[DONE]');
-  });
-});
+    it('error: a healthy stream still ends with [DONE] and the whole answer', async () => {
+      const r = await d.post('/v1/completions', {
+        model: id(tag(FAULT_MODELS.ok)),
+        fallbacks: [],
+        prompt: 'x',
+        stream: true,
+      });
+      const events = await readSse(r);
+      assert.equal(sseText(events), FIXED_ANSWER);
+      assert.equal(events.at(-1)?.data, '[DONE]');
+    });
+  },
+);
 
 describe('gateway: exhausted chain (429 Retry-After) and request deadline (504)', { concurrency: false }, () => {
   let d: GatewayDaemon;
   before(async () => {
-    d = await startGatewayDaemon(faultConfig(fault, { requestTimeoutMs: 1500, firstTokenTimeoutMs: 5000, circuit: { failureThreshold: 1, cooldownMs: 30_000 } }));
+    d = await startGatewayDaemon(
+      faultConfig(fault, {
+        requestTimeoutMs: 1500,
+        firstTokenTimeoutMs: 5000,
+        circuit: { failureThreshold: 1, cooldownMs: 30_000 },
+      }),
+    );
   });
   after(async () => {
     await d.stop();
@@ -344,7 +464,12 @@ describe('gateway: exhausted chain (429 Retry-After) and request deadline (504)'
   it('the whole request passes requestTimeoutMs: 504, plain and streamed', async () => {
     for (const stream of [false, true]) {
       const t0 = Date.now();
-      const r = await d.post('/v1/chat/completions', { model: id(tag(FAULT_MODELS.silent)), fallbacks: [], messages: PROMPT, stream });
+      const r = await d.post('/v1/chat/completions', {
+        model: id(tag(FAULT_MODELS.silent)),
+        fallbacks: [],
+        messages: PROMPT,
+        stream,
+      });
       assert.equal(r.status, 504);
       const j = (await r.json()) as OpenAiErrorBody;
       assert.equal(j.error.code, 'timeout');

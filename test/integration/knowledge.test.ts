@@ -50,7 +50,8 @@ after(async () => {
 });
 
 async function listModels(refresh = false): Promise<ModelInfo[]> {
-  return (await d.conn.sendRequest<{ models: ModelInfo[] }>(methods.models.method, refresh ? { refresh: true } : {})).models;
+  return (await d.conn.sendRequest<{ models: ModelInfo[] }>(methods.models.method, refresh ? { refresh: true } : {}))
+    .models;
 }
 
 function byId(models: ModelInfo[], id: string): ModelInfo {
@@ -62,7 +63,10 @@ function byId(models: ModelInfo[], id: string): ModelInfo {
 describe('knowledge through the daemon', { concurrency: false }, () => {
   it('lists each local model with context length, size, quantization and parameters; broken is incompatible', async () => {
     const models = await listModels();
-    for (const [name, spec] of [['tiny', FIXTURE_MODELS.tiny], ['fourLayer', FIXTURE_MODELS.fourLayer]] as const) {
+    for (const [name, spec] of [
+      ['tiny', FIXTURE_MODELS.tiny],
+      ['fourLayer', FIXTURE_MODELS.fourLayer],
+    ] as const) {
       const m = byId(models, `local/${name}`);
       assert.equal(m.kind, 'local');
       assert.equal(m.availability, 'ready');
@@ -88,7 +92,15 @@ describe('knowledge through the daemon', { concurrency: false }, () => {
     let seenAt: number | undefined;
     while (performance.now() - t0 < APPEAR_BUDGET_MS + 1000 && seenAt === undefined) {
       await new Promise((r) => setTimeout(r, 20));
-      seenAt = notes.slice(from).find((n) => n.method === methods.modelsChanged.method && (n.params as { models: ModelInfo[] }).models.some((m) => m.id === 'local/copied' && m.availability === 'ready'))?.at;
+      seenAt = notes
+        .slice(from)
+        .find(
+          (n) =>
+            n.method === methods.modelsChanged.method &&
+            (n.params as { models: ModelInfo[] }).models.some(
+              (m) => m.id === 'local/copied' && m.availability === 'ready',
+            ),
+        )?.at;
     }
     assert.ok(seenAt !== undefined, 'modelsChanged listing local/copied');
     const ms = seenAt - t0;
@@ -100,7 +112,10 @@ describe('knowledge through the daemon', { concurrency: false }, () => {
   it('benchmarks the 4-layer model: tokens/s, TTFT, spread, progress notifications', async () => {
     const from = notes.length;
     const { results } = await d.conn.sendRequest<{ results: BenchmarkResult[] }>(methods.benchmark.method, {
-      models: ['local/fourLayer'], repetitions: 3, maxTokens: 24, promptTokens: 64,
+      models: ['local/fourLayer'],
+      repetitions: 3,
+      maxTokens: 24,
+      promptTokens: 64,
     });
     const r = results[0];
     assert.ok(r?.ok, JSON.stringify(r));
@@ -111,7 +126,10 @@ describe('knowledge through the daemon', { concurrency: false }, () => {
     assert.ok(r.tokensPerSecondSd !== undefined && r.tokensPerSecondSd >= 0, 'tokens/s spread');
     assert.ok(r.ttftSdMs !== undefined && r.ttftSdMs >= 0, 'TTFT spread');
     assert.ok((r.peakRssBytes ?? 0) > 0, 'peak RSS of the worker');
-    const progress = notes.slice(from).filter((n) => n.method === methods.benchmarkProgress.method).map((n) => n.params as BenchmarkProgress);
+    const progress = notes
+      .slice(from)
+      .filter((n) => n.method === methods.benchmarkProgress.method)
+      .map((n) => n.params as BenchmarkProgress);
     assert.ok(progress.length >= 3, `${progress.length} progress notifications`);
     assert.ok(progress.every((p) => p.model === 'local/fourLayer' && p.done <= p.total));
     assert.equal(progress[progress.length - 1]?.done, progress[progress.length - 1]?.total);
@@ -123,26 +141,47 @@ describe('knowledge through the daemon', { concurrency: false }, () => {
     const from = notes.length;
     const cts = new CancellationTokenSource();
     const sub = setInterval(() => {
-      if (notes.slice(from).some((n) => n.method === methods.benchmarkProgress.method && (n.params as BenchmarkProgress).done >= 1)) cts.cancel();
+      if (
+        notes
+          .slice(from)
+          .some((n) => n.method === methods.benchmarkProgress.method && (n.params as BenchmarkProgress).done >= 1)
+      )
+        cts.cancel();
     }, 5);
     const t0 = performance.now();
     let cancelledAt = 0;
     const tokenWatch = cts.token.onCancellationRequested(() => (cancelledAt = performance.now()));
     try {
       const err = await d.conn
-        .sendRequest(methods.benchmark.method, { models: ['local/fourLayer'], repetitions: 20, maxTokens: 600, promptTokens: 64 }, cts.token)
-        .then(() => undefined, (e: { code: number }) => e);
+        .sendRequest(
+          methods.benchmark.method,
+          { models: ['local/fourLayer'], repetitions: 20, maxTokens: 600, promptTokens: 64 },
+          cts.token,
+        )
+        .then(
+          () => undefined,
+          (e: { code: number }) => e,
+        );
       const settled = performance.now();
       assert.ok(err, 'the benchmark was cancelled, not finished');
       assert.equal(err.code, -32800);
       assert.ok(cancelledAt > 0);
-      console.log(`# benchmark cancelled ${(settled - cancelledAt).toFixed(0)} ms after the cancel (${(settled - t0).toFixed(0)} ms in all)`);
+      console.log(
+        `# benchmark cancelled ${(settled - cancelledAt).toFixed(0)} ms after the cancel (${(settled - t0).toFixed(0)} ms in all)`,
+      );
       assert.ok(settled - cancelledAt < 1000);
       // The worker stopped too: a run left going (600 tokens, seconds) would hold the model.
       const t1 = performance.now();
-      const r = await d.conn.sendRequest<{ modelUsed: string }>(methods.complete.method, { chain: ['local/fourLayer'], prompt: 'Hi', maxTokens: 4 });
+      const r = await d.conn.sendRequest<{ modelUsed: string }>(methods.complete.method, {
+        chain: ['local/fourLayer'],
+        prompt: 'Hi',
+        maxTokens: 4,
+      });
       assert.equal(r.modelUsed, 'local/fourLayer');
-      assert.ok(performance.now() - t1 < FOLLOW_UP_BUDGET_MS, `the next request waited ${(performance.now() - t1).toFixed(0)} ms`);
+      assert.ok(
+        performance.now() - t1 < FOLLOW_UP_BUDGET_MS,
+        `the next request waited ${(performance.now() - t1).toFixed(0)} ms`,
+      );
     } finally {
       clearInterval(sub);
       tokenWatch.dispose();
@@ -166,14 +205,21 @@ describe('knowledge through the daemon', { concurrency: false }, () => {
     for (const f of h.factors) assert.ok(f.score >= 0 && f.score <= 100, `${f.name}: ${f.score}`);
     assert.ok(h.score >= 0 && h.score <= 100);
     assert.ok(h.recommendations.length >= 1, 'at least one recommendation');
-    assert.ok(h.recommendations.some((r) => r.includes('missing-model')), h.recommendations.join(' | '));
+    assert.ok(
+      h.recommendations.some((r) => r.includes('missing-model')),
+      h.recommendations.join(' | '),
+    );
     await d.conn.sendRequest(methods.setChain.method, { chain: ['local/tiny'] });
     const healthy = await d.conn.sendRequest<HealthReport>(methods.health.method);
     assert.ok(healthy.score > h.score, `a reachable primary scores higher: ${healthy.score} vs ${h.score}`);
   });
 
   it('a monitoring session samples every intervalMs until stopped', async () => {
-    const start = await d.conn.sendRequest<MonitorResult>(methods.monitor.method, { action: 'start', durationS: 10, intervalMs: MONITOR_INTERVAL_MS });
+    const start = await d.conn.sendRequest<MonitorResult>(methods.monitor.method, {
+      action: 'start',
+      durationS: 10,
+      intervalMs: MONITOR_INTERVAL_MS,
+    });
     assert.equal(start.running, true);
     await new Promise((r) => setTimeout(r, 1000));
     const stop = await d.conn.sendRequest<MonitorResult>(methods.monitor.method, { action: 'stop' });

@@ -21,7 +21,11 @@ const CANCEL_BUDGET_MS = 100;
 const QUICK_REFUSAL_MS = 2000;
 const TRAINED_CONTEXT = 2048;
 
-interface RpcErr { code: number; message: string; data?: { kind: string; attempts?: Attempt[] } }
+interface RpcErr {
+  code: number;
+  message: string;
+  data?: { kind: string; attempts?: Attempt[] };
+}
 
 let d: ReturnType<typeof spawnStdio>;
 let modelsDir: string;
@@ -39,7 +43,14 @@ before(async () => {
     providers: [
       { id: 'local', type: 'local', modelsDirs: [modelsDir], scan: NO_SCAN, threads: 1 },
       // Same folder, a context twice what the models were trained for.
-      { id: 'big', type: 'local', modelsDirs: [modelsDir], scan: NO_SCAN, threads: 1, contextSize: TRAINED_CONTEXT * 4 },
+      {
+        id: 'big',
+        type: 'local',
+        modelsDirs: [modelsDir],
+        scan: NO_SCAN,
+        threads: 1,
+        contextSize: TRAINED_CONTEXT * 4,
+      },
     ],
     chain: ['local/tiny'],
     circuit: { failureThreshold: 10 },
@@ -50,7 +61,8 @@ before(async () => {
   for (;;) {
     const { models } = await d.conn.sendRequest<{ models: { id: string }[] }>(methods.models.method, {});
     if (models.some((m) => m.id === 'local/tiny') && models.some((m) => m.id === 'local/broken')) break;
-    if (Date.now() - t0 > 10_000) throw new Error(`models never listed: ${JSON.stringify(models.map((m) => m.id))}\n${d.stderr()}`);
+    if (Date.now() - t0 > 10_000)
+      throw new Error(`models never listed: ${JSON.stringify(models.map((m) => m.id))}\n${d.stderr()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 });
@@ -61,7 +73,11 @@ after(async () => {
 });
 
 const complete = (p: Record<string, unknown>, token?: CancellationTokenSource['token']): Promise<CompleteResult> =>
-  d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'Once upon a time', maxTokens: 16, temperature: 0, ...p }, token);
+  d.conn.sendRequest<CompleteResult>(
+    methods.complete.method,
+    { prompt: 'Once upon a time', maxTokens: 16, temperature: 0, ...p },
+    token,
+  );
 
 async function rejection(p: Promise<unknown>): Promise<RpcErr> {
   try {
@@ -75,14 +91,20 @@ async function rejection(p: Promise<unknown>): Promise<RpcErr> {
 /** Pids of the daemon's local-inference worker processes. */
 function workerPids(): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(d.child.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes('localWorker')).map((l) => Number.parseInt(l.trim(), 10));
+  return out
+    .split('\n')
+    .filter((l) => l.includes('localWorker'))
+    .map((l) => Number.parseInt(l.trim(), 10));
 }
 
 /**
  * Collect `backstop/stream` deltas of one streamId with their arrival times. vscode-jsonrpc keeps
  * one handler per notification method, so per-delta reactions go through `onDelta`.
  */
-function collect(streamId: string, onDelta: (count: number) => void = () => undefined): { deltas: { text: string; at: number }[]; text(): string; dispose(): void } {
+function collect(
+  streamId: string,
+  onDelta: (count: number) => void = () => undefined,
+): { deltas: { text: string; at: number }[]; text(): string; dispose(): void } {
   const deltas: { text: string; at: number }[] = [];
   let reset = 0;
   const sub = d.conn.onNotification(methods.stream.method, (n: StreamDelta) => {
@@ -91,7 +113,15 @@ function collect(streamId: string, onDelta: (count: number) => void = () => unde
     else deltas.push({ text: n.delta, at: performance.now() });
     onDelta(deltas.length);
   });
-  return { deltas, text: () => deltas.slice(reset).map((x) => x.text).join(''), dispose: () => sub.dispose() };
+  return {
+    deltas,
+    text: () =>
+      deltas
+        .slice(reset)
+        .map((x) => x.text)
+        .join(''),
+    dispose: () => sub.dispose(),
+  };
 }
 
 describe('local provider through the daemon', { concurrency: false }, () => {
@@ -119,7 +149,10 @@ describe('local provider through the daemon', { concurrency: false }, () => {
     assert.equal(first?.model, 'local/broken');
     assert.ok(first.failure === 'model_load' || first.outcome === 'skipped', JSON.stringify(first));
     assert.match(first.message ?? '', /broken|GGUF|magic|load/i, 'the attempt says why');
-    const { models } = await d.conn.sendRequest<{ models: { id: string; availability: string; reason?: string }[] }>(methods.models.method, {});
+    const { models } = await d.conn.sendRequest<{ models: { id: string; availability: string; reason?: string }[] }>(
+      methods.models.method,
+      {},
+    );
     const broken = models.find((m) => m.id === 'local/broken');
     assert.equal(broken?.availability, 'incompatible');
     assert.ok((broken?.reason ?? '').length > 0);
@@ -138,7 +171,10 @@ describe('local provider through the daemon', { concurrency: false }, () => {
 
   it('a context larger than the model was trained for is context_overflow, quickly', async () => {
     const t0 = performance.now();
-    const outcome = await complete({ chain: ['big/tiny'] }).then((r) => r.attempts, (e: RpcErr) => e.data?.attempts ?? []);
+    const outcome = await complete({ chain: ['big/tiny'] }).then(
+      (r) => r.attempts,
+      (e: RpcErr) => e.data?.attempts ?? [],
+    );
     const ms = performance.now() - t0;
     const first = outcome[0];
     assert.equal(first?.failure, 'context_overflow', JSON.stringify(outcome));
@@ -172,7 +208,9 @@ describe('local provider through the daemon', { concurrency: false }, () => {
       }
     });
     try {
-      const err = await rejection(complete({ chain: ['local/fourLayer'], streamId: 'cancel-1', maxTokens: LONG_MAX_TOKENS }, cts.token));
+      const err = await rejection(
+        complete({ chain: ['local/fourLayer'], streamId: 'cancel-1', maxTokens: LONG_MAX_TOKENS }, cts.token),
+      );
       const settledMs = performance.now() - cancelledAt;
       assert.ok(cancelledAt > 0, 'cancelled after some deltas');
       // Anything still in flight arrives now; then nothing more may come.
@@ -180,7 +218,9 @@ describe('local provider through the daemon', { concurrency: false }, () => {
       const last = s.deltas[s.deltas.length - 1]!.at;
       const tailMs = Math.max(0, last - cancelledAt);
       const after = s.deltas.filter((x) => x.at > cancelledAt).length;
-      console.log(`# cancel: last delta ${tailMs.toFixed(1)} ms after cancel (${after} deltas after it), request settled in ${settledMs.toFixed(1)} ms, ${s.deltas.length} deltas total`);
+      console.log(
+        `# cancel: last delta ${tailMs.toFixed(1)} ms after cancel (${after} deltas after it), request settled in ${settledMs.toFixed(1)} ms, ${s.deltas.length} deltas total`,
+      );
       assert.ok(tailMs <= CANCEL_BUDGET_MS, `a delta arrived ${tailMs.toFixed(1)} ms after the cancel`);
       assert.ok(s.deltas.length < LONG_MAX_TOKENS / 4, `${s.deltas.length} deltas: generation was not stopped`);
       assert.ok(err.code === -32800 || err.data?.kind === 'cancelled', JSON.stringify(err));
@@ -202,7 +242,11 @@ describe('local provider through the daemon', { concurrency: false }, () => {
       if (killed !== undefined) process.kill(killed, 'SIGKILL');
     });
     try {
-      const outcome = await complete({ chain: ['local/fourLayer'], streamId: 'crash-1', maxTokens: LONG_MAX_TOKENS }).then(
+      const outcome = await complete({
+        chain: ['local/fourLayer'],
+        streamId: 'crash-1',
+        maxTokens: LONG_MAX_TOKENS,
+      }).then(
         (r) => ({ attempts: r.attempts, ok: true }),
         (e: RpcErr) => ({ attempts: e.data?.attempts ?? [], ok: false }),
       );

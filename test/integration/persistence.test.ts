@@ -9,7 +9,9 @@ import { FAULT_MODELS, startFaultServer, type FaultServer } from '../fixtures/fa
 import { spawnStdio, tmpDir, writeConfig } from '../helpers/daemon';
 
 let fault: FaultServer;
-before(async () => { fault = await startFaultServer(); });
+before(async () => {
+  fault = await startFaultServer();
+});
 after(async () => fault.close());
 
 it('an open circuit and the request counters are still there after a restart', async () => {

@@ -10,7 +10,16 @@ import { ProviderError, isProviderError } from '../../server/core/types';
 import type { CloudProviderConfig } from '../../protocol/config';
 import { createCloudProvider } from '../../server/providers/cloud';
 import type { FaultFormat, FaultServer } from '../fixtures/faultServer';
-import { BIG_CONTEXT_LENGTH, CONTENT_FILTER_REASON, FAULT_CONTEXT_LENGTH, FAULT_MODELS, FIXED_ANSWER, FIXED_TOKENS, requireKeyModel, startFaultServer } from '../fixtures/faultServer';
+import {
+  BIG_CONTEXT_LENGTH,
+  CONTENT_FILTER_REASON,
+  FAULT_CONTEXT_LENGTH,
+  FAULT_MODELS,
+  FIXED_ANSWER,
+  FIXED_TOKENS,
+  requireKeyModel,
+  startFaultServer,
+} from '../fixtures/faultServer';
 
 /** A key shaped like a real one, so both exact and pattern redaction are exercised. */
 export const TEST_KEY = 'sk-test-CANARY-0123456789abcdefXYZ';
@@ -24,7 +33,12 @@ export interface ContractEnv {
   /** Run generate, collecting any error for the final redaction check. */
   run: (p: Provider, req: GenerateRequest, opts?: Partial<GenerateOptions>) => Promise<GenerateResult>;
   /** Expect a rejection with `kind`; returns the error. */
-  fails: (p: Provider, req: GenerateRequest, kind: ProviderError['kind'], opts?: Partial<GenerateOptions>) => Promise<ProviderError>;
+  fails: (
+    p: Provider,
+    req: GenerateRequest,
+    kind: ProviderError['kind'],
+    opts?: Partial<GenerateOptions>,
+  ) => Promise<ProviderError>;
   errors: unknown[];
 }
 
@@ -35,16 +49,29 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     if (server === undefined) throw new Error('fault server not started');
     return server;
   };
-  const provider = (key: string | null = TEST_KEY): Provider => createCloudProvider(config(srv().url), { getApiKey: () => key ?? undefined });
-  const run = async (p: Provider, req: GenerateRequest, opts: Partial<GenerateOptions> = {}): Promise<GenerateResult> => {
+  const provider = (key: string | null = TEST_KEY): Provider =>
+    createCloudProvider(config(srv().url), { getApiKey: () => key ?? undefined });
+  const run = async (
+    p: Provider,
+    req: GenerateRequest,
+    opts: Partial<GenerateOptions> = {},
+  ): Promise<GenerateResult> => {
     try {
-      return await p.generate(req, { signal: opts.signal ?? AbortSignal.timeout(10_000), ...(opts.onDelta === undefined ? {} : { onDelta: opts.onDelta }) });
+      return await p.generate(req, {
+        signal: opts.signal ?? AbortSignal.timeout(10_000),
+        ...(opts.onDelta === undefined ? {} : { onDelta: opts.onDelta }),
+      });
     } catch (e) {
       errors.push(e);
       throw e;
     }
   };
-  const fails = async (p: Provider, req: GenerateRequest, kind: ProviderError['kind'], opts: Partial<GenerateOptions> = {}): Promise<ProviderError> => {
+  const fails = async (
+    p: Provider,
+    req: GenerateRequest,
+    kind: ProviderError['kind'],
+    opts: Partial<GenerateOptions> = {},
+  ): Promise<ProviderError> => {
     const e = await run(p, req, opts).then(
       (r) => assert.fail(`expected ${kind}, got success with ${r.text.length} chars`),
       (err: unknown) => err,
@@ -65,7 +92,17 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
 
   test(`${format}: streamed success — deltas concatenate to the fixed answer, usage and finish reported`, async () => {
     const deltas: string[] = [];
-    const r = await run(provider(), { model: FAULT_MODELS.ok, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'say the fixed answer' }] }, { onDelta: (d) => deltas.push(d) });
+    const r = await run(
+      provider(),
+      {
+        model: FAULT_MODELS.ok,
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'say the fixed answer' },
+        ],
+      },
+      { onDelta: (d) => deltas.push(d) },
+    );
     assert.equal(deltas.join(''), FIXED_ANSWER);
     assert.equal(deltas.length, FIXED_TOKENS.length);
     assert.ok(deltas.every((d) => d.length > 0));
@@ -80,7 +117,11 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
 
   test(`${format}: non-streamed success — a whole JSON body is accepted`, async () => {
     const deltas: string[] = [];
-    const r = await run(provider(), { model: FAULT_MODELS.jsonOnly, prompt: 'hello there' }, { onDelta: (d) => deltas.push(d) });
+    const r = await run(
+      provider(),
+      { model: FAULT_MODELS.jsonOnly, prompt: 'hello there' },
+      { onDelta: (d) => deltas.push(d) },
+    );
     assert.equal(r.text, FIXED_ANSWER);
     assert.equal(deltas.join(''), FIXED_ANSWER);
     assert.deepEqual(r.usage, { promptTokens: 2, completionTokens: FIXED_TOKENS.length });
@@ -110,7 +151,11 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     assert.match(e.message, /setSecret/);
     assert.match(e.message, /TEST_API_KEY/);
     assert.ok(!e.message.includes(TEST_KEY));
-    const wrong = await fails(provider('plainwrongkey-QWERTY-98765'), { model: requireKeyModel('right-key-123'), prompt: 'hi' }, 'auth');
+    const wrong = await fails(
+      provider('plainwrongkey-QWERTY-98765'),
+      { model: requireKeyModel('right-key-123'), prompt: 'hi' },
+      'auth',
+    );
     assert.ok(!wrong.message.includes('plainwrongkey-QWERTY-98765'), wrong.message);
     const r = await run(provider('right-key-123'), { model: requireKeyModel('right-key-123'), prompt: 'hi' });
     assert.equal(r.text, FIXED_ANSWER, 'the key reaches the server');
@@ -130,7 +175,10 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     const e500 = await fails(provider(), { model: FAULT_MODELS.error500Once, prompt: 'hi' }, 'server_error');
     assert.equal(e500.status, 500);
     assert.equal((await run(provider(), { model: FAULT_MODELS.error500Once, prompt: 'hi' })).text, FIXED_ANSWER);
-    assert.equal((await fails(provider(), { model: FAULT_MODELS.error503Always, prompt: 'hi' }, 'server_error')).status, 503);
+    assert.equal(
+      (await fails(provider(), { model: FAULT_MODELS.error503Always, prompt: 'hi' }, 'server_error')).status,
+      503,
+    );
     await fails(provider(), { model: FAULT_MODELS.overloaded, prompt: 'hi' }, 'server_error');
   });
 
@@ -146,7 +194,9 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
 
   test(`${format}: stream cut after 40 tokens → stream_interrupted, never the partial text`, async () => {
     const deltas: string[] = [];
-    const e = await fails(provider(), { model: FAULT_MODELS.cutAfter40, prompt: 'hi' }, 'stream_interrupted', { onDelta: (d) => deltas.push(d) });
+    const e = await fails(provider(), { model: FAULT_MODELS.cutAfter40, prompt: 'hi' }, 'stream_interrupted', {
+      onDelta: (d) => deltas.push(d),
+    });
     assert.equal(deltas.length, 40, 'the 40 tokens were streamed before the cut');
     assert.match(e.message, /without a finish/);
   });
@@ -168,13 +218,20 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     const ac = new AbortController();
     let seen = 0;
     let abortedAt = 0;
-    const p = run(provider(), { model: FAULT_MODELS.stallAfter10, prompt: 'hi' }, {
-      signal: ac.signal,
-      onDelta: () => {
-        if (++seen === 10) setTimeout(() => ((abortedAt = Date.now()), ac.abort()), 50);
+    const p = run(
+      provider(),
+      { model: FAULT_MODELS.stallAfter10, prompt: 'hi' },
+      {
+        signal: ac.signal,
+        onDelta: () => {
+          if (++seen === 10) setTimeout(() => ((abortedAt = Date.now()), ac.abort()), 50);
+        },
       },
-    });
-    const e = await p.then(() => assert.fail('resolved'), (err: unknown) => err);
+    );
+    const e = await p.then(
+      () => assert.fail('resolved'),
+      (err: unknown) => err,
+    );
     assert.ok(isProviderError(e) && e.kind === 'cancelled', String(e));
     assert.equal(seen, 10);
     assert.ok(Date.now() - abortedAt < ABORT_BUDGET_MS, `rejected ${Date.now() - abortedAt} ms after abort`);
@@ -201,7 +258,10 @@ export function providerContract(format: FaultFormat, config: (baseUrl: string) 
     const p = createCloudProvider(config(`http://127.0.0.1:${port}`), { getApiKey: () => TEST_KEY });
     const e = await fails(p, { model: FAULT_MODELS.ok, prompt: 'hi' }, 'network');
     assert.match(e.message, /refused/);
-    const le = await p.listModels?.(AbortSignal.timeout(5000)).then(() => undefined, (err: unknown) => err);
+    const le = await p.listModels?.(AbortSignal.timeout(5000)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     assert.ok(isProviderError(le) && le.kind === 'network', String(le));
     errors.push(le);
   });

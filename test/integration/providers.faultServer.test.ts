@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { FAULT_MODELS, FIXED_ANSWER, downModel, startFaultServer } from '../fixtures/faultServer';
 
 const chat = (url: string, model: string, stream = false): Promise<Response> =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }) });
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }),
+  });
 
 test('down-<N>s: 503 until N seconds after the first request for that name, then healthy', async () => {
   const s = await startFaultServer();
@@ -16,9 +19,15 @@ test('down-<N>s: 503 until N seconds after the first request for that name, then
     await new Promise((r) => setTimeout(r, 1100));
     const res = await chat(s.url, model);
     assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content, FIXED_ANSWER);
+    assert.equal(
+      ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content,
+      FIXED_ANSWER,
+    );
     const recs = s.attemptsFor(model);
-    assert.deepEqual(recs.map((r) => r.action), ['503', 'whole']);
+    assert.deepEqual(
+      recs.map((r) => r.action),
+      ['503', 'whole'],
+    );
     assert.ok((recs[1]?.at ?? 0) - (recs[0]?.at ?? 0) >= 1000, 'timestamps show the gap');
     s.reset();
     assert.equal(s.attempts.length, 0);
@@ -43,10 +52,16 @@ test('once-faults are per full model name, and reset() re-arms them', async () =
 
 test('close() ends silent and stalled connections at once', async () => {
   const s = await startFaultServer();
-  const silent = chat(s.url, FAULT_MODELS.silent).then(() => 'answered', () => 'closed');
+  const silent = chat(s.url, FAULT_MODELS.silent).then(
+    () => 'answered',
+    () => 'closed',
+  );
   const stalled = chat(s.url, FAULT_MODELS.stallAfter10, true)
     .then((r) => r.text())
-    .then(() => 'answered', () => 'closed');
+    .then(
+      () => 'answered',
+      () => 'closed',
+    );
   await new Promise((r) => setTimeout(r, 200));
   const t0 = Date.now();
   await s.close();
@@ -60,7 +75,10 @@ test('unknown routes answer 404 JSON; listings include every fault model', async
   try {
     assert.equal((await fetch(`${s.url}/nope`)).status, 404);
     const list = (await (await fetch(`${s.url}/api/tags`)).json()) as { models: { name: string }[] };
-    assert.deepEqual(list.models.map((m) => m.name), Object.values(FAULT_MODELS));
+    assert.deepEqual(
+      list.models.map((m) => m.name),
+      Object.values(FAULT_MODELS),
+    );
     assert.equal(s.requests.length, 2);
   } finally {
     await s.close();

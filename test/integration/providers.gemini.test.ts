@@ -4,12 +4,22 @@ import assert from 'node:assert/strict';
 import { FAULT_MODELS } from '../fixtures/faultServer';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
 
-const env = providerContract('gemini', (base) => ({ id: 'gem', type: 'gemini', baseUrl: base, apiKeyEnv: 'TEST_API_KEY' }));
+const env = providerContract('gemini', (base) => ({
+  id: 'gem',
+  type: 'gemini',
+  baseUrl: base,
+  apiKeyEnv: 'TEST_API_KEY',
+}));
 
 test('gemini: streamGenerateContent?alt=sse, key in x-goog-api-key and never in the URL, roles mapped', async () => {
   await env.run(env.provider(), {
     model: FAULT_MODELS.ok,
-    messages: [{ role: 'system', content: 'terse' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }, { role: 'user', content: 'again' }],
+    messages: [
+      { role: 'system', content: 'terse' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'yo' },
+      { role: 'user', content: 'again' },
+    ],
     maxTokens: 8,
   });
   const [a] = env.server().attemptsFor(FAULT_MODELS.ok);
@@ -17,7 +27,11 @@ test('gemini: streamGenerateContent?alt=sse, key in x-goog-api-key and never in 
   assert.equal(a?.query, '?alt=sse');
   assert.equal(a?.headers['x-goog-api-key'], TEST_KEY);
   assert.deepEqual(a?.body, {
-    contents: [{ role: 'user', parts: [{ text: 'hi' }] }, { role: 'model', parts: [{ text: 'yo' }] }, { role: 'user', parts: [{ text: 'again' }] }],
+    contents: [
+      { role: 'user', parts: [{ text: 'hi' }] },
+      { role: 'model', parts: [{ text: 'yo' }] },
+      { role: 'user', parts: [{ text: 'again' }] },
+    ],
     systemInstruction: { parts: [{ text: 'terse' }] },
     generationConfig: { maxOutputTokens: 8 },
   });

@@ -4,15 +4,29 @@ import assert from 'node:assert/strict';
 import { FAULT_MODELS, FIXED_ANSWER } from '../fixtures/faultServer';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
 
-const env = providerContract('ollama', (base) => ({ id: 'oll', type: 'ollama', baseUrl: base, apiKeyEnv: 'TEST_API_KEY' }));
+const env = providerContract('ollama', (base) => ({
+  id: 'oll',
+  type: 'ollama',
+  baseUrl: base,
+  apiKeyEnv: 'TEST_API_KEY',
+}));
 
 test('ollama: /api/chat with stream true, options mapped, Bearer only when a key is set', async () => {
-  await env.run(env.provider(), { model: FAULT_MODELS.ok, messages: [{ role: 'user', content: 'hi' }], maxTokens: 16, temperature: 0, stop: ['END'], contextSize: 4096 });
+  await env.run(env.provider(), {
+    model: FAULT_MODELS.ok,
+    messages: [{ role: 'user', content: 'hi' }],
+    maxTokens: 16,
+    temperature: 0,
+    stop: ['END'],
+    contextSize: 4096,
+  });
   const [a] = env.server().attemptsFor(FAULT_MODELS.ok);
   assert.equal(a?.path, '/api/chat');
   assert.equal(a?.headers.authorization, `Bearer ${TEST_KEY}`);
   assert.deepEqual(a?.body, {
-    model: FAULT_MODELS.ok, stream: true, messages: [{ role: 'user', content: 'hi' }],
+    model: FAULT_MODELS.ok,
+    stream: true,
+    messages: [{ role: 'user', content: 'hi' }],
     options: { num_predict: 16, temperature: 0, stop: ['END'], num_ctx: 4096 },
   });
 });

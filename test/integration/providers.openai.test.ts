@@ -5,15 +5,31 @@ import { FAULT_MODELS, FIXED_ANSWER } from '../fixtures/faultServer';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
 import { createCloudProvider } from '../../server/providers/cloud';
 
-const env = providerContract('openai', (base) => ({ id: 'oai', type: 'openai-compatible', baseUrl: `${base}/v1`, apiKeyEnv: 'TEST_API_KEY' }));
+const env = providerContract('openai', (base) => ({
+  id: 'oai',
+  type: 'openai-compatible',
+  baseUrl: `${base}/v1`,
+  apiKeyEnv: 'TEST_API_KEY',
+}));
 
 test('openai: chat request asks for a stream with usage, Bearer auth and the caller options', async () => {
-  await env.run(env.provider(), { model: FAULT_MODELS.ok, prompt: 'hello', maxTokens: 32, temperature: 0.2, stop: ['\n\n'] });
+  await env.run(env.provider(), {
+    model: FAULT_MODELS.ok,
+    prompt: 'hello',
+    maxTokens: 32,
+    temperature: 0.2,
+    stop: ['\n\n'],
+  });
   const [a] = env.server().attemptsFor(FAULT_MODELS.ok);
   assert.equal(a?.path, '/v1/chat/completions');
   assert.equal(a?.headers.authorization, `Bearer ${TEST_KEY}`);
   assert.deepEqual(a?.body, {
-    model: FAULT_MODELS.ok, stream: true, stream_options: { include_usage: true }, max_tokens: 32, temperature: 0.2, stop: ['\n\n'],
+    model: FAULT_MODELS.ok,
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: 32,
+    temperature: 0.2,
+    stop: ['\n\n'],
     messages: [{ role: 'user', content: 'hello' }],
   });
 });
@@ -29,7 +45,12 @@ test('openai: a suffix (FIM) goes to /completions with prompt and suffix', async
 
 test('openai: a model configured as completion-only uses /completions for plain prompts', async () => {
   const p = createCloudProvider(
-    { id: 'oai', type: 'openai-compatible', baseUrl: `${env.server().url}/v1`, modelInfo: { [FAULT_MODELS.ok]: { capabilities: ['completion', 'code'] } } },
+    {
+      id: 'oai',
+      type: 'openai-compatible',
+      baseUrl: `${env.server().url}/v1`,
+      modelInfo: { [FAULT_MODELS.ok]: { capabilities: ['completion', 'code'] } },
+    },
     { getApiKey: () => undefined },
   );
   assert.equal((await env.run(p, { model: FAULT_MODELS.ok, prompt: 'x' })).text, FIXED_ANSWER);

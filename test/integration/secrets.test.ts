@@ -31,14 +31,23 @@ before(async () => {
   dir = tmpDir('backstop-secrets-');
   const cfg = writeConfig(dir, {
     providers: [
-      { id: 'env', type: 'openai-compatible', baseUrl: `${fault.url}/v1`, apiKeyEnv: ENV_NAME, models: ['ok', 'unauthorized'] },
+      {
+        id: 'env',
+        type: 'openai-compatible',
+        baseUrl: `${fault.url}/v1`,
+        apiKeyEnv: ENV_NAME,
+        models: ['ok', 'unauthorized'],
+      },
       { id: 'rpc', type: 'openai-compatible', baseUrl: `${fault.url}/v1`, models: ['ok', 'unauthorized'] },
     ],
     chain: ['env/unauthorized', 'env/ok'],
     maxRetries: 1,
     backoff: { baseMs: 50, maxMs: 100 },
   });
-  d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')], { [ENV_NAME]: ENV_KEY, BACKSTOP_LOG_LEVEL: 'debug' });
+  d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')], {
+    [ENV_NAME]: ENV_KEY,
+    BACKSTOP_LOG_LEVEL: 'debug',
+  });
   d.conn.onNotification((method: string, params: unknown): void => {
     seen.push(`${method} ${JSON.stringify(params)}`);
   });
@@ -51,7 +60,10 @@ after(async () => {
 
 async function call<R>(method: { method: string }, params?: unknown): Promise<R | { error: unknown }> {
   try {
-    const r = params === undefined ? await d.conn.sendRequest<R>(method.method) : await d.conn.sendRequest<R>(method.method, params);
+    const r =
+      params === undefined
+        ? await d.conn.sendRequest<R>(method.method)
+        : await d.conn.sendRequest<R>(method.method, params);
     seen.push(JSON.stringify(r));
     return r;
   } catch (e) {
@@ -61,7 +73,9 @@ async function call<R>(method: { method: string }, params?: unknown): Promise<R 
   }
 }
 
-interface Failed { error: { message: string; data?: { attempts?: { message?: string }[] } } }
+interface Failed {
+  error: { message: string; data?: { attempts?: { message?: string }[] } };
+}
 const isError = (r: unknown): r is Failed => typeof r === 'object' && r !== null && 'error' in r;
 
 function ok<R>(r: R | { error: unknown }): R {
@@ -83,7 +97,11 @@ describe('API keys never leak', { concurrency: false }, () => {
     const auth = r.attempts.find((a) => a.model === 'env/unauthorized');
     assert.equal(auth?.failure, 'auth');
     assert.ok(auth.message?.includes(ENV_NAME), `names ${ENV_NAME}: ${auth.message}`);
-    assert.match(auth.message ?? '', /Incorrect API key provided: \*\*\*/, 'the quoted key was replaced, the rest kept');
+    assert.match(
+      auth.message ?? '',
+      /Incorrect API key provided: \*\*\*/,
+      'the quoted key was replaced, the rest kept',
+    );
     // The server did receive (and quote back) the key: the redaction is what kept it out.
     const sent = fault.attempts.find((a) => a.fault === FAULT_MODELS.unauthorized);
     assert.ok(String(sent?.headers.authorization).includes(ENV_KEY), 'the env key was sent');
@@ -102,15 +120,30 @@ describe('API keys never leak', { concurrency: false }, () => {
 
   it('a key given with backstop/setSecret is used, redacted, rotated and cleared', async () => {
     await call(methods.setSecret, { providerId: 'rpc', apiKey: RPC_KEY });
-    const r = ok(await call<CompleteResult>(methods.complete, { prompt: 'hi', maxTokens: 10, chain: ['rpc/unauthorized', 'rpc/ok'], streamId: 's2' }));
+    const r = ok(
+      await call<CompleteResult>(methods.complete, {
+        prompt: 'hi',
+        maxTokens: 10,
+        chain: ['rpc/unauthorized', 'rpc/ok'],
+        streamId: 's2',
+      }),
+    );
     assert.equal(r.modelUsed, 'rpc/ok');
-    assert.ok(fault.attempts.some((a) => a.fault === FAULT_MODELS.unauthorized && String(a.headers.authorization).includes(RPC_KEY)), 'the rpc key was sent');
+    assert.ok(
+      fault.attempts.some(
+        (a) => a.fault === FAULT_MODELS.unauthorized && String(a.headers.authorization).includes(RPC_KEY),
+      ),
+      'the rpc key was sent',
+    );
     const auth = r.attempts.find((a) => a.model === 'rpc/unauthorized');
     assert.equal(auth?.failure, 'auth');
     assert.match(auth.message ?? '', /setSecret/, 'says how to set the key');
     await call(methods.setSecret, { providerId: 'rpc', apiKey: ROTATED_KEY });
     await call(methods.complete, { prompt: 'hi', maxTokens: 10, chain: ['rpc/unauthorized', 'rpc/ok'] });
-    assert.ok(fault.attempts.some((a) => String(a.headers.authorization).includes(ROTATED_KEY)), 'the rotated key was sent');
+    assert.ok(
+      fault.attempts.some((a) => String(a.headers.authorization).includes(ROTATED_KEY)),
+      'the rotated key was sent',
+    );
     await call(methods.setSecret, { providerId: 'rpc', apiKey: null });
     for (const m of [methods.status, methods.health, methods.stats, methods.getConfig, methods.discover]) await call(m);
     await call(methods.models, { refresh: true });

@@ -17,10 +17,16 @@ test('the snapshot matches /proc/meminfo and reports the CPU; no GPU is an empty
   try {
     const s = mon.snapshot();
     const total = meminfoBytes('MemTotal');
-    assert.ok(Math.abs(s.memory.totalBytes - total) / total < 0.02, `total ${s.memory.totalBytes} vs MemTotal ${total}`);
+    assert.ok(
+      Math.abs(s.memory.totalBytes - total) / total < 0.02,
+      `total ${s.memory.totalBytes} vs MemTotal ${total}`,
+    );
     const available = meminfoBytes('MemAvailable');
     assert.ok(s.memory.availableBytes > 0 && s.memory.availableBytes <= s.memory.totalBytes);
-    assert.ok(Math.abs(s.memory.availableBytes - available) / total < 0.1, `available ${s.memory.availableBytes} vs MemAvailable ${available}`);
+    assert.ok(
+      Math.abs(s.memory.availableBytes - available) / total < 0.1,
+      `available ${s.memory.availableBytes} vs MemAvailable ${available}`,
+    );
     assert.ok(Array.isArray(s.gpus));
     assert.equal(s.cpu.cores, (await import('node:os')).cpus().length);
     assert.ok(s.cpu.physicalCores !== undefined && s.cpu.physicalCores >= 1);
@@ -50,9 +56,30 @@ test('snapshot() answers at once before start, from node:os', () => {
 test('GPU controllers: VRAM in MB becomes bytes; memoryTotal/Free preferred over vram', () => {
   const base = { vendor: 'NVIDIA', model: 'RTX 4090', bus: 'PCI', vram: 24_000, vramDynamic: false };
   const g = toGpu({ ...base, memoryTotal: 24_564, memoryFree: 20_000 });
-  assert.deepEqual(g, { vendor: 'NVIDIA', model: 'RTX 4090', vramTotalBytes: 24_564 * 1024 * 1024, vramFreeBytes: 20_000 * 1024 * 1024 });
+  assert.deepEqual(g, {
+    vendor: 'NVIDIA',
+    model: 'RTX 4090',
+    vramTotalBytes: 24_564 * 1024 * 1024,
+    vramFreeBytes: 20_000 * 1024 * 1024,
+  });
   const igpu = toGpu({ ...base, vendor: '', model: 'Intel UHD', vram: null, vramDynamic: true });
   assert.deepEqual(igpu, { vendor: 'unknown', model: 'Intel UHD' });
-  assert.equal(freeVramBytes({ platform: 'linux', cpu: { brand: 'x', cores: 1, loadPercent: 0 }, memory: { totalBytes: 1, availableBytes: 1 }, gpus: [igpu, g] }), 20_000 * 1024 * 1024);
-  assert.equal(freeVramBytes({ platform: 'linux', cpu: { brand: 'x', cores: 1, loadPercent: 0 }, memory: { totalBytes: 1, availableBytes: 1 }, gpus: [] }), undefined);
+  assert.equal(
+    freeVramBytes({
+      platform: 'linux',
+      cpu: { brand: 'x', cores: 1, loadPercent: 0 },
+      memory: { totalBytes: 1, availableBytes: 1 },
+      gpus: [igpu, g],
+    }),
+    20_000 * 1024 * 1024,
+  );
+  assert.equal(
+    freeVramBytes({
+      platform: 'linux',
+      cpu: { brand: 'x', cores: 1, loadPercent: 0 },
+      memory: { totalBytes: 1, availableBytes: 1 },
+      gpus: [],
+    }),
+    undefined,
+  );
 });

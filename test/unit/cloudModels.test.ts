@@ -5,9 +5,16 @@ import { CloudModelCatalog } from '../../server/discovery/cloudModels';
 import { ProviderError, type Provider, type ProviderModel } from '../../server/core/types';
 import { FakeClock } from '../helpers/fakeClock';
 
-function provider(id: string, list?: (signal: AbortSignal) => Promise<ProviderModel[]>, kind: 'local' | 'cloud' = 'cloud'): Provider & { calls: number } {
+function provider(
+  id: string,
+  list?: (signal: AbortSignal) => Promise<ProviderModel[]>,
+  kind: 'local' | 'cloud' = 'cloud',
+): Provider & { calls: number } {
   const p = {
-    id, type: 'openai-compatible' as const, kind, calls: 0,
+    id,
+    type: 'openai-compatible' as const,
+    kind,
+    calls: 0,
     generate: () => Promise.reject(new Error('unused')),
     ...(list ? { listModels: (s: AbortSignal) => ((p.calls += 1), list(s)) } : {}),
   };
@@ -16,13 +23,21 @@ function provider(id: string, list?: (signal: AbortSignal) => Promise<ProviderMo
 
 test('lists each cloud provider, sorted; errors keep the kind; local providers and those without listModels are skipped', async () => {
   const ok = provider('oa', async () => [{ name: 'gpt-b' }, { name: 'gpt-a', contextLength: 128000 }]);
-  const denied = provider('an', async () => { throw new ProviderError('auth', 'invalid API key (401): set ANTHROPIC_API_KEY'); });
-  const broken = provider('ge', async () => { throw new TypeError('fetch failed'); });
+  const denied = provider('an', async () => {
+    throw new ProviderError('auth', 'invalid API key (401): set ANTHROPIC_API_KEY');
+  });
+  const broken = provider('ge', async () => {
+    throw new TypeError('fetch failed');
+  });
   const local = provider('local', async () => [{ name: 'x' }], 'local');
   const silent = provider('nolist');
   const clock = new FakeClock(1000);
   let changes = 0;
-  const cat = new CloudModelCatalog({ providers: () => [ok, denied, broken, local, silent], clock, onChange: () => changes++ });
+  const cat = new CloudModelCatalog({
+    providers: () => [ok, denied, broken, local, silent],
+    clock,
+    onChange: () => changes++,
+  });
   await cat.refresh();
   assert.deepEqual(cat.get('oa'), { models: [{ name: 'gpt-a', contextLength: 128000 }, { name: 'gpt-b' }], at: 1000 });
   assert.deepEqual(cat.get('an')?.error, { kind: 'auth', message: 'invalid API key (401): set ANTHROPIC_API_KEY' });
@@ -60,7 +75,11 @@ test('after the TTL, get() answers from the cache and refreshes in the backgroun
   assert.equal(p.calls, 2, 'a stale get starts a refresh');
   await cat.refresh(); // joins the in-flight call
   assert.equal(p.calls, 2);
-  assert.deepEqual(cat.get('oa'), { models: [{ name: 'm1' }], error: { kind: 'network', message: 'connect ECONNREFUSED 127.0.0.1:1' }, at: 60_000 });
+  assert.deepEqual(cat.get('oa'), {
+    models: [{ name: 'm1' }],
+    error: { kind: 'network', message: 'connect ECONNREFUSED 127.0.0.1:1' },
+    at: 60_000,
+  });
 });
 
 test('a provider that never answers times out without holding the others', async () => {
@@ -72,7 +91,11 @@ test('a provider that never answers times out without holding the others', async
   const refreshed = cat.refresh().then(() => (done = true));
   await clock.advance(49);
   assert.equal(done, false);
-  assert.deepEqual(cat.get('fast')?.models, [{ name: 'f' }], 'the fast provider is listed while the slow one still hangs');
+  assert.deepEqual(
+    cat.get('fast')?.models,
+    [{ name: 'f' }],
+    'the fast provider is listed while the slow one still hangs',
+  );
   await clock.advance(1);
   await refreshed;
   assert.equal(cat.get('slow')?.error?.kind, 'timeout');

@@ -19,7 +19,12 @@ function echoTable(checkResults = false): HandlerTable {
 
 describe('HandlerTable', () => {
   it('serves exactly the declared methods', () => {
-    assert.deepEqual(echoTable().methods().sort(), Object.values(requests).map((d) => d.method).sort());
+    assert.deepEqual(
+      echoTable().methods().sort(),
+      Object.values(requests)
+        .map((d) => d.method)
+        .sort(),
+    );
   });
 
   it('hands validated params to the handler (defaults applied, unknown keys dropped)', async () => {
@@ -29,26 +34,42 @@ describe('HandlerTable', () => {
 
   it('answers -32602 naming the field before the handler runs', async () => {
     let ran = false;
-    const handlers = Object.fromEntries(Object.keys(requests).map((k) => [k, () => { ran = true; }]));
+    const handlers = Object.fromEntries(
+      Object.keys(requests).map((k) => [
+        k,
+        () => {
+          ran = true;
+        },
+      ]),
+    );
     const t = new HandlerTable(handlers as unknown as Handlers);
-    await assert.rejects(t.call('backstop/estimateWait', { model: 'a/b', priority: 'urgent' }, ctx), (e: { code: number; data: { field: string } }) => {
-      assert.equal(e.code, ErrorCodes.InvalidParams);
-      assert.equal(e.data.field, 'priority');
-      return true;
-    });
+    await assert.rejects(
+      t.call('backstop/estimateWait', { model: 'a/b', priority: 'urgent' }, ctx),
+      (e: { code: number; data: { field: string } }) => {
+        assert.equal(e.code, ErrorCodes.InvalidParams);
+        assert.equal(e.data.field, 'priority');
+        return true;
+      },
+    );
     assert.equal(ran, false);
   });
 
   it('unknown methods are -32601', async () => {
-    await assert.rejects(echoTable().call('backstop/nope', {}, ctx), (e: { code: number }) => e.code === ErrorCodes.MethodNotFound);
+    await assert.rejects(
+      echoTable().call('backstop/nope', {}, ctx),
+      (e: { code: number }) => e.code === ErrorCodes.MethodNotFound,
+    );
   });
 
   it('with checkResults, a result that breaks its declaration is an internal error naming the path', async () => {
-    await assert.rejects(echoTable(true).call('backstop/stats', undefined, ctx), (e: { code: number; message: string }) => {
-      assert.equal(e.code, ErrorCodes.InternalError);
-      assert.match(e.message, /backstop\/stats/);
-      return true;
-    });
+    await assert.rejects(
+      echoTable(true).call('backstop/stats', undefined, ctx),
+      (e: { code: number; message: string }) => {
+        assert.equal(e.code, ErrorCodes.InternalError);
+        assert.match(e.message, /backstop\/stats/);
+        return true;
+      },
+    );
   });
 });
 

@@ -50,8 +50,14 @@ describe('autoSwitch', () => {
 
 describe('queue errors', () => {
   it('a full queue on the only model is the request error (-32002), not "exhausted"', async () => {
-    const full = Object.assign(new Error('the queue for fake/only is full (maxSize 1)'), { code: ErrorCodes.QueueFull });
-    const h = setupEngine({ acquire: () => async () => { throw full; } });
+    const full = Object.assign(new Error('the queue for fake/only is full (maxSize 1)'), {
+      code: ErrorCodes.QueueFull,
+    });
+    const h = setupEngine({
+      acquire: () => async () => {
+        throw full;
+      },
+    });
     h.provider.script('only', ok('never'));
     const o = await h.run(['only']);
     assert.ok(!o.ok);

@@ -53,7 +53,13 @@ describe('conduct: primary fault, healthy fallback', () => {
     h.provider.script('fallback', ok(ANSWER));
     const r = answered(await h.run(['primary', 'fallback']));
     assert.equal(r.modelUsed, 'fake/primary');
-    assert.deepEqual(r.attempts.map((a) => [a.model, a.outcome, a.retry]), [['fake/primary', 'error', 0], ['fake/primary', 'success', 1]]);
+    assert.deepEqual(
+      r.attempts.map((a) => [a.model, a.outcome, a.retry]),
+      [
+        ['fake/primary', 'error', 0],
+        ['fake/primary', 'success', 1],
+      ],
+    );
     assert.equal(r.fallbackOccurred, false);
     assert.equal(h.provider.callsTo('fallback').length, 0);
   });
@@ -70,7 +76,10 @@ describe('conduct: primary fault, healthy fallback', () => {
     assert.deepEqual(r.usage, { promptTokens: 7, completionTokens: 5 });
     assert.equal(r.attempts.find((a) => a.model === 'fake/primary')?.status, 503);
     const fb = h.events.filter((e) => e.type === 'fallback');
-    assert.deepEqual(fb.map((e) => e.type === 'fallback' && [e.from, e.to, e.failure]), [['fake/primary', 'fake/fallback', 'server_error']]);
+    assert.deepEqual(
+      fb.map((e) => e.type === 'fallback' && [e.from, e.to, e.failure]),
+      [['fake/primary', 'fake/fallback', 'server_error']],
+    );
   });
 
   it('connection reset before headers, once: answered', async () => {
@@ -114,7 +123,19 @@ describe('conduct: primary fault, healthy fallback', () => {
     h.provider.script('fallback', ok(ANSWER));
     const streamed: string[] = [];
     const resets: string[] = [];
-    const r = answered(await h.run(['primary', 'fallback'], {}, { onDelta: (d) => streamed.push(d), onReset: (m) => { resets.push(m); streamed.length = 0; } }));
+    const r = answered(
+      await h.run(
+        ['primary', 'fallback'],
+        {},
+        {
+          onDelta: (d) => streamed.push(d),
+          onReset: (m) => {
+            resets.push(m);
+            streamed.length = 0;
+          },
+        },
+      ),
+    );
     assert.equal(r.text, ANSWER);
     assert.equal(r.modelUsed, 'fake/fallback');
     assert.deepEqual(resets, ['fake/fallback'], 'the caller is told to discard the 40 tokens');
@@ -123,7 +144,10 @@ describe('conduct: primary fault, healthy fallback', () => {
 
   it('malformed chunk mid-stream (classified stream_interrupted): a clean failure, never partial text', async () => {
     const h = setupEngine();
-    h.provider.script('primary', fail('stream_interrupted', { message: 'unparseable SSE chunk', deltas: words('half an', 10, 10), afterMs: 50 }));
+    h.provider.script(
+      'primary',
+      fail('stream_interrupted', { message: 'unparseable SSE chunk', deltas: words('half an', 10, 10), afterMs: 50 }),
+    );
     const o = await h.run(['primary']);
     assert.equal(o.ok, false);
     assert.ok(o.ok === false && o.e instanceof EngineError);
@@ -165,9 +189,14 @@ describe('conduct: primary fault, healthy fallback', () => {
     assert.equal(h.provider.callsTo('primary').length, 1);
     assert.equal(h.provider.callsTo('small').length, 0);
     assert.equal(r.modelUsed, 'fake/big');
-    assert.deepEqual(r.attempts.map((a) => [a.model, a.outcome, a.failure]), [
-      ['fake/primary', 'error', 'context_overflow'], ['fake/small', 'skipped', 'context_overflow'], ['fake/big', 'success', undefined],
-    ]);
+    assert.deepEqual(
+      r.attempts.map((a) => [a.model, a.outcome, a.failure]),
+      [
+        ['fake/primary', 'error', 'context_overflow'],
+        ['fake/small', 'skipped', 'context_overflow'],
+        ['fake/big', 'success', undefined],
+      ],
+    );
     assert.equal(h.health.get('fake/primary').failureCount, 0, 'not held against the model');
   });
 
@@ -191,7 +220,9 @@ describe('conduct: outage then recovery', () => {
     const h = setupEngine({ circuit: { cooldownMs, maxCooldownMs } });
     const t0 = h.clock.now();
     const recoveredAt = t0 + 60_000;
-    h.provider.scriptFn('primary', (_call, now) => (now < recoveredAt ? fail('server_error', { status: 503 }) : ok('primary ok')));
+    h.provider.scriptFn('primary', (_call, now) =>
+      now < recoveredAt ? fail('server_error', { status: 503 }) : ok('primary ok'),
+    );
     h.provider.script('fallback', ok(ANSWER));
     const results: CompleteResult[] = [];
     for (let i = 0; i < 20; i++) {
@@ -202,13 +233,17 @@ describe('conduct: outage then recovery', () => {
     assert.equal(results.length, 20);
     const opened = h.transitions.find((t) => t.model === 'fake/primary' && t.to === 'open')?.at ?? Infinity;
     const probes = h.provider.callsTo('primary').filter((c) => c.at > opened && c.at < recoveredAt);
-    for (let i = 1; i < probes.length; i++) assert.ok((probes[i]?.at ?? 0) - (probes[i - 1]?.at ?? 0) >= cooldownMs, 'one probe per cooldown');
+    for (let i = 1; i < probes.length; i++)
+      assert.ok((probes[i]?.at ?? 0) - (probes[i - 1]?.at ?? 0) >= cooldownMs, 'one probe per cooldown');
     const backOnPrimary = results.find((r) => r.modelUsed === 'fake/primary');
     const firstPrimaryWin = h.provider.callsTo('primary').find((c) => c.at >= recoveredAt)?.at ?? Infinity;
     assert.ok(backOnPrimary, 'traffic returned to the primary');
     assert.ok(firstPrimaryWin - recoveredAt <= maxCooldownMs, `back after ${firstPrimaryWin - recoveredAt} ms`);
     const later = results.slice(results.indexOf(backOnPrimary));
-    assert.ok(later.every((r) => r.modelUsed === 'fake/primary'), 'stays on the primary once it recovered');
+    assert.ok(
+      later.every((r) => r.modelUsed === 'fake/primary'),
+      'stays on the primary once it recovered',
+    );
   });
 
   it('every model failing: -32001 at once once circuits are open, with retryAfterMs and no provider call', async () => {
@@ -220,13 +255,22 @@ describe('conduct: outage then recovery', () => {
     const callsBefore = h.provider.calls.length;
     await h.clock.advance(1000);
     const p = h.start(['a', 'b']);
-    const e: unknown = await p.then(() => undefined, (x: unknown) => x); // no clock advance: it must answer at once
+    const e: unknown = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    ); // no clock advance: it must answer at once
     assert.ok(e instanceof EngineError);
     assert.equal(e.code, ErrorCodes.Exhausted);
     assert.equal(e.data.kind, 'exhausted');
     assert.equal(h.provider.calls.length, callsBefore, 'no provider call');
     assert.ok(e.data.retryAfterMs !== undefined && e.data.retryAfterMs > 0 && e.data.retryAfterMs <= 30_000);
-    assert.deepEqual(e.data.attempts?.map((a) => [a.model, a.outcome]), [['fake/a', 'skipped'], ['fake/b', 'skipped']]);
+    assert.deepEqual(
+      e.data.attempts?.map((a) => [a.model, a.outcome]),
+      [
+        ['fake/a', 'skipped'],
+        ['fake/b', 'skipped'],
+      ],
+    );
     assert.match(e.message, /callable again in \d+ s/);
   });
 });

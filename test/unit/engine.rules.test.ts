@@ -35,7 +35,10 @@ describe('retry policy by failure kind', () => {
   }
 
   it('retries honour maxRetries and back off exponentially (no jitter)', async () => {
-    const h = setupEngine({ config: { maxRetries: 3, backoff: { baseMs: 100, maxMs: 250, jitter: false } }, circuit: { failureThreshold: 10 } });
+    const h = setupEngine({
+      config: { maxRetries: 3, backoff: { baseMs: 100, maxMs: 250, jitter: false } },
+      circuit: { failureThreshold: 10 },
+    });
     h.provider.script('primary', fail('server_error', { afterMs: 0 }));
     await h.run(['primary']);
     const at = h.provider.callsTo('primary').map((c) => c.at - (h.provider.calls[0]?.at ?? 0));
@@ -50,7 +53,10 @@ describe('retry policy by failure kind', () => {
     assert.ok(o.ok);
     assert.equal(h.provider.callsTo('primary').length, 1);
     assert.equal(h.provider.callsTo('fallback')[0]?.at, h.provider.callsTo('primary')[0]?.at);
-    assert.equal(h.health.get('fake/primary').cooldownUntil, new Date((h.provider.calls[0]?.at ?? 0) + 60_000).toISOString());
+    assert.equal(
+      h.health.get('fake/primary').cooldownUntil,
+      new Date((h.provider.calls[0]?.at ?? 0) + 60_000).toISOString(),
+    );
   });
 
   it('auth marks the model as needing a key with a message that says what to do', async () => {
@@ -99,7 +105,10 @@ describe('cancellation', () => {
     const p = h.start(['primary', 'fallback'], {}, { signal: ac.signal });
     await h.clock.advance(300);
     ac.abort();
-    const e: unknown = await p.then(() => undefined, (x: unknown) => x);
+    const e: unknown = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof EngineError);
     assert.equal(e.code, ErrorCodes.RequestCancelled);
     assert.equal(h.provider.callsTo('primary')[0]?.abortedAt, h.clock.now());
@@ -114,7 +123,10 @@ describe('cancellation', () => {
     const p = h.start(['primary'], {}, { signal: ac.signal });
     await h.clock.advance(1000);
     ac.abort();
-    const e: unknown = await p.then(() => undefined, (x: unknown) => x);
+    const e: unknown = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof EngineError && e.code === ErrorCodes.RequestCancelled);
     await h.clock.advance(20_000);
     assert.equal(h.provider.callsTo('primary').length, 1);
@@ -123,7 +135,10 @@ describe('cancellation', () => {
   it('an already-aborted signal never reaches a provider', async () => {
     const h = setupEngine();
     h.provider.script('primary', ok('x'));
-    const e: unknown = await h.start(['primary'], {}, { signal: AbortSignal.abort() }).then(() => undefined, (x: unknown) => x);
+    const e: unknown = await h.start(['primary'], {}, { signal: AbortSignal.abort() }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof EngineError && e.code === ErrorCodes.RequestCancelled);
     assert.equal(h.provider.calls.length, 0);
   });
@@ -142,11 +157,25 @@ describe('stream integrity', () => {
 
   it('a retry on the same model after forwarded deltas resets the stream first', async () => {
     const h = setupEngine();
-    h.provider.script('primary', fail('server_error', { deltas: words('broken half', 10, 10), afterMs: 30 }), ok('whole answer'));
+    h.provider.script(
+      'primary',
+      fail('server_error', { deltas: words('broken half', 10, 10), afterMs: 30 }),
+      ok('whole answer'),
+    );
     const log: string[] = [];
-    const o = await h.run(['primary'], {}, { onDelta: (d, m) => log.push(`${m}:${d}`), onReset: (m) => log.push(`reset:${m}`) });
+    const o = await h.run(
+      ['primary'],
+      {},
+      { onDelta: (d, m) => log.push(`${m}:${d}`), onReset: (m) => log.push(`reset:${m}`) },
+    );
     assert.ok(o.ok);
-    assert.deepEqual(log, ['fake/primary:broken ', 'fake/primary:half', 'reset:fake/primary', 'fake/primary:whole ', 'fake/primary:answer']);
+    assert.deepEqual(log, [
+      'fake/primary:broken ',
+      'fake/primary:half',
+      'reset:fake/primary',
+      'fake/primary:whole ',
+      'fake/primary:answer',
+    ]);
   });
 
   it('no reset when nothing was forwarded before the fallback', async () => {
@@ -204,12 +233,17 @@ describe('queue slots', () => {
     assert.ok(o.ok);
     assert.equal(o.r.queuedMs, 3000);
     assert.deepEqual(released, ['fake/primary', 'fake/fallback']);
-    assert.deepEqual(seen, [['high', true], ['high', true]]);
+    assert.deepEqual(seen, [
+      ['high', true],
+      ['high', true],
+    ]);
   });
 
   it('a cancelled wait for a slot gives the slot back when it arrives', async () => {
     let released = 0;
-    const h = setupEngine({ acquire: (clock) => () => new Promise((resolve) => clock.setTimeout(() => resolve(() => released++), 1000)) });
+    const h = setupEngine({
+      acquire: (clock) => () => new Promise((resolve) => clock.setTimeout(() => resolve(() => released++), 1000)),
+    });
     h.provider.script('primary', ok('x'));
     const ac = new AbortController();
     const p = h.start(['primary'], {}, { signal: ac.signal });
@@ -224,7 +258,11 @@ describe('queue slots', () => {
 
 describe('exhaustion', () => {
   it('carries the planner plan and every attempt; an empty or unknown chain says what to fix', async () => {
-    const plan: FallbackPlan = { failure: 'server_error', recommended: { type: 'queue_and_wait', confidence: 0.5, message: 'wait' }, options: [] };
+    const plan: FallbackPlan = {
+      failure: 'server_error',
+      recommended: { type: 'queue_and_wait', confidence: 0.5, message: 'wait' },
+      options: [],
+    };
     const seen: string[] = [];
     const h = setupEngine({ plan: (ctx) => (seen.push(`${ctx.model}:${ctx.failure}`), plan) });
     h.provider.script('primary', fail('model_load', { message: 'bad gguf' }));
@@ -235,8 +273,17 @@ describe('exhaustion', () => {
     assert.match(o.e.message, /fake\/primary — model_load: bad gguf/);
     const empty = await h.run([]);
     assert.ok(!empty.ok && empty.e instanceof EngineError && /chain is empty/.test(empty.e.message));
-    const unknown = await h.engine.run({ prompt: 'x', chain: ['nope/model'] }, { requestId: 'u', signal: new AbortController().signal }).then(() => undefined, (x: unknown) => x);
-    assert.ok(unknown instanceof EngineError && unknown.code === ErrorCodes.Exhausted && /no configured provider serves it/.test(unknown.message));
+    const unknown = await h.engine
+      .run({ prompt: 'x', chain: ['nope/model'] }, { requestId: 'u', signal: new AbortController().signal })
+      .then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+    assert.ok(
+      unknown instanceof EngineError &&
+        unknown.code === ErrorCodes.Exhausted &&
+        /no configured provider serves it/.test(unknown.message),
+    );
   });
 
   it('emits an attempt event for every attempt', async () => {
@@ -246,6 +293,9 @@ describe('exhaustion', () => {
     assert.ok(o.ok);
     const attempts = h.events.filter((e) => e.type === 'attempt');
     assert.equal(attempts.length, 3);
-    assert.deepEqual(attempts.map((e) => e.type === 'attempt' && e.attempt.retry), [0, 1, 2]);
+    assert.deepEqual(
+      attempts.map((e) => e.type === 'attempt' && e.attempt.retry),
+      [0, 1, 2],
+    );
   });
 });

@@ -16,11 +16,18 @@ describe('fastest', () => {
     assert.ok(o.ok);
     assert.equal(o.r.modelUsed, 'fake/quick');
     assert.equal(o.r.fallbackOccurred, false);
-    assert.deepEqual(h.provider.calls.map((c) => c.at - t0), [0, 0, 0]);
+    assert.deepEqual(
+      h.provider.calls.map((c) => c.at - t0),
+      [0, 0, 0],
+    );
     const quickEnd = h.provider.callsTo('quick')[0]?.settledAt;
     assert.equal(h.provider.callsTo('slow')[0]?.abortedAt, quickEnd);
     assert.equal(h.provider.callsTo('never')[0]?.abortedAt, quickEnd);
-    assert.deepEqual(o.r.attempts.map((a) => [a.model, a.outcome]).sort(), [['fake/never', 'cancelled'], ['fake/quick', 'success'], ['fake/slow', 'cancelled']]);
+    assert.deepEqual(o.r.attempts.map((a) => [a.model, a.outcome]).sort(), [
+      ['fake/never', 'cancelled'],
+      ['fake/quick', 'success'],
+      ['fake/slow', 'cancelled'],
+    ]);
     assert.equal(h.clock.pending(), 0, 'no timer left behind');
   });
 
@@ -41,7 +48,11 @@ describe('fastest', () => {
     h.provider.script('a', fail('server_error', { deltas: [[10, 'a-partial ']], afterMs: 400 }));
     h.provider.script('b', ok('b whole answer', { ttftMs: 50, tokenMs: 200 }));
     const streamed: string[] = [];
-    const o = await h.run(['a', 'b'], { strategy: 'fastest' }, { onDelta: (d) => streamed.push(d), onReset: () => (streamed.length = 0) });
+    const o = await h.run(
+      ['a', 'b'],
+      { strategy: 'fastest' },
+      { onDelta: (d) => streamed.push(d), onReset: () => (streamed.length = 0) },
+    );
     assert.ok(o.ok);
     assert.equal(o.r.modelUsed, 'fake/b');
     assert.equal(streamed.join(''), o.r.text);
@@ -77,7 +88,15 @@ describe('hedging', () => {
   it('p95: no hedge before enough samples, then a hedge at the observed p95 time to first token', async () => {
     const h = setupEngine({ config: { hedging: { enabled: true, delayMs: 'p95' } } });
     h.provider.script('hedge', ok('hedged'));
-    h.provider.script('primary', ok('warm', { ttftMs: 100 }), ok('warm', { ttftMs: 100 }), ok('warm', { ttftMs: 100 }), ok('warm', { ttftMs: 100 }), ok('warm', { ttftMs: 100 }), ok('stuck', { ttftMs: 5000 }));
+    h.provider.script(
+      'primary',
+      ok('warm', { ttftMs: 100 }),
+      ok('warm', { ttftMs: 100 }),
+      ok('warm', { ttftMs: 100 }),
+      ok('warm', { ttftMs: 100 }),
+      ok('warm', { ttftMs: 100 }),
+      ok('stuck', { ttftMs: 5000 }),
+    );
     for (let i = 0; i < 5; i++) {
       const o = await h.run(['primary', 'hedge']);
       assert.ok(o.ok && o.r.modelUsed === 'fake/primary');
@@ -101,8 +120,16 @@ describe('load_balanced', () => {
   });
 
   it('orders by success rate, then latency; refused models go last', () => {
-    const v = view({ a: { rate: 0.5, latency: 100 }, b: { rate: 1, latency: 2000 }, c: { rate: 1, latency: 200 }, d: { blocked: true } });
-    assert.deepEqual(orderByHealth(['d', 'a', 'b', 'c'], v, () => 0), ['c', 'b', 'a', 'd']);
+    const v = view({
+      a: { rate: 0.5, latency: 100 },
+      b: { rate: 1, latency: 2000 },
+      c: { rate: 1, latency: 200 },
+      d: { blocked: true },
+    });
+    assert.deepEqual(
+      orderByHealth(['d', 'a', 'b', 'c'], v, () => 0),
+      ['c', 'b', 'a', 'd'],
+    );
   });
 
   it('spreads equally healthy models using random()', () => {
@@ -121,7 +148,10 @@ describe('load_balanced', () => {
     const before = h.provider.callsTo('flaky').length;
     const second = await h.run(['flaky', 'steady']);
     assert.ok(second.ok);
-    assert.deepEqual(second.r.attempts.map((a) => [a.model, a.outcome]), [['fake/steady', 'success']]);
+    assert.deepEqual(
+      second.r.attempts.map((a) => [a.model, a.outcome]),
+      [['fake/steady', 'success']],
+    );
     assert.equal(h.provider.callsTo('flaky').length, before);
   });
 });

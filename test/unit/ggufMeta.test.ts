@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
 import {
-  formatParameterCount, quantizationLabel, summarizeGguf, tensorDataEnd, truncationReason, huggingFaceUrl, hasFimTokens,
+  formatParameterCount,
+  quantizationLabel,
+  summarizeGguf,
+  tensorDataEnd,
+  truncationReason,
+  huggingFaceUrl,
+  hasFimTokens,
 } from '../../server/discovery/ggufMeta';
 import { isGgufFileName } from '../../server/discovery/findGguf';
 
@@ -43,7 +49,10 @@ test('tensor data end uses block sizes per ggml type; only part 1 counts', () =>
   const i = info({}, tensors);
   assert.equal(tensorDataEnd(i), 4672);
   assert.equal(truncationReason(i, 4672), undefined);
-  assert.equal(truncationReason(i, 4671), 'truncated: tensor data ends at 4672 but file is 4671 bytes (an interrupted download or copy; download the file again)');
+  assert.equal(
+    truncationReason(i, 4671),
+    'truncated: tensor data ends at 4672 but file is 4671 bytes (an interrupted download or copy; download the file again)',
+  );
   // Unknown tensor type: only its offset is known, so it cannot make a whole file look truncated.
   assert.equal(tensorDataEnd(info({}, [tensor('x', [10], 999, 5000)])), 5000);
   // No tensors: the header end still has to be inside the file.
@@ -52,7 +61,11 @@ test('tensor data end uses block sizes per ggml type; only part 1 counts', () =>
 
 test('capabilities: chat template, code names and architectures, FIM tokens, long context', () => {
   const llama = (extra: Record<string, unknown>, tokenizer: Record<string, unknown> = {}) =>
-    info({ general: { architecture: 'llama', name: 'Plain', ...extra }, llama: { context_length: 4096, block_count: 2 }, tokenizer: { ggml: { tokens: ['a'], ...tokenizer } } });
+    info({
+      general: { architecture: 'llama', name: 'Plain', ...extra },
+      llama: { context_length: 4096, block_count: 2 },
+      tokenizer: { ggml: { tokens: ['a'], ...tokenizer } },
+    });
 
   const plain = summarizeGguf(llama({}), 'plain-7b', '/m/plain-7b.gguf');
   assert.deepEqual(plain.capabilities, ['completion']);
@@ -60,25 +73,52 @@ test('capabilities: chat template, code names and architectures, FIM tokens, lon
   assert.equal(plain.layers, 2);
   assert.equal(plain.architecture, 'llama');
 
-  const chat = summarizeGguf(info({ general: { architecture: 'qwen2' }, qwen2: { context_length: 32768 }, tokenizer: { chat_template: '{% for m in messages %}{{m}}{% endfor %}', ggml: {} } }), 'qwen2.5-coder-7b-instruct-q4_k_m', '/m/x.gguf');
+  const chat = summarizeGguf(
+    info({
+      general: { architecture: 'qwen2' },
+      qwen2: { context_length: 32768 },
+      tokenizer: { chat_template: '{% for m in messages %}{{m}}{% endfor %}', ggml: {} },
+    }),
+    'qwen2.5-coder-7b-instruct-q4_k_m',
+    '/m/x.gguf',
+  );
   assert.deepEqual(chat.capabilities, ['chat', 'completion', 'code', 'long_context']);
   assert.equal(chat.hasChatTemplate, true);
 
-  const star = summarizeGguf(info({ general: { architecture: 'starcoder2' }, tokenizer: { ggml: { tokens: ['<fim_prefix>', '<fim_middle>'] } } }), 'sc2-3b', '/m/x.gguf');
+  const star = summarizeGguf(
+    info({
+      general: { architecture: 'starcoder2' },
+      tokenizer: { ggml: { tokens: ['<fim_prefix>', '<fim_middle>'] } },
+    }),
+    'sc2-3b',
+    '/m/x.gguf',
+  );
   assert.deepEqual(star.capabilities, ['completion', 'code', 'fim']);
 
   assert.equal(hasFimTokens(llama({}, { fim_pre_token_id: 3 })), true);
   assert.equal(hasFimTokens(llama({}, { tokens: ['<|fim_prefix|>'] })), true);
   assert.equal(hasFimTokens(llama({}, { tokens: ['fim_prefix'] })), false);
-  assert.deepEqual(summarizeGguf(llama({ name: 'DeepSeek-Coder-V2-Lite' }), 'dsc', '/m/x.gguf').capabilities, ['completion', 'code']);
+  assert.deepEqual(summarizeGguf(llama({ name: 'DeepSeek-Coder-V2-Lite' }), 'dsc', '/m/x.gguf').capabilities, [
+    'completion',
+    'code',
+  ]);
 });
 
 test('size label from metadata wins over the tensor count; source URL from the HF cache path', () => {
-  const s = summarizeGguf(info({ general: { architecture: 'llama', size_label: '8x7B', source: { url: 'https://example.com/m' } } }, [tensor('t', [10, 10], 0, 1000)]), 'm', '/x/m.gguf');
+  const s = summarizeGguf(
+    info({ general: { architecture: 'llama', size_label: '8x7B', source: { url: 'https://example.com/m' } } }, [
+      tensor('t', [10, 10], 0, 1000),
+    ]),
+    'm',
+    '/x/m.gguf',
+  );
   assert.equal(s.parameters, '8x7B');
   assert.equal(s.parameterCount, 100);
   assert.equal(s.sourceUrl, 'https://example.com/m');
-  assert.equal(huggingFaceUrl('/home/u/.cache/huggingface/hub/models--Qwen--Qwen2.5-7B-GGUF/snapshots/abc/q.gguf'), 'https://huggingface.co/Qwen/Qwen2.5-7B-GGUF');
+  assert.equal(
+    huggingFaceUrl('/home/u/.cache/huggingface/hub/models--Qwen--Qwen2.5-7B-GGUF/snapshots/abc/q.gguf'),
+    'https://huggingface.co/Qwen/Qwen2.5-7B-GGUF',
+  );
   assert.equal(huggingFaceUrl('/home/u/models/q.gguf'), undefined);
 });
 

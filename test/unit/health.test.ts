@@ -27,7 +27,12 @@ function setup(circuit: Partial<CircuitConfig> = {}, store?: Store) {
   const clock = new FakeClock();
   const cfg: CircuitConfig = { ...defaultConfig().circuit, cooldownMs: 10_000, maxCooldownMs: 35_000, ...circuit };
   const transitions: Array<[CircuitState, CircuitState, string]> = [];
-  const health = new HealthRegistry({ clock, config: () => cfg, ...(store ? { store } : {}), onTransition: (_m, from, to, why) => transitions.push([from, to, why]) });
+  const health = new HealthRegistry({
+    clock,
+    config: () => cfg,
+    ...(store ? { store } : {}),
+    onTransition: (_m, from, to, why) => transitions.push([from, to, why]),
+  });
   return { clock, health, transitions, cfg };
 }
 
@@ -88,7 +93,10 @@ describe('circuit', () => {
 
   it('opens on failure rate over the window once minRequests calls were seen', () => {
     const { health } = setup({ failureThreshold: 100, windowSize: 10, minRequests: 6, failureRateThreshold: 0.5 });
-    for (const ok of [true, false, true, false, false]) ok ? health.onSuccess(M, 10) : failN(health, 1);
+    for (const ok of [true, false, true, false, false]) {
+      if (ok) health.onSuccess(M, 10);
+      else failN(health, 1);
+    }
     assert.equal(health.admit(M).ok, true, '3/5 failed but under minRequests');
     failN(health, 1);
     assert.equal(health.admit(M).ok, false, '4/6 failed');
@@ -96,9 +104,17 @@ describe('circuit', () => {
 
   it('request-shaped failures do not count against the model', () => {
     const { health } = setup({ failureThreshold: 1 });
-    for (const k of ['bad_request', 'content_filter', 'context_overflow', 'cancelled'] as const) health.onFailure(M, k, 'x');
+    for (const k of ['bad_request', 'content_filter', 'context_overflow', 'cancelled'] as const)
+      health.onFailure(M, k, 'x');
     assert.deepEqual([health.get(M).state, health.get(M).failureCount], ['healthy', 0]);
-    for (const k of ['timeout', 'stream_interrupted', 'model_load', 'out_of_memory', 'model_missing', 'network'] as const) {
+    for (const k of [
+      'timeout',
+      'stream_interrupted',
+      'model_load',
+      'out_of_memory',
+      'model_missing',
+      'network',
+    ] as const) {
       const s = setup({ failureThreshold: 1 });
       s.health.onFailure(M, k, 'x');
       assert.equal(s.health.get(M).state, 'open', k);
@@ -144,7 +160,10 @@ describe('statistics and transitions', () => {
     for (let i = 1; i <= 20; i++) health.onSuccess(M, i * 10, i);
     health.onFailure(M, 'network', 'reset');
     const m = health.get(M);
-    assert.deepEqual([m.successCount, m.failureCount, m.p50LatencyMs, m.p95LatencyMs, m.lastFailure], [20, 1, 100, 190, 'network']);
+    assert.deepEqual(
+      [m.successCount, m.failureCount, m.p50LatencyMs, m.p95LatencyMs, m.lastFailure],
+      [20, 1, 100, 190, 'network'],
+    );
     assert.equal(m.successRate, 20 / 21);
     assert.ok(m.avgLatencyMs !== null && m.avgLatencyMs > 150 && m.avgLatencyMs < 200, 'EWMA leans to recent samples');
     assert.equal(health.ttftP95(M), 19);
@@ -160,7 +179,10 @@ describe('statistics and transitions', () => {
     assert.equal(transitions.length, 3);
     health.admit(M);
     health.onSuccess(M, 10);
-    assert.deepEqual(transitions.map(([f, t]) => `${f}>${t}`), ['healthy>degraded', 'degraded>open', 'open>half_open', 'half_open>healthy']);
+    assert.deepEqual(
+      transitions.map(([f, t]) => `${f}>${t}`),
+      ['healthy>degraded', 'degraded>open', 'open>half_open', 'half_open>healthy'],
+    );
     assert.match(transitions[1]?.[2] ?? '', /2 consecutive failures; open for 10000 ms/);
   });
 
@@ -187,7 +209,13 @@ describe('persistence', () => {
 
   it('a corrupt or foreign health record is ignored, not fatal', () => {
     const store = new MemoryStore();
-    store.write(HEALTH_STORE_KEY, { version: 1, models: { [M]: { circuit: { state: 'melted' } }, ok: { circuit: { state: 'open', openUntil: 'soon' }, successCount: -4 } } });
+    store.write(HEALTH_STORE_KEY, {
+      version: 1,
+      models: {
+        [M]: { circuit: { state: 'melted' } },
+        ok: { circuit: { state: 'open', openUntil: 'soon' }, successCount: -4 },
+      },
+    });
     const { health } = setup({}, store);
     assert.deepEqual(Object.keys(health.all()), ['ok']);
     assert.equal(health.get('ok').successCount, 0);
@@ -209,9 +237,21 @@ describe('persistence', () => {
     s.record({ modelUsed: 'a', fallback: false, ok: true });
     s.record({ modelUsed: 'b', fallback: true, ok: true });
     s.record({ fallback: true, ok: false });
-    const expected = { totalRequests: 3, fallbackRequests: 2, fallbackRate: 2 / 3, modelsUsed: { a: 1, b: 1 }, failedRequests: 1 };
+    const expected = {
+      totalRequests: 3,
+      fallbackRequests: 2,
+      fallbackRate: 2 / 3,
+      modelsUsed: { a: 1, b: 1 },
+      failedRequests: 1,
+    };
     assert.deepEqual(s.get(), expected);
     assert.deepEqual(new StatsRecorder(store).get(), expected);
-    assert.deepEqual(new StatsRecorder().get(), { totalRequests: 0, fallbackRequests: 0, fallbackRate: 0, modelsUsed: {}, failedRequests: 0 });
+    assert.deepEqual(new StatsRecorder().get(), {
+      totalRequests: 0,
+      fallbackRequests: 0,
+      fallbackRate: 0,
+      modelsUsed: {},
+      failedRequests: 0,
+    });
   });
 });

@@ -5,25 +5,54 @@ import type { ModelHealth, ModelInfo, SystemSnapshot } from '../../protocol/type
 
 function model(id: string, over: Partial<ModelInfo> = {}, health: Partial<ModelHealth> = {}): ModelInfo {
   return {
-    id, provider: id.split('/')[0] ?? id, name: id.split('/')[1] ?? id, kind: id.startsWith('local/') ? 'local' : 'cloud',
-    availability: 'ready', capabilities: ['chat', 'code'],
-    health: { state: 'healthy', successCount: 0, failureCount: 0, consecutiveFailures: 0, successRate: 1, avgLatencyMs: null, ...health },
+    id,
+    provider: id.split('/')[0] ?? id,
+    name: id.split('/')[1] ?? id,
+    kind: id.startsWith('local/') ? 'local' : 'cloud',
+    availability: 'ready',
+    capabilities: ['chat', 'code'],
+    health: {
+      state: 'healthy',
+      successCount: 0,
+      failureCount: 0,
+      consecutiveFailures: 0,
+      successRate: 1,
+      avgLatencyMs: null,
+      ...health,
+    },
     ...over,
   };
 }
 
 const GB = 1024 ** 3;
 const system = (availableGb: number): SystemSnapshot => ({
-  platform: 'linux', cpu: { brand: 'x', cores: 2, loadPercent: 95 }, memory: { totalBytes: 16 * GB, availableBytes: availableGb * GB }, gpus: [],
+  platform: 'linux',
+  cpu: { brand: 'x', cores: 2, loadPercent: 95 },
+  memory: { totalBytes: 16 * GB, availableBytes: availableGb * GB },
+  gpus: [],
 });
-const fits = (gb: number, ok = true, contextSize = 8192) => ({ fit: { fits: ok, gpuLayers: 0, estimatedRamBytes: gb * GB, estimatedVramBytes: 0, contextSize } });
+const fits = (gb: number, ok = true, contextSize = 8192) => ({
+  fit: { fits: ok, gpuLayers: 0, estimatedRamBytes: gb * GB, estimatedVramBytes: 0, contextSize },
+});
 
 test('levels at the documented thresholds', () => {
-  assert.deepEqual([80, 79, 60, 59, 40, 39, 0].map(levelOf), ['excellent', 'good', 'good', 'fair', 'fair', 'poor', 'poor']);
+  assert.deepEqual([80, 79, 60, 59, 40, 39, 0].map(levelOf), [
+    'excellent',
+    'good',
+    'good',
+    'fair',
+    'fair',
+    'poor',
+    'poor',
+  ]);
 });
 
 test('a healthy chain with room scores excellent with every factor present', () => {
-  const local = model('local/qwen-1.5b', { ...fits(1.6), benchmark: { model: 'local/qwen-1.5b', ok: true, at: '', totalMs: 2000 } }, { successCount: 50, failureCount: 1, p50LatencyMs: 2100 });
+  const local = model(
+    'local/qwen-1.5b',
+    { ...fits(1.6), benchmark: { model: 'local/qwen-1.5b', ok: true, at: '', totalMs: 2000 } },
+    { successCount: 50, failureCount: 1, p50LatencyMs: 2100 },
+  );
   const cloud = model('openai/gpt-4o-mini', {}, { successCount: 20 });
   const h = computeHealth({ chain: [local.id, cloud.id], models: [local, cloud], system: system(8) });
   assert.equal(h.level, 'excellent');
@@ -33,12 +62,19 @@ test('a healthy chain with room scores excellent with every factor present', () 
 });
 
 test('primary unavailable: lower score and at least one actionable recommendation naming it', () => {
-  const primary = model('openai/gpt-4o', {}, { state: 'open', consecutiveFailures: 4, lastFailureMessage: '503 Service Unavailable', failureCount: 4 });
+  const primary = model(
+    'openai/gpt-4o',
+    {},
+    { state: 'open', consecutiveFailures: 4, lastFailureMessage: '503 Service Unavailable', failureCount: 4 },
+  );
   const backup = model('local/qwen-1.5b', fits(1.6), { successCount: 10 });
   const h = computeHealth({ chain: [primary.id, backup.id], models: [primary, backup], system: system(8) });
   assert.ok(h.score < 80, `${h.score}`);
   assert.ok(h.recommendations.length >= 1);
-  assert.match(h.recommendations[0] ?? '', /The primary model openai\/gpt-4o is skipped after 4 consecutive failures \(503 Service Unavailable\)/);
+  assert.match(
+    h.recommendations[0] ?? '',
+    /The primary model openai\/gpt-4o is skipped after 4 consecutive failures \(503 Service Unavailable\)/,
+  );
   const circuits = h.factors.find((f) => f.name === 'circuits');
   assert.match(circuits?.detail ?? '', /openai\/gpt-4o open/);
   const keyless = model('claude/haiku', {}, { needsKey: true });
@@ -54,7 +90,12 @@ test('primary local model that does not fit: the memory recommendation with conc
     return { ramBytes, vramBytes: 0, fits: ramBytes < 3.2 * GB };
   };
   const h = computeHealth({ chain: [big.id], models: [big], system: system(3.2), estimateFit });
-  assert.ok(h.recommendations.includes('local/qwen-7b needs 6.1 GB at ctx 8192 but 3.2 GB is free: use ctx 4096 or a Q4_K_M file.'), JSON.stringify(h.recommendations));
+  assert.ok(
+    h.recommendations.includes(
+      'local/qwen-7b needs 6.1 GB at ctx 8192 but 3.2 GB is free: use ctx 4096 or a Q4_K_M file.',
+    ),
+    JSON.stringify(h.recommendations),
+  );
   const f = h.factors.find((x) => x.name === 'primaryFits');
   assert.equal(f?.score, 0);
   const mem = h.factors.find((x) => x.name === 'memoryHeadroom');
@@ -63,12 +104,31 @@ test('primary local model that does not fit: the memory recommendation with conc
 });
 
 test('success rate and latency factors move the score and add recommendations', () => {
-  const m = model('local/a', { ...fits(1), benchmark: { model: 'local/a', ok: true, at: '', totalMs: 1000 } }, { successCount: 10 });
-  const good = computeHealth({ chain: [m.id, 'local/b'], models: [m, model('local/b', fits(1))], system: system(8), recentSuccessRate: 1, recentLatencyMs: { 'local/a': 1000 } });
-  const bad = computeHealth({ chain: [m.id, 'local/b'], models: [m, model('local/b', fits(1))], system: system(8), recentSuccessRate: 0.5, recentLatencyMs: { 'local/a': 6000 } });
+  const m = model(
+    'local/a',
+    { ...fits(1), benchmark: { model: 'local/a', ok: true, at: '', totalMs: 1000 } },
+    { successCount: 10 },
+  );
+  const good = computeHealth({
+    chain: [m.id, 'local/b'],
+    models: [m, model('local/b', fits(1))],
+    system: system(8),
+    recentSuccessRate: 1,
+    recentLatencyMs: { 'local/a': 1000 },
+  });
+  const bad = computeHealth({
+    chain: [m.id, 'local/b'],
+    models: [m, model('local/b', fits(1))],
+    system: system(8),
+    recentSuccessRate: 0.5,
+    recentLatencyMs: { 'local/a': 6000 },
+  });
   assert.ok(bad.score < good.score);
   assert.ok(bad.recommendations.some((r) => /Only 50 % of recent requests succeeded/.test(r)));
-  assert.ok(bad.recommendations.some((r) => /local\/a answers 6\.0× slower than its benchmark .*CPU load 95 %/.test(r)), JSON.stringify(bad.recommendations));
+  assert.ok(
+    bad.recommendations.some((r) => /local\/a answers 6\.0× slower than its benchmark .*CPU load 95 %/.test(r)),
+    JSON.stringify(bad.recommendations),
+  );
   assert.equal(good.recommendations.length, 0);
 });
 

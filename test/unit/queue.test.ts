@@ -9,7 +9,12 @@ function setup(over: Partial<RequestQueueDeps> = {}) {
   const clock = new FakeClock();
   let changes = 0;
   const q = new RequestQueue({
-    clock, maxSize: () => 10, maxWaitMs: () => 60_000, concurrency: () => 1, onChange: () => changes++, ...over,
+    clock,
+    maxSize: () => 10,
+    maxWaitMs: () => 60_000,
+    concurrency: () => 1,
+    onChange: () => changes++,
+    ...over,
   });
   return { clock, q, changes: () => changes };
 }
@@ -52,9 +57,17 @@ test('priority order, FIFO within a level', async () => {
     track(q, order, 'm', 'normal', 'normal2'),
     track(q, order, 'm', 'critical', 'crit2'),
   ];
-  assert.deepEqual(q.items().map((i) => [i.priority, i.position]), [
-    ['critical', 0], ['critical', 1], ['high', 2], ['normal', 3], ['normal', 4], ['low', 5],
-  ]);
+  assert.deepEqual(
+    q.items().map((i) => [i.priority, i.position]),
+    [
+      ['critical', 0],
+      ['critical', 1],
+      ['high', 2],
+      ['normal', 3],
+      ['normal', 4],
+      ['low', 5],
+    ],
+  );
   hold();
   await Promise.all(ps);
   assert.deepEqual(order, ['crit1', 'crit2', 'high1', 'normal1', 'normal2', 'low1']);
@@ -212,7 +225,14 @@ test('estimates replay aging: an older item that will age past a new critical on
   const clock = new FakeClock();
   const estimator = new WaitEstimator({ clock });
   for (let i = 0; i < 10; i++) estimator.observe('m', 5000);
-  const q = new RequestQueue({ clock, estimator, agingMs: 1000, maxSize: () => 10, maxWaitMs: () => 600_000, concurrency: () => 1 });
+  const q = new RequestQueue({
+    clock,
+    estimator,
+    agingMs: 1000,
+    maxSize: () => 10,
+    maxWaitMs: () => 600_000,
+    concurrency: () => 1,
+  });
   const hold = await q.acquire('m', 'normal', never());
   const order: string[] = [];
   const low = track(q, order, 'm', 'low', 'low');
@@ -220,7 +240,13 @@ test('estimates replay aging: an older item that will age past a new critical on
   const crit = track(q, order, 'm', 'critical', 'crit');
   // Now the critical item is first (low has aged only to `high`), but when the slot frees in 2.5 s
   // low has waited 5 s, is `critical` too and older: it goes first, so crit waits 2.5 s + 5 s.
-  assert.deepEqual(q.items().map((i) => [i.priority, i.position, i.estimatedWaitMs]), [['critical', 0, 7500], ['low', 1, 2500]]);
+  assert.deepEqual(
+    q.items().map((i) => [i.priority, i.position, i.estimatedWaitMs]),
+    [
+      ['critical', 0, 7500],
+      ['low', 1, 2500],
+    ],
+  );
   await clock.advance(2500);
   hold();
   await Promise.all([low, crit]);

@@ -45,7 +45,12 @@ function pickPriority(r: number): Priority {
 }
 
 /** naiveMs: the textbook (position + 1) × mean ÷ concurrency, the baseline the estimator must beat. */
-interface Outcome { estimateMs: number; naiveMs: number; actualMs: number; priority: Priority }
+interface Outcome {
+  estimateMs: number;
+  naiveMs: number;
+  actualMs: number;
+  priority: Priority;
+}
 
 interface Workload {
   concurrency: number;
@@ -80,8 +85,19 @@ async function simulate(w: Workload): Promise<Outcome[]> {
   const rand = mulberry32(w.seed);
   const estimator = new WaitEstimator({ clock });
   // A benchmark prior 25 % too slow: the estimator has to learn the real speed from the queue.
-  estimator.setPrior('m', w.sized ? { tokensPerSecond: 1000 / (MS_PER_TOKEN * 1.25), ttftMs: TTFT_MS } : { tokensPerSecond: 51.2, expectedTokens: 256 });
-  const queue = new RequestQueue({ clock, estimator, maxSize: () => 10_000, maxWaitMs: () => 3_600_000, concurrency: () => w.concurrency });
+  estimator.setPrior(
+    'm',
+    w.sized
+      ? { tokensPerSecond: 1000 / (MS_PER_TOKEN * 1.25), ttftMs: TTFT_MS }
+      : { tokensPerSecond: 51.2, expectedTokens: 256 },
+  );
+  const queue = new RequestQueue({
+    clock,
+    estimator,
+    maxSize: () => 10_000,
+    maxWaitMs: () => 3_600_000,
+    concurrency: () => w.concurrency,
+  });
   const outcomes: Outcome[] = [];
   const done: Promise<void>[] = [];
   const meanSizedMs = TTFT_MS + MS_PER_TOKEN * SIZES.reduce((s, x) => s + x.p * x.maxTokens, 0);
@@ -111,7 +127,8 @@ async function simulate(w: Workload): Promise<Outcome[]> {
       const p = queue.acquire('m', priority, new AbortController().signal, opts);
       done.push(
         p.then((release) => {
-          if (estimateMs !== undefined) outcomes.push({ estimateMs, naiveMs, actualMs: clock.now() - arrived, priority });
+          if (estimateMs !== undefined)
+            outcomes.push({ estimateMs, naiveMs, actualMs: clock.now() - arrived, priority });
           clock.setTimeout(release, serviceMs);
         }),
       );
@@ -133,7 +150,15 @@ function mape(outcomes: Outcome[], pick: (o: Outcome) => number = (o) => o.estim
   return (100 * xs.reduce((s, o) => s + Math.abs(pick(o) - o.actualMs) / o.actualMs, 0)) / Math.max(1, xs.length);
 }
 
-interface Figures { c: number; n: number; mape: number; naive: number; shorter: number; ratio: number; byPriority: string }
+interface Figures {
+  c: number;
+  n: number;
+  mape: number;
+  naive: number;
+  shorter: number;
+  ratio: number;
+  byPriority: string;
+}
 
 function figures(c: number, outcomes: Outcome[]): Figures {
   const xs = counted(outcomes);
@@ -141,16 +166,27 @@ function figures(c: number, outcomes: Outcome[]): Figures {
     .map((p) => `${p} ${mape(xs.filter((o) => o.priority === p)).toFixed(1)} %`)
     .join(', ');
   return {
-    c, n: xs.length, mape: mape(xs), naive: mape(xs, (o) => o.naiveMs), byPriority,
+    c,
+    n: xs.length,
+    mape: mape(xs),
+    naive: mape(xs, (o) => o.naiveMs),
+    byPriority,
     // The estimate is a median: half the actual waits should be shorter, half longer. Over ALL queued
     // items: keeping only waits ≥ 1 s would drop the lucky short ones and fake an under-estimate.
     shorter: outcomes.filter((o) => o.actualMs < o.estimateMs).length / Math.max(1, outcomes.length),
-    ratio: xs.reduce((s, o) => s + o.estimateMs, 0) / Math.max(1, xs.reduce((s, o) => s + o.actualMs, 0)),
+    ratio:
+      xs.reduce((s, o) => s + o.estimateMs, 0) /
+      Math.max(
+        1,
+        xs.reduce((s, o) => s + o.actualMs, 0),
+      ),
   };
 }
 
 function print(label: string, all: Figures[]): void {
-  console.log(`queue simulation: MAPE ${all.map((f) => `${f.mape.toFixed(1)} % (c=${f.c})`).join(', ')}, workload ${label}`);
+  console.log(
+    `queue simulation: MAPE ${all.map((f) => `${f.mape.toFixed(1)} % (c=${f.c})`).join(', ')}, workload ${label}`,
+  );
   for (const f of all) {
     console.log(
       `  c=${f.c}: ${f.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms; by priority ${f.byPriority}; naive (position + 1) × mean ÷ c ${f.naive.toFixed(1)} %; ` +
@@ -162,16 +198,27 @@ function print(label: string, all: Figures[]): void {
 /** What any honest median estimate must show, whatever the noise: calibrated, and better than naive. */
 function assertCalibrated(f: Figures): void {
   assert.ok(f.n >= 100, `only ${f.n} items waited ≥ ${MIN_ACTUAL_WAIT_MS} ms`);
-  assert.ok(f.shorter >= 0.35 && f.shorter <= 0.65, `c=${f.c}: ${(100 * f.shorter).toFixed(0)} % of actual waits were shorter than the estimate (a median: ~50 %)`);
-  assert.ok(f.mape < f.naive, `c=${f.c}: MAPE ${f.mape.toFixed(1)} % is no better than the naive ${f.naive.toFixed(1)} %`);
+  assert.ok(
+    f.shorter >= 0.35 && f.shorter <= 0.65,
+    `c=${f.c}: ${(100 * f.shorter).toFixed(0)} % of actual waits were shorter than the estimate (a median: ~50 %)`,
+  );
+  assert.ok(
+    f.mape < f.naive,
+    `c=${f.c}: MAPE ${f.mape.toFixed(1)} % is no better than the naive ${f.naive.toFixed(1)} %`,
+  );
 }
 
 test(`estimated vs actual wait, sized requests (main workload): calibrated, better than naive, MAPE ≤ ${MAPE_CEILING_PERCENT} %`, async () => {
   const all: Figures[] = [];
   for (const c of [1, 2]) all.push(figures(c, await simulate({ concurrency: c, seed: 42 + c, sized: true })));
-  print(`${ARRIVALS} sized requests (64/256/1024 tokens, log-normal σ ${SIZED_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`, all);
+  print(
+    `${ARRIVALS} sized requests (64/256/1024 tokens, log-normal σ ${SIZED_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`,
+    all,
+  );
   const met = all.every((f) => f.mape <= ISSUE_TARGET_MAPE_PERCENT);
-  console.log(`  issue 6 target MAPE ≤ ${ISSUE_TARGET_MAPE_PERCENT} %: ${met ? 'met' : 'NOT met on this workload (see MAPE_CEILING_PERCENT)'}`);
+  console.log(
+    `  issue 6 target MAPE ≤ ${ISSUE_TARGET_MAPE_PERCENT} %: ${met ? 'met' : 'NOT met on this workload (see MAPE_CEILING_PERCENT)'}`,
+  );
   for (const f of all) {
     assertCalibrated(f);
     assert.ok(f.mape <= MAPE_CEILING_PERCENT, `c=${f.c}: MAPE ${f.mape.toFixed(1)} % > ${MAPE_CEILING_PERCENT} %`);
@@ -186,8 +233,12 @@ test(`estimated vs actual wait, sized requests (main workload): calibrated, bett
 const LOCAL_SIGMA = 0.1;
 test(`estimated vs actual wait, local-model spread (σ ${LOCAL_SIGMA}): MAPE ≤ ${ISSUE_TARGET_MAPE_PERCENT} %`, async () => {
   const all: Figures[] = [];
-  for (const c of [1, 2]) all.push(figures(c, await simulate({ concurrency: c, seed: 142 + c, sized: true, sigma: LOCAL_SIGMA })));
-  print(`${ARRIVALS} sized requests (64/256/1024 tokens, log-normal σ ${LOCAL_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`, all);
+  for (const c of [1, 2])
+    all.push(figures(c, await simulate({ concurrency: c, seed: 142 + c, sized: true, sigma: LOCAL_SIGMA })));
+  print(
+    `${ARRIVALS} sized requests (64/256/1024 tokens, log-normal σ ${LOCAL_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`,
+    all,
+  );
   // Local models run one request at a time by default (maxConcurrency 1): that is the case the
   // issue's 25 % applies to. Two slots are reported and held to a looser regression bar.
   for (const f of all) {
@@ -201,7 +252,10 @@ const TWO_SLOT_CEILING_PERCENT = 30;
 test('estimated vs actual wait, unsized heavy-spread requests: calibrated, better than naive', async () => {
   const all: Figures[] = [];
   for (const c of [1, 2]) all.push(figures(c, await simulate({ concurrency: c, seed: 42 + c, sized: false })));
-  print(`${ARRIVALS} unsized requests (log-normal ${MEAN_SERVICE_MS} ms, σ ${SERVICE_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`, all);
+  print(
+    `${ARRIVALS} unsized requests (log-normal ${MEAN_SERVICE_MS} ms, σ ${SERVICE_SIGMA}), Poisson at ${UTILISATION * 100} %, 4 priorities 10/20/40/30 %`,
+    all,
+  );
   // Σestimate/Σactual is printed, not asserted: for a median of right-skewed waits it is below 1 by design.
   for (const f of all) assertCalibrated(f);
 });

@@ -1,19 +1,43 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fakeClock';
-import { parseParameters, quantizationBits, qualityDelta, scoreCandidates, SuggestionCache, WEIGHTS } from '../../server/core/scoring';
+import {
+  parseParameters,
+  quantizationBits,
+  qualityDelta,
+  scoreCandidates,
+  SuggestionCache,
+  WEIGHTS,
+} from '../../server/core/scoring';
 import type { ModelHealth, ModelInfo } from '../../protocol/types';
 
 function model(id: string, over: Partial<ModelInfo> = {}, health: Partial<ModelHealth> = {}): ModelInfo {
   return {
-    id, provider: id.split('/')[0] ?? id, name: id.split('/')[1] ?? id, kind: id.startsWith('local/') ? 'local' : 'cloud',
-    availability: 'ready', capabilities: ['chat', 'code'],
-    health: { state: 'healthy', successCount: 0, failureCount: 0, consecutiveFailures: 0, successRate: 1, avgLatencyMs: null, ...health },
+    id,
+    provider: id.split('/')[0] ?? id,
+    name: id.split('/')[1] ?? id,
+    kind: id.startsWith('local/') ? 'local' : 'cloud',
+    availability: 'ready',
+    capabilities: ['chat', 'code'],
+    health: {
+      state: 'healthy',
+      successCount: 0,
+      failureCount: 0,
+      consecutiveFailures: 0,
+      successRate: 1,
+      avgLatencyMs: null,
+      ...health,
+    },
     ...over,
   };
 }
 
-const requested = model('local/qwen-7b', { parameters: '7B', quantization: 'Q4_K_M', capabilities: ['chat', 'code', 'fim'], contextLength: 8192 });
+const requested = model('local/qwen-7b', {
+  parameters: '7B',
+  quantization: 'Q4_K_M',
+  capabilities: ['chat', 'code', 'fim'],
+  contextLength: 8192,
+});
 
 test('weights sum to 1 so the score stays in 0..1', () => {
   const sum = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
@@ -24,21 +48,41 @@ test('ranks capability matches first and marks unavailable models, never above a
   const cands = [
     requested,
     model('local/qwen-1.5b', { parameters: '1.5B', quantization: 'Q4_K_M', capabilities: ['chat', 'code', 'fim'] }),
-    model('openai/gpt-4o', { capabilities: ['chat', 'code', 'fim', 'tools'] }, { state: 'open', consecutiveFailures: 5 }),
+    model(
+      'openai/gpt-4o',
+      { capabilities: ['chat', 'code', 'fim', 'tools'] },
+      { state: 'open', consecutiveFailures: 5 },
+    ),
     model('local/tiny-chat', { parameters: '0.5B', quantization: 'Q8_0', capabilities: ['chat'] }),
-    model('local/broken', { availability: 'incompatible', reason: 'truncated file', capabilities: ['chat', 'code', 'fim'] }),
+    model('local/broken', {
+      availability: 'incompatible',
+      reason: 'truncated file',
+      capabilities: ['chat', 'code', 'fim'],
+    }),
   ];
   const s = scoreCandidates(requested, cands);
-  assert.deepEqual(s.map((x) => x.model), ['local/qwen-1.5b', 'local/tiny-chat', 'openai/gpt-4o', 'local/broken']);
+  assert.deepEqual(
+    s.map((x) => x.model),
+    ['local/qwen-1.5b', 'local/tiny-chat', 'openai/gpt-4o', 'local/broken'],
+  );
   assert.ok(!s.some((x) => x.model === requested.id), 'the requested model is not its own alternative');
-  assert.deepEqual(s.map((x) => x.available), [true, true, false, false]);
+  assert.deepEqual(
+    s.map((x) => x.available),
+    [true, true, false, false],
+  );
   for (const x of s) assert.ok(x.score >= 0 && x.score <= 1);
   const open = s.find((x) => x.model === 'openai/gpt-4o');
-  assert.ok(open?.reasons.some((r) => /circuit open after 5 failures/.test(r)), JSON.stringify(open?.reasons));
+  assert.ok(
+    open?.reasons.some((r) => /circuit open after 5 failures/.test(r)),
+    JSON.stringify(open?.reasons),
+  );
   const broken = s.find((x) => x.model === 'local/broken');
   assert.ok(broken?.reasons.some((r) => /incompatible \(truncated file\)/.test(r)));
   const tiny = s.find((x) => x.model === 'local/tiny-chat');
-  assert.ok(tiny?.reasons.some((r) => /cannot do code, fim/.test(r)), JSON.stringify(tiny?.reasons));
+  assert.ok(
+    tiny?.reasons.some((r) => /cannot do code, fim/.test(r)),
+    JSON.stringify(tiny?.reasons),
+  );
 });
 
 test('requirements: minContext and required capabilities change the ranking', () => {
@@ -47,8 +91,12 @@ test('requirements: minContext and required capabilities change the ranking', ()
   const plain = scoreCandidates({ id: 'x/y' }, [a, b]);
   const need = scoreCandidates({ id: 'x/y' }, [a, b], { minContext: 16_000, capabilities: ['vision'] });
   assert.equal(need[0]?.model, 'local/b');
-  assert.ok((need.find((x) => x.model === 'local/a')?.score ?? 1) < (plain.find((x) => x.model === 'local/a')?.score ?? 0));
-  assert.ok(need.find((x) => x.model === 'local/a')?.reasons.some((r) => /context 4096 is below the required 16000/.test(r)));
+  assert.ok(
+    (need.find((x) => x.model === 'local/a')?.score ?? 1) < (plain.find((x) => x.model === 'local/a')?.score ?? 0),
+  );
+  assert.ok(
+    need.find((x) => x.model === 'local/a')?.reasons.some((r) => /context 4096 is below the required 16000/.test(r)),
+  );
 });
 
 test('qualityDelta from parameters × bits, else benchmark speed, in -1..1', () => {
@@ -70,7 +118,12 @@ test('qualityDelta from parameters × bits, else benchmark speed, in -1..1', () 
 });
 
 test('estimatedWaitMs comes from opts.waitMs', () => {
-  const s = scoreCandidates(requested, [model('local/a')], {}, { waitMs: (m) => (m === 'local/a' ? 1234.4 : undefined) });
+  const s = scoreCandidates(
+    requested,
+    [model('local/a')],
+    {},
+    { waitMs: (m) => (m === 'local/a' ? 1234.4 : undefined) },
+  );
   assert.equal(s[0]?.estimatedWaitMs, 1234);
 });
 

@@ -9,7 +9,12 @@ import { STRATEGIES } from '../../protocol/enums';
 import { modelIdProblem } from '../../protocol/modelId';
 import { numberSchemaOf, SETTINGS, SETTINGS_SECTION, TRACE_SERVER_LEVELS } from '../../protocol/settings';
 import {
-  buildConfiguration, PACKAGE_JSON, renderPackageJson, settingsUpToDate, STALE_MESSAGE, type Json,
+  buildConfiguration,
+  PACKAGE_JSON,
+  renderPackageJson,
+  settingsUpToDate,
+  STALE_MESSAGE,
+  type Json,
 } from '../../scripts/genSettings';
 
 const packageText = readFileSync(PACKAGE_JSON, 'utf8');
@@ -44,7 +49,9 @@ describe('package.json settings', () => {
     ]);
     assert.deepEqual(new Set(Object.keys(props)), expected);
     assert.equal(SETTINGS_SECTION, SECTION);
-    const daemon = Object.entries(SETTINGS).filter(([, d]) => 'daemon' in d).map(([k]) => k);
+    const daemon = Object.entries(SETTINGS)
+      .filter(([, d]) => 'daemon' in d)
+      .map(([k]) => k);
     assert.deepEqual(new Set(daemon), new Set(DAEMON_SETTINGS.map((k) => `${SECTION}.${k}`)));
   });
 
@@ -67,16 +74,21 @@ describe('package.json settings', () => {
     const types = providerItems.properties.type?.enum as string[];
     assert.ok(types.includes('local') && types.includes('openai-compatible'));
     for (const type of types) {
-      const ok = [{ id: 'p', type }, { id: 'p', type, baseUrl: 'http://127.0.0.1:1' }]
-        .some((p) => providerSchema.safeParse(p).success);
+      const ok = [
+        { id: 'p', type },
+        { id: 'p', type, baseUrl: 'http://127.0.0.1:1' },
+      ].some((p) => providerSchema.safeParse(p).success);
       assert.ok(ok, `${type} is not a provider type of the config schema`);
     }
     assert.equal(providerSchema.safeParse({ id: 'p', type: 'nope' }).success, false);
-    const baseUrlRequired = (providerItems.allOf as Json[]).some((c) =>
-      JSON.stringify(c) === JSON.stringify({
-        if: { properties: { type: { const: 'openai-compatible' } }, required: ['type'] },
-        then: { required: ['baseUrl'] },
-      }));
+    const baseUrlRequired = (providerItems.allOf as Json[]).some(
+      (c) =>
+        JSON.stringify(c) ===
+        JSON.stringify({
+          if: { properties: { type: { const: 'openai-compatible' } }, required: ['type'] },
+          then: { required: ['baseUrl'] },
+        }),
+    );
     assert.ok(baseUrlRequired, 'openai-compatible requires baseUrl');
     for (const [name, p] of Object.entries(providerItems.properties)) {
       assert.ok(typeof p.description === 'string' || typeof p.markdownDescription === 'string', `${name} has no text`);

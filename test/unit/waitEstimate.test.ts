@@ -37,7 +37,14 @@ test('queue time × position ÷ concurrency, plus download and cooldown', () => 
   assert.equal(c2.factors.queueMs, 8000);
   const free = e.estimate('m', { position: 0, concurrency: 2, running: 1 });
   assert.equal(free.factors.queueMs, 0);
-  const dl = e.estimate('m', { position: 0, concurrency: 1, running: 0, downloadBytes: 50e6, bandwidthBytesPerS: 10e6, cooldownRemainingMs: 3000 });
+  const dl = e.estimate('m', {
+    position: 0,
+    concurrency: 1,
+    running: 0,
+    downloadBytes: 50e6,
+    bandwidthBytesPerS: 10e6,
+    cooldownRemainingMs: 3000,
+  });
   assert.equal(dl.factors.downloadMs, 5000);
   assert.equal(dl.factors.cooldownMs, 3000);
   assert.equal(dl.totalMs, 5000 + 3000 + 4000);
@@ -86,7 +93,15 @@ test('the same queue gets the same estimate, and estimateAll agrees with estimat
     { priority: 'high' as const, waitedMs: 2000, tokens: 64 },
     { priority: 'normal' as const, waitedMs: 0, tokens: 1024 },
   ];
-  const ctx = { position: 0, concurrency: 1, running: 1, runningElapsedMs: [1500], runningTokens: [256], agingMs: 60_000, waiting };
+  const ctx = {
+    position: 0,
+    concurrency: 1,
+    running: 1,
+    runningElapsedMs: [1500],
+    runningTokens: [256],
+    agingMs: 60_000,
+    waiting,
+  };
   const all = e.estimateAll('m', ctx);
   for (let i = 0; i < waiting.length; i++) {
     const one = e.estimate('m', { ...ctx, self: i, priority: waiting[i]?.priority ?? 'normal' });
@@ -97,13 +112,17 @@ test('the same queue gets the same estimate, and estimateAll agrees with estimat
   const first = all[1]?.factors.queueMs ?? 0;
   assert.ok(first > 1500 && first < 3500, `${first}`);
   // Then normal (outranks low), then low after normal's 1024 tokens.
-  assert.ok((all[2]?.factors.queueMs ?? 0) > first && (all[0]?.factors.queueMs ?? 0) > (all[2]?.factors.queueMs ?? 0) + 8000);
+  assert.ok(
+    (all[2]?.factors.queueMs ?? 0) > first && (all[0]?.factors.queueMs ?? 0) > (all[2]?.factors.queueMs ?? 0) + 8000,
+  );
 });
 
 test('remaining time of a request already past its mean is short but not zero', () => {
   const e = new WaitEstimator({ clock: new FakeClock() });
   for (let i = 0; i < 20; i++) e.observe('m', i % 2 ? 3000 : 5000, 256);
-  const w = (elapsed: number) => e.estimate('m', { position: 0, concurrency: 1, running: 1, runningElapsedMs: [elapsed], runningTokens: [256] }).factors.queueMs;
+  const w = (elapsed: number) =>
+    e.estimate('m', { position: 0, concurrency: 1, running: 1, runningElapsedMs: [elapsed], runningTokens: [256] })
+      .factors.queueMs;
   assert.ok(w(0) > w(2000) && w(2000) > w(6000), `${w(0)} ${w(2000)} ${w(6000)}`);
   assert.ok(w(6000) > 0 && w(6000) < 1500, `${w(6000)}`);
 });

@@ -42,7 +42,8 @@ test('arbitrary values never pass as a message unless their type and payload are
     fc.property(fc.string(), fc.anything(), (type, payload) => {
       const known = ['ready', 'refresh', 'cancelBenchmark', 'resetSettings', 'monitorStop', 'showLogs'];
       const r = parseFromWebview({ type, model: payload, chain: payload });
-      if (r) assert.ok(known.includes(r.type) || r.type === 'setPrimary' || r.type === 'setChain' || r.type === 'benchmark');
+      if (r)
+        assert.ok(known.includes(r.type) || r.type === 'setPrimary' || r.type === 'setChain' || r.type === 'benchmark');
     }),
     { numRuns: 2000 },
   );

@@ -9,16 +9,24 @@ import { acceptItem } from './ui';
 import { waitFor } from './waitFor';
 
 const modelLabels = (qp: vscode.QuickPick<vscode.QuickPickItem>): string[] =>
-  qp.items.filter((i) => i.kind !== vscode.QuickPickItemKind.Separator && !i.label.startsWith('$(')).map((i) => i.label);
+  qp.items
+    .filter((i) => i.kind !== vscode.QuickPickItemKind.Separator && !i.label.startsWith('$('))
+    .map((i) => i.label);
 
 export function registerChainTests(env: Env): void {
   test('backstop.editChain with a chain argument sets it in the daemon and in settings, and says so', async () => {
     await useChain(env, ['local/tiny', 'cloud/gpt-x']);
-    const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.editChain', ['cloud/gpt-x', fakeId('ok')]);
+    const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.editChain', [
+      'cloud/gpt-x',
+      fakeId('ok'),
+    ]);
     assert.deepEqual(result?.chain, ['cloud/gpt-x', 'fake/ok']);
     assert.deepEqual((await ok(env.api.request(methods.status))).chain, ['cloud/gpt-x', 'fake/ok']);
     assert.deepEqual(cfg().get('chain'), ['cloud/gpt-x', 'fake/ok']);
-    assert.ok(env.ui.messages.some((m) => m.text === 'Backstop: chain saved: cloud/gpt-x → fake/ok'), JSON.stringify(env.ui.messages));
+    assert.ok(
+      env.ui.messages.some((m) => m.text === 'Backstop: chain saved: cloud/gpt-x → fake/ok'),
+      JSON.stringify(env.ui.messages),
+    );
   });
 
   test('backstop.editChain interactively: add a model (step 2), reorder and remove with item buttons, save', async () => {
@@ -71,12 +79,21 @@ export function registerChainTests(env: Env): void {
     await waitFor('status strategy fastest', [env.api.onDidChangeStatus], () => env.api.status?.strategy === 'fastest');
     assert.equal(cfg().get('strategy'), 'fastest');
     env.ui.pick((items) => {
-      assert.deepEqual(items.map((i) => i.label), ['sequential', 'fastest', 'load_balanced']);
+      assert.deepEqual(
+        items.map((i) => i.label),
+        ['sequential', 'fastest', 'load_balanced'],
+      );
       assert.equal(items.find((i) => i.description === 'current')?.label, 'fastest');
-      assert.ok(items.every((i) => (i.detail ?? '').length > 0), 'each strategy is explained');
+      assert.ok(
+        items.every((i) => (i.detail ?? '').length > 0),
+        'each strategy is explained',
+      );
       return items[2];
     });
-    const picked = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.chooseStrategy', 'not-a-strategy');
+    const picked = await vscode.commands.executeCommand<ChainResult | undefined>(
+      'backstop.chooseStrategy',
+      'not-a-strategy',
+    );
     assert.equal(picked?.strategy, 'load_balanced');
     assert.equal((await ok(env.api.request(methods.getConfig))).strategy, 'load_balanced');
     assert.equal(cfg().get('strategy'), 'load_balanced');

@@ -19,7 +19,9 @@ export function registerCompleteTests(env: Env): void {
     const before = 'function f() {\n  return ';
     const after = ';\n}\n';
     const editor = await editorWith(before + after, { start: before.length });
-    const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
+    const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', {
+      maxTokens: 8,
+    });
     assert.equal(result?.modelUsed, 'fake/ok');
     assert.equal(editor.document.getText(), before + FAKE_TEXT + after);
     const sent = env.fake.calls('ok').at(-1);
@@ -27,7 +29,10 @@ export function registerCompleteTests(env: Env): void {
     assert.equal(sent.body.prompt, before);
     assert.equal(sent.body.suffix, after);
     assert.equal(env.ui.progress[0]?.options.cancellable, true, 'progress with cancel');
-    assert.ok(env.ui.statusMessages.some((t) => t.includes('fake/ok answered')), JSON.stringify(env.ui.statusMessages));
+    assert.ok(
+      env.ui.statusMessages.some((t) => t.includes('fake/ok answered')),
+      JSON.stringify(env.ui.statusMessages),
+    );
   });
 
   test('backstop.complete replaces the selection, and the notification names the model that answered and why', async () => {
@@ -35,14 +40,20 @@ export function registerCompleteTests(env: Env): void {
     await useChain(env, ['fake/deny', 'fake/ok']);
     const editor = await editorWith('hello world!', { start: 6, end: 11 });
     const fallback = nextEvent('fallback from fake/deny', env.api.onFallback, (f) => f.from === 'fake/deny');
-    const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
+    const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', {
+      maxTokens: 8,
+    });
     assert.equal(result?.modelUsed, 'fake/ok');
     assert.equal(result.fallbackOccurred, true);
     assert.equal(editor.document.getText(), `hello ${FAKE_TEXT}!`);
     const sent = env.fake.calls('ok').at(-1);
     assert.deepEqual(sent?.body.messages, [{ role: 'user', content: 'world' }], 'the selection is the prompt');
     const note = env.ui.messages.find((m) => m.level === 'info');
-    assert.match(note?.text ?? '', /^Backstop: answered by fake\/ok \(fallback: fake\/deny failed \(auth/, JSON.stringify(env.ui.messages));
+    assert.match(
+      note?.text ?? '',
+      /^Backstop: answered by fake\/ok \(fallback: fake\/deny failed \(auth/,
+      JSON.stringify(env.ui.messages),
+    );
     assert.deepEqual(note?.buttons, ['Show Attempts']);
     assert.equal((await fallback).to, 'fake/ok');
   });
@@ -62,13 +73,25 @@ export function registerCompleteTests(env: Env): void {
 
   test('backstop.complete: when the document changed while it ran, the answer goes where the user says, not into the stale range', async () => {
     await useChain(env, ['fake/slow']);
-    for (const [choice, expected] of [['Insert at Cursor', 'let z = SLOW_ANSWER'], ['Copy', 'let z = ']] as const) {
+    for (const [choice, expected] of [
+      ['Insert at Cursor', 'let z = SLOW_ANSWER'],
+      ['Copy', 'let z = '],
+    ] as const) {
       let release: () => void = () => undefined;
-      env.fake.behave('slow', { kind: 'ok', text: 'SLOW_ANSWER', after: new Promise<void>((r) => { release = r; }) });
+      env.fake.behave('slow', {
+        kind: 'ok',
+        text: 'SLOW_ANSWER',
+        after: new Promise<void>((r) => {
+          release = r;
+        }),
+      });
       const editor = await editorWith('z = ', { start: 4 });
       await vscode.env.clipboard.writeText('');
       const asked: string[][] = [];
-      env.ui.answerMessages((m) => { asked.push(m.buttons); return m.level === 'warning' ? choice : undefined; });
+      env.ui.answerMessages((m) => {
+        asked.push(m.buttons);
+        return m.level === 'warning' ? choice : undefined;
+      });
       const calls = env.fake.calls('slow').length;
       const run = vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
       await waitFor('the daemon reached the model', [env.fake.onRequest], () => env.fake.calls('slow').length > calls);
@@ -90,14 +113,23 @@ export function registerCompleteTests(env: Env): void {
     const editor = await editorWith('y = ', { start: 4 });
 
     // 1. The chain fails with a long Retry-After: the user is told how long, and may dismiss.
-    const first = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
+    const first = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', {
+      maxTokens: 8,
+    });
     assert.equal(first, undefined);
     const [warning] = env.ui.messages;
     assert.equal(warning?.level, 'warning');
-    assert.match(warning.text, /every model in the chain failed or is cooling down; the next one should be back in [1-6] s/);
+    assert.match(
+      warning.text,
+      /every model in the chain failed or is cooling down; the next one should be back in [1-6] s/,
+    );
     assert.deepEqual(warning.buttons, ['Queue and Retry', 'Switch Model', 'Show Diagnostics']);
     assert.equal(editor.document.getText(), 'y = ');
-    const exhausted = await waitFor('status exhausted', [env.api.onDidChangeStatus], () => env.api.status?.exhausted && env.api.status);
+    const exhausted = await waitFor(
+      'status exhausted',
+      [env.api.onDidChangeStatus],
+      () => env.api.status?.exhausted && env.api.status,
+    );
     assert.ok(exhausted.exhaustedUntil, 'the daemon says until when');
     assert.match(env.api.statusBarText, COUNTDOWN_TEXT, 'the status bar counts down');
 
@@ -109,7 +141,11 @@ export function registerCompleteTests(env: Env): void {
       return m.buttons.includes('Queue and Retry') ? 'Queue and Retry' : undefined;
     });
     const queued = vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 8 });
-    const waiting = await env.ui.until('the queued progress', () => env.ui.progress.find((p) => 'title' in p.options && p.options.title === 'Backstop: queued until a model recovers'));
+    const waiting = await env.ui.until('the queued progress', () =>
+      env.ui.progress.find(
+        (p) => 'title' in p.options && p.options.title === 'Backstop: queued until a model recovers',
+      ),
+    );
     assert.equal(waiting.options.cancellable, true);
     assert.equal(callsWhenAsked, callsBefore, 'no request while the chain is known to be exhausted');
     assert.match(env.ui.messages[1]?.text ?? '', /back in [1-6] s/);
@@ -118,10 +154,17 @@ export function registerCompleteTests(env: Env): void {
     //    goes out at once, well before the announced wait is over, and the editor gets the answer.
     await useChain(env, ['fake/limited', 'fake/ok']);
     const result = await queued;
-    assert.ok(Date.now() < Date.parse(exhausted.exhaustedUntil), 'released by the statusChanged, not by the wait running out');
+    assert.ok(
+      Date.now() < Date.parse(exhausted.exhaustedUntil),
+      'released by the statusChanged, not by the wait running out',
+    );
     assert.equal(result?.modelUsed, 'fake/ok', 'the queued request went out after recovery');
     assert.equal(editor.document.getText(), `y = ${FAKE_TEXT}`);
-    await waitFor('the status bar shows a score again', [env.api.onDidChangeStatus], () => !COUNTDOWN_TEXT.test(env.api.statusBarText));
+    await waitFor(
+      'the status bar shows a score again',
+      [env.api.onDidChangeStatus],
+      () => !COUNTDOWN_TEXT.test(env.api.statusBarText),
+    );
     assert.match(env.api.statusBarText, /^\$\((pulse|loading~spin)\) \d+$/);
   });
 }

@@ -17,13 +17,19 @@ export function cfg(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('backstop');
 }
 
-export async function ok<R>(p: Promise<{ ok: true; value: R } | { ok: false; failure: { kind: string; message: string } }>): Promise<R> {
+export async function ok<R>(
+  p: Promise<{ ok: true; value: R } | { ok: false; failure: { kind: string; message: string } }>,
+): Promise<R> {
   const r = await p;
   if (!r.ok) assert.fail(`daemon request failed: ${r.failure.kind}: ${r.failure.message}`);
   return r.value;
 }
 
-export interface Env { api: BackstopApi; fake: FakeCloud; ui: Ui }
+export interface Env {
+  api: BackstopApi;
+  fake: FakeCloud;
+  ui: Ui;
+}
 
 /** Registers suite-level setup/teardown and returns the env the tests read (filled in by then). */
 export function commandEnv(): Env {
@@ -41,14 +47,23 @@ export function commandEnv(): Env {
     // Machine-scoped: kept in the user settings (see machineSettings.ts), never in the workspace.
     providersBefore = cfg().inspect('providers')?.globalValue;
     chainBefore = cfg().inspect('chain')?.workspaceValue;
-    const providers = [...(Array.isArray(providersBefore) ? providersBefore : []), { id: 'fake', type: 'openai-compatible', baseUrl, models: [...FAKE_MODELS] }];
-    const applied = nextEvent('the fake provider accepted', env.api.onConfigApplied, (c) => JSON.stringify(c).includes(baseUrl));
+    const providers = [
+      ...(Array.isArray(providersBefore) ? providersBefore : []),
+      { id: 'fake', type: 'openai-compatible', baseUrl, models: [...FAKE_MODELS] },
+    ];
+    const applied = nextEvent('the fake provider accepted', env.api.onConfigApplied, (c) =>
+      JSON.stringify(c).includes(baseUrl),
+    );
     await cfg().update('providers', providers, vscode.ConfigurationTarget.Global);
     await applied;
   });
 
-  setup(() => { env.ui = new Ui(); });
-  teardown(() => { env.ui.dispose(); });
+  setup(() => {
+    env.ui = new Ui();
+  });
+  teardown(() => {
+    env.ui.dispose();
+  });
 
   suiteTeardown(async () => {
     await cfg().update('providers', providersBefore, vscode.ConfigurationTarget.Global);
@@ -62,7 +77,11 @@ export function commandEnv(): Env {
 /** Set the chain in the daemon (not through a command under test) and wait until the client knows. */
 export async function useChain(env: Env, chain: string[]): Promise<ChainResult> {
   const r = await ok(env.api.request(methods.setChain, { chain }));
-  await waitFor(`status chain ${chain.join(',')}`, [env.api.onDidChangeStatus], () => JSON.stringify(env.api.status?.chain) === JSON.stringify(chain));
+  await waitFor(
+    `status chain ${chain.join(',')}`,
+    [env.api.onDidChangeStatus],
+    () => JSON.stringify(env.api.status?.chain) === JSON.stringify(chain),
+  );
   return r;
 }
 

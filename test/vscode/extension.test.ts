@@ -18,7 +18,9 @@ function cfg(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('backstop');
 }
 
-async function ok<R>(p: Promise<{ ok: true; value: R } | { ok: false; failure: { kind: string; message: string } }>): Promise<R> {
+async function ok<R>(
+  p: Promise<{ ok: true; value: R } | { ok: false; failure: { kind: string; message: string } }>,
+): Promise<R> {
   const r = await p;
   if (!r.ok) assert.fail(`daemon request failed: ${r.failure.kind}: ${r.failure.message}`);
   return r.value;
@@ -41,8 +43,11 @@ export function registerExtensionTests(): void {
     });
 
     test('activation starts the daemon and the status bar shows its health score', async () => {
-      const status = await waitFor('daemon running with a first status', [api.onDidChangeDaemonState, api.onDidChangeStatus],
-        () => api.daemonState === 'running' && api.status);
+      const status = await waitFor(
+        'daemon running with a first status',
+        [api.onDidChangeDaemonState, api.onDidChangeStatus],
+        () => api.daemonState === 'running' && api.status,
+      );
       assert.ok(status.healthScore >= 0 && status.healthScore <= 100, `healthScore ${status.healthScore}`);
       assert.deepEqual(status.chain, CHAIN, 'the daemon got the chain from the workspace settings');
       const m = SCORE_TEXT.exec(api.statusBarText);
@@ -52,7 +57,11 @@ export function registerExtensionTests(): void {
 
     test('backstop.failoverDrill forces the primary to fail and the local fallback answers', async () => {
       // Discovery of the local folder runs after start-up; statusChanged reports it.
-      await waitFor('local/tiny discovered (status.models.ready)', [api.onDidChangeStatus], () => (api.status?.models.ready ?? 0) >= 1);
+      await waitFor(
+        'local/tiny discovered (status.models.ready)',
+        [api.onDidChangeStatus],
+        () => (api.status?.models.ready ?? 0) >= 1,
+      );
       const fallback = nextEvent('a backstop/fallback notification', api.onFallback, (f) => f.from === 'cloud/gpt-x');
       const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
       assert.ok(result, 'the drill got an answer');
@@ -65,10 +74,20 @@ export function registerExtensionTests(): void {
     });
 
     test('inline completions: off by default, then answered on their own chain, and cancellable', async () => {
-      const doc = await vscode.workspace.openTextDocument({ language: 'javascript', content: 'function add(a, b) {\n  return ' });
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'javascript',
+        content: 'function add(a, b) {\n  return ',
+      });
       const pos = doc.lineAt(1).range.end;
-      const context: vscode.InlineCompletionContext = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined, requestUuid: 'test', requestIssuedDateTime: Date.now(), earliestShownDateTime: Date.now() } as vscode.InlineCompletionContext;
-      const ask = (token = new vscode.CancellationTokenSource().token) => Promise.resolve(api.inlineProvider.provideInlineCompletionItems(doc, pos, context, token));
+      const context: vscode.InlineCompletionContext = {
+        triggerKind: vscode.InlineCompletionTriggerKind.Invoke,
+        selectedCompletionInfo: undefined,
+        requestUuid: 'test',
+        requestIssuedDateTime: Date.now(),
+        earliestShownDateTime: Date.now(),
+      } as vscode.InlineCompletionContext;
+      const ask = (token = new vscode.CancellationTokenSource().token) =>
+        Promise.resolve(api.inlineProvider.provideInlineCompletionItems(doc, pos, context, token));
       assert.equal(await ask(), undefined, 'disabled by default');
       await cfg().update('inlineCompletions.enabled', true, vscode.ConfigurationTarget.Workspace);
       const applied = nextEvent('inline.chain applied', api.onConfigApplied);
@@ -79,8 +98,11 @@ export function registerExtensionTests(): void {
         const sub = api.onFallback((f) => fallbacks.push(f.from));
         const items = await ask();
         sub.dispose();
-        const list = Array.isArray(items) ? items : items?.items ?? [];
-        assert.ok(list.length === 1 && typeof list[0]?.insertText === 'string' && list[0].insertText.length > 0, 'one non-empty item');
+        const list = Array.isArray(items) ? items : (items?.items ?? []);
+        assert.ok(
+          list.length === 1 && typeof list[0]?.insertText === 'string' && list[0].insertText.length > 0,
+          'one non-empty item',
+        );
         assert.deepEqual(fallbacks, [], 'the inline chain (local only) did not touch the failing cloud primary');
         const cts = new vscode.CancellationTokenSource();
         const cancelled = ask(cts.token);
@@ -94,24 +116,39 @@ export function registerExtensionTests(): void {
 
     test('every contributed command is registered', async () => {
       const ext = vscode.extensions.getExtension(EXTENSION_ID);
-      const contributed = (ext?.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
+      const contributed = (
+        ext?.packageJSON as { contributes: { commands: { command: string }[] } }
+      ).contributes.commands.map((c) => c.command);
       assert.ok(contributed.length >= 12);
       const registered = new Set(await vscode.commands.getCommands(true));
-      assert.deepEqual(contributed.filter((c) => !registered.has(c)), []);
+      assert.deepEqual(
+        contributed.filter((c) => !registered.has(c)),
+        [],
+      );
     });
 
     test('backstop.switchPrimary changes the chain the daemon reports and keeps it in settings', async () => {
-      const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.switchPrimary', 'local/tiny');
+      const result = await vscode.commands.executeCommand<ChainResult | undefined>(
+        'backstop.switchPrimary',
+        'local/tiny',
+      );
       assert.deepEqual(result?.chain, ['local/tiny', 'cloud/gpt-x']);
       const status = await ok(api.request(methods.status));
       assert.deepEqual(status.chain, ['local/tiny', 'cloud/gpt-x']);
-      await waitFor('status bar state follows statusChanged', [api.onDidChangeStatus], () => api.status?.chain[0] === 'local/tiny');
+      await waitFor(
+        'status bar state follows statusChanged',
+        [api.onDidChangeStatus],
+        () => api.status?.chain[0] === 'local/tiny',
+      );
       assert.deepEqual(cfg().get('chain'), ['local/tiny', 'cloud/gpt-x']);
     });
 
     test('backstop.switchPrimary with an unknown provider is refused and the chain is unchanged', async () => {
       const before = (await ok(api.request(methods.status))).chain;
-      const result = await vscode.commands.executeCommand<ChainResult | undefined>('backstop.switchPrimary', 'nosuch/model');
+      const result = await vscode.commands.executeCommand<ChainResult | undefined>(
+        'backstop.switchPrimary',
+        'nosuch/model',
+      );
       assert.equal(result, undefined);
       assert.deepEqual((await ok(api.request(methods.status))).chain, before);
     });
@@ -122,7 +159,9 @@ export function registerExtensionTests(): void {
         ['inline.timeoutMs', 1500, (c) => (c.inline as { timeoutMs?: number } | undefined)?.timeoutMs === 1500],
       ];
       for (const [key, value, sent] of changes) {
-        const applied = nextEvent(`setConfig with ${key} accepted`, api.onConfigApplied, (c) => sent(c as Record<string, unknown>));
+        const applied = nextEvent(`setConfig with ${key} accepted`, api.onConfigApplied, (c) =>
+          sent(c as Record<string, unknown>),
+        );
         await cfg().update(key, value, vscode.ConfigurationTarget.Workspace);
         await applied;
       }
@@ -132,7 +171,11 @@ export function registerExtensionTests(): void {
     });
 
     test('an invalid setting is rejected by the daemon and surfaced with its name', async () => {
-      const rejected = waitFor('the daemon rejects backstop.timeoutMs', [api.onConfigRejected], () => api.configRejection);
+      const rejected = waitFor(
+        'the daemon rejects backstop.timeoutMs',
+        [api.onConfigRejected],
+        () => api.configRejection,
+      );
       try {
         await cfg().update('timeoutMs', 10, vscode.ConfigurationTarget.Workspace);
         const rejection = await rejected;
@@ -156,12 +199,22 @@ export function registerExtensionTests(): void {
       } finally {
         sub.dispose();
       }
-      assert.deepEqual(states.filter((s) => s === 'restarting' || s === 'running'), ['restarting', 'running']);
+      assert.deepEqual(
+        states.filter((s) => s === 'restarting' || s === 'running'),
+        ['restarting', 'running'],
+      );
       const after = await ok(api.request(methods.status));
-      assert.ok(after.uptimeMs <= Date.now() - t0 + CLOCK_SLACK_MS, `uptime ${after.uptimeMs} ms: not a new daemon process`);
+      assert.ok(
+        after.uptimeMs <= Date.now() - t0 + CLOCK_SLACK_MS,
+        `uptime ${after.uptimeMs} ms: not a new daemon process`,
+      );
       const config = await ok(api.request(methods.getConfig));
       assert.equal(config.maxRetries, 4, 'settings are sent again as initializationOptions');
-      assert.deepEqual(config.chain, ['local/tiny', 'cloud/gpt-x'], 'the switched chain survives the restart (kept in settings)');
+      assert.deepEqual(
+        config.chain,
+        ['local/tiny', 'cloud/gpt-x'],
+        'the switched chain survives the restart (kept in settings)',
+      );
     });
 
     test('a daemon that refuses invalid settings at start comes back when they are fixed', async () => {
@@ -175,7 +228,11 @@ export function registerExtensionTests(): void {
         assert.match(api.statusBarText, /error/);
         assert.match(api.daemonDetail ?? '', /maxRetries/, 'the reason names the setting');
       } finally {
-        const running = nextEvent('the daemon running again after the fix', api.onDidChangeDaemonState, (s) => s === 'running');
+        const running = nextEvent(
+          'the daemon running again after the fix',
+          api.onDidChangeDaemonState,
+          (s) => s === 'running',
+        );
         await cfg().update('maxRetries', 4, vscode.ConfigurationTarget.Workspace);
         await running;
       }
@@ -210,17 +267,29 @@ export function registerExtensionTests(): void {
       const pid = api.daemonPid;
       assert.ok(pid, 'the daemon runs');
       // A crash now is a real crash: no flag left over from the restarts may swallow it.
-      const running = nextEvent('the daemon running again after the crash', api.onDidChangeDaemonState, (s) => s === 'running');
+      const running = nextEvent(
+        'the daemon running again after the crash',
+        api.onDidChangeDaemonState,
+        (s) => s === 'running',
+      );
       process.kill(pid, 'SIGKILL');
       await running;
       assert.ok(api.daemonPid && api.daemonPid !== pid, 'a new daemon process');
-      await waitFor('the status bar shows a score again', [api.onDidChangeStatus, api.onDidChangeDaemonState], () => SCORE_TEXT.test(api.statusBarText));
+      await waitFor('the status bar shows a score again', [api.onDidChangeStatus, api.onDidChangeDaemonState], () =>
+        SCORE_TEXT.test(api.statusBarText),
+      );
     });
 
     test('backstop.showDiagnostics opens the diagnostics webview', async () => {
       await vscode.commands.executeCommand('backstop.showDiagnostics');
-      const tab = await waitFor('a Backstop Diagnostics tab', [vscode.window.tabGroups.onDidChangeTabs as vscode.Event<unknown>],
-        () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Backstop Diagnostics'));
+      const tab = await waitFor(
+        'a Backstop Diagnostics tab',
+        [vscode.window.tabGroups.onDidChangeTabs as vscode.Event<unknown>],
+        () =>
+          vscode.window.tabGroups.all
+            .flatMap((g) => g.tabs)
+            .find((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Backstop Diagnostics'),
+      );
       assert.match((tab.input as vscode.TabInputWebview).viewType, /backstop\.diagnostics/);
     });
   });

@@ -7,10 +7,26 @@ import * as vscode from 'vscode';
 
 export const FAKE_TEXT = 'FAKE_COMPLETION';
 
-/** What one model answers: a text, a 401 quoting the key, a 429 with Retry-After, or nothing until the caller gives up. */
-export type Behaviour = { kind: 'ok'; text?: string; /** The answer waits for this (the test decides when the model is done). */ after?: Promise<void> } | { kind: 'deny' } | { kind: 'rate_limited'; retryAfterS: number } | { kind: 'hang' };
+/**
+ * What one model answers: a text, a 401 quoting the key, a 429 with Retry-After, or nothing until the caller
+ * gives up.
+ */
+export type Behaviour =
+  | {
+      kind: 'ok';
+      text?: string;
+      /** The answer waits for this (the test decides when the model is done). */ after?: Promise<void>;
+    }
+  | { kind: 'deny' }
+  | { kind: 'rate_limited'; retryAfterS: number }
+  | { kind: 'hang' };
 
-export interface SeenRequest { path: string; model: string; authorization: string | undefined; body: Record<string, unknown> }
+export interface SeenRequest {
+  path: string;
+  model: string;
+  authorization: string | undefined;
+  body: Record<string, unknown>;
+}
 
 export class FakeCloud {
   readonly seen: SeenRequest[] = [];
@@ -51,11 +67,17 @@ export class FakeCloud {
     for await (const c of req) chunks.push(c as Buffer);
     const path = req.url ?? '';
     if (req.method === 'GET' && path.endsWith('/models')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: this.models.map((id) => ({ id })) }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: this.models.map((id) => ({ id })) }));
       return;
     }
     let body: Record<string, unknown> = {};
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>; } catch { /* recorded as {} */ }
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      /* recorded as {} */
+    }
     const model = typeof body.model === 'string' ? body.model : '';
     const authorization = req.headers.authorization;
     const seen = { path, model, authorization, body };
@@ -65,8 +87,15 @@ export class FakeCloud {
     if (b.kind === 'deny') {
       // Like OpenAI: the 401 body quotes the key it got. The daemon must redact it everywhere.
       const quoted = authorization?.replace(/^Bearer\s+/i, '') ?? '(none)';
-      res.writeHead(401, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { message: `Incorrect API key provided: ${quoted}.`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
+      res.writeHead(401, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            message: `Incorrect API key provided: ${quoted}.`,
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+          },
+        }),
+      );
       return;
     }
     if (b.kind === 'hang') {
@@ -76,7 +105,8 @@ export class FakeCloud {
       return;
     }
     if (b.kind === 'rate_limited') {
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(b.retryAfterS) })
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(b.retryAfterS) })
         .end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'rate_limit_error' } }));
       return;
     }
@@ -86,7 +116,9 @@ export class FakeCloud {
     const choice = completion ? { index: 0, text } : { index: 0, delta: { content: text } };
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(`data: ${JSON.stringify({ choices: [choice] })}\n\n`);
-    res.write(`data: ${JSON.stringify({ choices: [{ index: 0, ...(completion ? { text: '' } : { delta: {} }), finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ choices: [{ index: 0, ...(completion ? { text: '' } : { delta: {} }), finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`,
+    );
     res.end('data: [DONE]\n\n');
   }
 }

@@ -14,8 +14,12 @@ export function run(): Promise<void> {
   // Bind tdd globals (suite/test) for the registration below, as mocha.loadFiles would.
   mocha.suite.emit('pre-require', globalThis, 'backstop-vscode', mocha);
   let undo: (() => Promise<void>) | undefined;
-  mocha.suite.beforeAll('machine-scoped settings to the user settings', async () => { undo = await machineSettingsToUser(); });
-  mocha.suite.afterAll('machine-scoped settings restored', async () => { await undo?.(); });
+  mocha.suite.beforeAll('machine-scoped settings to the user settings', async () => {
+    undo = await machineSettingsToUser();
+  });
+  mocha.suite.afterAll('machine-scoped settings restored', async () => {
+    await undo?.();
+  });
   registerExtensionTests();
   registerCommandTests();
   return new Promise((resolve, reject) => {
@@ -27,7 +31,11 @@ export function run(): Promise<void> {
       if (failed > 0) reject(new Error(`${failed} extension-host test(s) failed`));
       else resolve();
     });
-    runner.on('pass', () => { passed++; });
-    runner.on('fail', (t, err: unknown) => { failures.push({ title: t.fullTitle(), error: err instanceof Error ? err.stack ?? err.message : String(err) }); });
+    runner.on('pass', () => {
+      passed++;
+    });
+    runner.on('fail', (t, err: unknown) => {
+      failures.push({ title: t.fullTitle(), error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    });
   });
 }

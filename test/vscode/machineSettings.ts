@@ -29,14 +29,22 @@ export async function machineSettingsToUser(): Promise<() => Promise<void>> {
   const cfg = vscode.workspace.getConfiguration('backstop');
   const moved = MACHINE_SETTINGS.filter((k) => file[`backstop.${k}`] !== undefined);
   for (const key of moved) {
-    assert.equal(cfg.inspect(key)?.workspaceValue, undefined, `backstop.${key} is machine-scoped: VS Code ignores it in a workspace`);
+    assert.equal(
+      cfg.inspect(key)?.workspaceValue,
+      undefined,
+      `backstop.${key} is machine-scoped: VS Code ignores it in a workspace`,
+    );
     const value = file[`backstop.${key}`];
-    const applied = key === 'server.wsPort' ? Promise.resolve() : nextEvent(`backstop.${key} from the user settings applied`, api.onConfigApplied);
+    const applied =
+      key === 'server.wsPort'
+        ? Promise.resolve()
+        : nextEvent(`backstop.${key} from the user settings applied`, api.onConfigApplied);
     await cfg.update(key, value, vscode.ConfigurationTarget.Global);
     await applied;
     assert.deepEqual(vscode.workspace.getConfiguration('backstop').get(key), value);
   }
   return async () => {
-    for (const key of moved) await vscode.workspace.getConfiguration('backstop').update(key, undefined, vscode.ConfigurationTarget.Global);
+    for (const key of moved)
+      await vscode.workspace.getConfiguration('backstop').update(key, undefined, vscode.ConfigurationTarget.Global);
   };
 }

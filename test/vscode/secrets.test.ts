@@ -23,12 +23,22 @@ async function authSeenBy(env: Env): Promise<string | undefined> {
 async function channelFileWith(env: Env, marker: string): Promise<string> {
   const file = vscode.Uri.joinPath(env.api.logUri, 'Backstop.log');
   const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(env.api.logUri, '*.log'));
-  const read = (): string => { try { return fs.readFileSync(file.fsPath, 'utf8'); } catch { return ''; } };
+  const read = (): string => {
+    try {
+      return fs.readFileSync(file.fsPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   try {
-    return await waitFor(`"${marker}" in ${file.fsPath}`, [watcher.onDidChange, watcher.onDidCreate, env.api.onLog, env.api.onDidChangeStatus], () => {
-      const text = read();
-      return text.includes(marker) && text;
-    });
+    return await waitFor(
+      `"${marker}" in ${file.fsPath}`,
+      [watcher.onDidChange, watcher.onDidCreate, env.api.onLog, env.api.onDidChangeStatus],
+      () => {
+        const text = read();
+        return text.includes(marker) && text;
+      },
+    );
   } finally {
     watcher.dispose();
   }
@@ -50,7 +60,10 @@ export function registerSecretTests(env: Env): void {
     const sub = env.api.onLog((m) => logged.push(m));
     try {
       env.ui.pick((items) => {
-        assert.ok(items.some((i) => i.label === 'fake'), `providers offered: ${items.map((i) => i.label).join(', ')}`);
+        assert.ok(
+          items.some((i) => i.label === 'fake'),
+          `providers offered: ${items.map((i) => i.label).join(', ')}`,
+        );
         return items.find((i) => i.label === 'fake');
       });
       env.ui.input((options) => {
@@ -74,8 +87,15 @@ export function registerSecretTests(env: Env): void {
       const channel = await channelFileWith(env, 'Incorrect API key provided');
       assert.ok(!channel.includes(key), 'the key is not in the "Backstop" output channel');
       assert.ok(logged.length > 0, 'the daemon logged something during the test');
-      assert.deepEqual(logged.filter((m) => m.message.includes(key)), [], 'no daemon log line carries the key');
-      assert.ok(!JSON.stringify(cfg()).includes(key) && !JSON.stringify(vscode.workspace.getConfiguration()).includes(key), 'not in settings');
+      assert.deepEqual(
+        logged.filter((m) => m.message.includes(key)),
+        [],
+        'no daemon log line carries the key',
+      );
+      assert.ok(
+        !JSON.stringify(cfg()).includes(key) && !JSON.stringify(vscode.workspace.getConfiguration()).includes(key),
+        'not in settings',
+      );
     } finally {
       sub.dispose();
     }
@@ -83,14 +103,20 @@ export function registerSecretTests(env: Env): void {
 
   test('backstop.clearApiKey from the QuickPick offers only stored keys; with none stored it says so', async () => {
     env.ui.pick((items) => {
-      assert.deepEqual(items.map((i) => [i.label, i.description]), [['fake', 'key stored']]);
+      assert.deepEqual(
+        items.map((i) => [i.label, i.description]),
+        [['fake', 'key stored']],
+      );
       return items[0];
     });
     assert.equal(await vscode.commands.executeCommand('backstop.clearApiKey'), true);
     env.ui.assertAllAnswered();
     assert.equal(await authSeenBy(env), undefined);
     assert.equal(await vscode.commands.executeCommand('backstop.clearApiKey'), false);
-    assert.ok(env.ui.messages.some((m) => m.text === 'Backstop: no API keys are stored.'), JSON.stringify(env.ui.messages));
+    assert.ok(
+      env.ui.messages.some((m) => m.text === 'Backstop: no API keys are stored.'),
+      JSON.stringify(env.ui.messages),
+    );
   });
 
   test('with message tracing on (log level Trace, backstop.trace.server verbose) backstop/setSecret is traced without its key', async () => {

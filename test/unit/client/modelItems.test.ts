@@ -5,8 +5,21 @@ import { describeModel, formatAttempts, sortModels } from '../../../client/model
 
 function model(id: string, over: Partial<ModelInfo> = {}): ModelInfo {
   return {
-    id, provider: id.split('/')[0] ?? '', name: id.split('/')[1] ?? '', kind: 'local', availability: 'ready', capabilities: [],
-    health: { state: 'healthy', successCount: 0, failureCount: 0, consecutiveFailures: 0, successRate: 1, avgLatencyMs: null }, ...over,
+    id,
+    provider: id.split('/')[0] ?? '',
+    name: id.split('/')[1] ?? '',
+    kind: 'local',
+    availability: 'ready',
+    capabilities: [],
+    health: {
+      state: 'healthy',
+      successCount: 0,
+      failureCount: 0,
+      consecutiveFailures: 0,
+      successRate: 1,
+      avgLatencyMs: null,
+    },
+    ...over,
   };
 }
 
@@ -17,18 +30,27 @@ test('a model line shows availability, circuit, fit, speed and chain position', 
   });
   const line = describeModel(m, ['local/tiny']);
   assert.equal(line.description, 'ready · fits in RAM · 123 tok/s · primary');
-  const open = describeModel(model('cloud/x', { kind: 'cloud', availability: 'unreachable', health: { ...m.health, state: 'open' } }), ['local/tiny', 'cloud/x']);
+  const open = describeModel(
+    model('cloud/x', { kind: 'cloud', availability: 'unreachable', health: { ...m.health, state: 'open' } }),
+    ['local/tiny', 'cloud/x'],
+  );
   assert.equal(open.description, 'unreachable · circuit open · fallback #1');
 });
 
 test('ready models first, then by chain position', () => {
   const sorted = sortModels([model('b/x', { availability: 'unreachable' }), model('z/z'), model('a/a')], ['z/z']);
-  assert.deepEqual(sorted.map((m) => m.id), ['z/z', 'a/a', 'b/x']);
+  assert.deepEqual(
+    sorted.map((m) => m.id),
+    ['z/z', 'a/a', 'b/x'],
+  );
 });
 
 test('attempt traces are one line each', () => {
-  assert.deepEqual(formatAttempts([
-    { model: 'cloud/x', outcome: 'error', failure: 'network', message: 'ECONNREFUSED', latencyMs: 3.2, retry: 1 },
-    { model: 'local/tiny', outcome: 'success', latencyMs: 40, retry: 0 },
-  ]), ['1. cloud/x (retry 1): error [network] in 3 ms — ECONNREFUSED', '2. local/tiny: success in 40 ms']);
+  assert.deepEqual(
+    formatAttempts([
+      { model: 'cloud/x', outcome: 'error', failure: 'network', message: 'ECONNREFUSED', latencyMs: 3.2, retry: 1 },
+      { model: 'local/tiny', outcome: 'success', latencyMs: 40, retry: 0 },
+    ]),
+    ['1. cloud/x (retry 1): error [network] in 3 ms — ECONNREFUSED', '2. local/tiny: success in 40 ms'],
+  );
 });

@@ -5,7 +5,10 @@ import { RestartPolicy } from '../../../client/restartPolicy';
 test('restart delays grow exponentially up to the cap', () => {
   const p = new RestartPolicy(10, 500, 4000, 60_000);
   const delays = [0, 1, 2, 3, 4, 5].map((i) => p.onCrash(i * 10));
-  assert.deepEqual(delays.map((d) => (d.restart ? d.delayMs : -1)), [500, 1000, 2000, 4000, 4000, 4000]);
+  assert.deepEqual(
+    delays.map((d) => (d.restart ? d.delayMs : -1)),
+    [500, 1000, 2000, 4000, 4000, 4000],
+  );
 });
 
 test('after maxTries crashes within the window the daemon is not restarted', () => {

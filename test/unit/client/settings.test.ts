@@ -2,24 +2,49 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { defaultConfig } from '../../../protocol';
-import { configFromSettings, configPathInMessage, configSubset, DAEMON_SETTINGS, settingForConfigPath, withModelsDirs } from '../../../client/settings';
+import {
+  configFromSettings,
+  configPathInMessage,
+  configSubset,
+  DAEMON_SETTINGS,
+  settingForConfigPath,
+  withModelsDirs,
+} from '../../../client/settings';
 
-const getter = (values: Record<string, unknown>) => (key: string): unknown => values[key];
+const getter =
+  (values: Record<string, unknown>) =>
+  (key: string): unknown =>
+    values[key];
 
 test('settings map to the daemon config, inline.* nested', () => {
-  const cfg = configFromSettings(getter({ chain: ['a/b'], timeoutMs: 9000, 'inline.chain': ['c/d'], 'inline.timeoutMs': 1500 }));
-  assert.deepEqual(cfg, { providers: [], chain: ['a/b'], timeoutMs: 9000, inline: { chain: ['c/d'], timeoutMs: 1500 } });
+  const cfg = configFromSettings(
+    getter({ chain: ['a/b'], timeoutMs: 9000, 'inline.chain': ['c/d'], 'inline.timeoutMs': 1500 }),
+  );
+  assert.deepEqual(cfg, {
+    providers: [],
+    chain: ['a/b'],
+    timeoutMs: 9000,
+    inline: { chain: ['c/d'], timeoutMs: 1500 },
+  });
 });
 
 test('only changed settings are sent', () => {
   const subset = configSubset(getter({ maxRetries: 4, timeoutMs: 9000 }), (k) => k === 'maxRetries');
   assert.deepEqual(subset, { maxRetries: 4 });
-  assert.equal(configSubset(getter({}), () => false), undefined);
+  assert.equal(
+    configSubset(getter({}), () => false),
+    undefined,
+  );
 });
 
 test('local.modelsDirs extends local providers, or creates one', () => {
-  assert.deepEqual(withModelsDirs([{ id: 'l', type: 'local', modelsDirs: ['/a'] }], ['/a', '/b']), [{ id: 'l', type: 'local', modelsDirs: ['/a', '/b'] }]);
-  assert.deepEqual(withModelsDirs([{ id: 'local', type: 'ollama' }], ['/m']), [{ id: 'local', type: 'ollama' }, { id: 'local2', type: 'local', modelsDirs: ['/m'] }]);
+  assert.deepEqual(withModelsDirs([{ id: 'l', type: 'local', modelsDirs: ['/a'] }], ['/a', '/b']), [
+    { id: 'l', type: 'local', modelsDirs: ['/a', '/b'] },
+  ]);
+  assert.deepEqual(withModelsDirs([{ id: 'local', type: 'ollama' }], ['/m']), [
+    { id: 'local', type: 'ollama' },
+    { id: 'local2', type: 'local', modelsDirs: ['/m'] },
+  ]);
   const subset = configSubset(getter({ providers: [], 'local.modelsDirs': ['/m'] }), (k) => k === 'local.modelsDirs');
   assert.deepEqual(subset, { providers: [{ id: 'local', type: 'local', modelsDirs: ['/m'] }] });
 });
@@ -34,7 +59,9 @@ test('daemon config paths map back to the setting the user edits', () => {
 
 test('package.json contributes every daemon setting with the daemon default', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    contributes: { configuration: { properties: Record<string, { default?: unknown; minimum?: number; maximum?: number }> } };
+    contributes: {
+      configuration: { properties: Record<string, { default?: unknown; minimum?: number; maximum?: number }> };
+    };
   };
   const props = pkg.contributes.configuration.properties;
   const defaults = defaultConfig() as unknown as Record<string, unknown>;
@@ -42,7 +69,9 @@ test('package.json contributes every daemon setting with the daemon default', ()
     const prop = props[`backstop.${key}`];
     assert.ok(prop, `backstop.${key} is not contributed`);
     if (key === 'local.modelsDirs' || key === 'providers') continue;
-    const expected = key.startsWith('inline.') ? (defaults.inline as Record<string, unknown>)[key.slice(7)] : defaults[key];
+    const expected = key.startsWith('inline.')
+      ? (defaults.inline as Record<string, unknown>)[key.slice(7)]
+      : defaults[key];
     assert.deepEqual(prop.default, expected, `default of backstop.${key}`);
   }
   assert.deepEqual([props['backstop.timeoutMs']?.minimum, props['backstop.timeoutMs']?.maximum], [5000, 120_000]);

@@ -17,7 +17,10 @@ test('the json trace format (params inside a JSON string) is redacted too', () =
   const inner = JSON.stringify({ method: 'backstop/setSecret', params: { providerId: 'p', apiKey: KEY } });
   const out = redactSecrets(JSON.stringify({ message: inner, after: 1 }));
   assert.ok(!out.includes('sk-abc') && !out.includes('def') && !out.includes('ghi'), out);
-  assert.deepEqual(JSON.parse(JSON.parse(out).message), { method: 'backstop/setSecret', params: { providerId: 'p', apiKey: REDACTED } });
+  assert.deepEqual(JSON.parse(JSON.parse(out).message), {
+    method: 'backstop/setSecret',
+    params: { providerId: 'p', apiKey: REDACTED },
+  });
   assert.ok(out.includes(REDACTED), out);
 });
 
