@@ -145,6 +145,12 @@ export const requests = {
     params: z.object({ model: S.ModelId, priority: S.Priority.optional() }),
     result: S.WaitEstimate,
   }),
+  fallbacks: request({
+    method: 'backstop/fallbacks',
+    doc: 'Client → daemon: the most recent fallbacks the daemon saw (up to 200), newest first, with their reasons.',
+    params: z.object({ limit: z.number().int().min(1).max(200).optional() }).optional(),
+    result: z.object({ fallbacks: z.array(S.LastFallback) }),
+  }),
   queue: request({
     method: 'backstop/queue',
     doc: 'Client → daemon: the waiting requests.',

@@ -69,6 +69,11 @@ export type EstimateWaitResult = ResultOf<'estimateWait'>;
 /** Client → daemon: how long a new request for `model` would wait. */
 export const estimateWait = new RequestType<EstimateWaitParams, EstimateWaitResult, void>('backstop/estimateWait');
 
+export type FallbacksParams = ParamsIn<'fallbacks'>;
+export type FallbacksResult = ResultOf<'fallbacks'>;
+/** Client → daemon: the most recent fallbacks the daemon saw (up to 200), newest first, with their reasons. */
+export const fallbacks = new RequestType<FallbacksParams, FallbacksResult, void>('backstop/fallbacks');
+
 export type QueueResult = ResultOf<'queue'>;
 /** Client → daemon: the waiting requests. */
 export const queue = new RequestType0<QueueResult, void>('backstop/queue');

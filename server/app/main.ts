@@ -75,6 +75,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
       removeDaemonFile(stateDir);
       await Promise.allSettled(closers.map((c) => c()));
       await services.stop();
+      store.flush();
     })());
 
   await services.start();

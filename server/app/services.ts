@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import { methods } from '../../protocol/index';
 import { providerOf, splitModelId } from '../../protocol/modelId';
 import type {
+  FallbackEvent,
   FallbackPlan,
   HealthReport,
   LastFallback,
@@ -34,6 +35,8 @@ export const DEFAULT_CLOUD_CONCURRENCY = 16;
 /** Local models run one generation at a time unless configured otherwise. */
 export const DEFAULT_LOCAL_CONCURRENCY = 1;
 const STATUS_DEBOUNCE_MS = 50;
+/** How many fallbacks the daemon remembers for backstop/fallbacks. */
+export const FALLBACK_HISTORY_MAX = 200;
 
 /**
  * llama.cpp threads: the physical cores, except on machines with two or fewer, where one core is
@@ -58,6 +61,8 @@ export class Services {
   readonly engine: Engine;
   readonly fitTable: FitTable;
   lastFallback: LastFallback | undefined;
+  /** The most recent fallbacks, oldest first (backstop/fallbacks). */
+  private readonly fallbackHistory: LastFallback[] = [];
   private inFlight = 0;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
   private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -139,16 +144,14 @@ export class Services {
       adjust: (ctx) => this.adjustFor(ctx),
       onEvent: (e) => {
         if (e.type === 'fallback') {
-          this.lastFallback = { ...e, at: new Date(clock.now()).toISOString() };
           this.log.info(`fallback ${e.from} → ${e.to}: ${e.failure} (${e.message})`);
-          state.peers.broadcast(methods.fallback, {
+          this.recordFallback({
             requestId: e.requestId,
             from: e.from,
             to: e.to,
             failure: e.failure,
             message: e.message,
           });
-          this.statusSoon();
         } else {
           const a = e.attempt;
           this.log.debug(
@@ -322,6 +325,21 @@ export class Services {
   requestEnded(): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     this.statusSoon();
+  }
+
+  /** A request moved to another model: remember it, tell every client, refresh the status. */
+  recordFallback(fb: FallbackEvent): void {
+    const at = { ...fb, at: new Date(this.clock.now()).toISOString() };
+    this.lastFallback = at;
+    this.fallbackHistory.push(at);
+    if (this.fallbackHistory.length > FALLBACK_HISTORY_MAX) this.fallbackHistory.shift();
+    this.state.peers.broadcast(methods.fallback, fb);
+    this.statusSoon();
+  }
+
+  /** The most recent fallbacks, newest first. */
+  recentFallbacks(limit = FALLBACK_HISTORY_MAX): LastFallback[] {
+    return this.fallbackHistory.slice(-limit).reverse();
   }
 
   status(): Status {

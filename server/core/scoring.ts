@@ -183,10 +183,13 @@ function unavailableReason(m: ModelInfo): string {
   return `unavailable: ${m.availability.replace('_', ' ')}${m.reason ? ` (${m.reason})` : ''}`;
 }
 
+/** Most (model, requirements) pairs a SuggestionCache keeps. */
+export const SUGGESTION_CACHE_MAX = 256;
+
 /** Suggestions per (model, requirements), dropped on `modelsChanged` and after ttlMs (queue waits move). */
 export class SuggestionCache {
   private readonly entries = new Map<string, { at: number; value: Suggestion[] }>();
-  constructor(private readonly opts: { clock?: Clock; ttlMs?: number } = {}) {}
+  constructor(private readonly opts: { clock?: Clock; ttlMs?: number; maxEntries?: number } = {}) {}
 
   static key(model: string, req?: Requirements): string {
     const r = req ?? {};
@@ -205,6 +208,12 @@ export class SuggestionCache {
     const hit = this.entries.get(key);
     if (hit && (this.opts.ttlMs === undefined || now - hit.at < this.opts.ttlMs)) return hit.value;
     const value = compute();
+    // Bounded: the oldest entry goes first (a Map iterates in insertion order).
+    this.entries.delete(key);
+    if (this.entries.size >= (this.opts.maxEntries ?? SUGGESTION_CACHE_MAX)) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
     this.entries.set(key, { at: now, value });
     return value;
   }

@@ -9,6 +9,7 @@ import { loadLlamaModule, type LlamaModule } from '../native/llama';
 import { discoveredModelId } from './discoveredId';
 import { findGgufFiles, type GgufFile } from './findGguf';
 import { summarizeGguf, truncationReason, quantizationLabel, metaValue } from './ggufMeta';
+import { LRUCache } from 'lru-cache';
 
 export interface LocalScanOptions {
   modelsDirs: string[];
@@ -69,7 +70,7 @@ export function wellKnownDirs(homeDir: string, scan: LocalScanOptions['scan']): 
 
 type Described = Omit<LocalModelEntry, 'id' | 'name' | 'path' | 'sizeBytes' | 'mtimeMs'>;
 // Keyed by resolved path + size + mtime, so an unchanged file is not re-read on every rescan.
-const metadataCache = new Map<string, Described>();
+const metadataCache = new LRUCache<string, Described>({ max: METADATA_CACHE_MAX });
 
 /**
  * All local models. Order: configured folders first, then well-known ones; within a folder by path.
@@ -110,7 +111,6 @@ async function describeCached(f: GgufFile): Promise<Described> {
     // A reader bug on one odd file must not hide every other model; not cached, so a fix applies.
     return incompatible(`unreadable GGUF metadata: ${errorMessage(e)}`);
   }
-  if (metadataCache.size >= METADATA_CACHE_MAX) metadataCache.clear();
   metadataCache.set(key, d);
   return d;
 }

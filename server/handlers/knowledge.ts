@@ -8,7 +8,17 @@ import type { Services } from '../app/services';
 
 type KnowledgeHandlers = Pick<
   Handlers,
-  'models' | 'discover' | 'system' | 'health' | 'stats' | 'suggest' | 'plan' | 'estimateWait' | 'queue' | 'queueCancel'
+  | 'models'
+  | 'discover'
+  | 'system'
+  | 'health'
+  | 'stats'
+  | 'suggest'
+  | 'plan'
+  | 'estimateWait'
+  | 'queue'
+  | 'queueCancel'
+  | 'fallbacks'
 >;
 
 export function knowledgeHandlers(s: Services): KnowledgeHandlers {
@@ -20,6 +30,7 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
     health: () => s.healthReport(),
     system: () => s.systemSnapshot(),
     queue: () => ({ items: s.queue.items() }),
+    fallbacks: (p) => ({ fallbacks: s.recentFallbacks(p?.limit) }),
     queueCancel: (p) => ({ cancelled: s.queue.cancel(p.id) }),
     models: async (p) => {
       if (p?.refresh) await Promise.all([s.catalog.rescan(), s.catalog.cloud.refresh(true)]);

@@ -42,6 +42,15 @@ export function invalidParamsError(issues: readonly Issue[]): RpcError {
   return new RpcError(ErrorCodes.InvalidParams, `invalid params: ${field}: ${issue?.message ?? 'invalid'}`, { field });
 }
 
+/**
+ * Every method takes one params object. By-position params (`[obj]`, or `[obj, null]` as vscode-jsonrpc
+ * sends when a caller passes an undefined cancellation token) carry it first, as LSP servers read them.
+ */
+function byName(params: unknown): unknown {
+  if (!Array.isArray(params)) return params ?? undefined;
+  return params.slice(1).every((p) => p === null || p === undefined) ? (params[0] ?? undefined) : params;
+}
+
 export class HandlerTable {
   private readonly byMethod = new Map<string, Entry>();
 
@@ -71,7 +80,7 @@ export class HandlerTable {
     const decl = requests[entry.name];
     let input: unknown = undefined;
     if (decl.params !== null) {
-      const r = decl.params.safeParse(params ?? undefined);
+      const r = decl.params.safeParse(byName(params));
       if (!r.success) throw invalidParamsError(r.error.issues);
       input = r.data;
     }

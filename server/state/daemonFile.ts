@@ -2,6 +2,7 @@
 // Mode 0600: it holds the bearer token.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../store/atomicFile';
 
 export interface DaemonFile {
   pid: number;
@@ -17,10 +18,7 @@ export const DAEMON_FILE = 'daemon.json';
 export function writeDaemonFile(stateDir: string, info: DaemonFile): string {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, DAEMON_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(info, null, 2), { mode: 0o600 });
-  fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(info, null, 2));
   return file;
 }
 

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import type { GgufInsights } from 'node-llama-cpp';
 import type { ModelFit } from '../../protocol/types';
 import { getSharedLlama, loadLlamaModule } from '../native/llama';
+import { LRUCache } from 'lru-cache';
 
 /** What the OS, the editor and everything else keep using while the model runs. */
 export const DEFAULT_HEADROOM_BYTES = 512 * 1024 * 1024;
@@ -28,7 +29,7 @@ export function resolveContextSize(requested: number | undefined, trainContextSi
     : DEFAULT_CONTEXT_SIZE;
 }
 
-const insightsCache = new Map<string, { key: string; insights: GgufInsights }>();
+const insightsCache = new LRUCache<string, { key: string; insights: GgufInsights }>({ max: INSIGHTS_CACHE_MAX });
 
 async function insightsFor(modelPath: string): Promise<GgufInsights> {
   const st = await fs.stat(modelPath);
@@ -39,7 +40,6 @@ async function insightsFor(modelPath: string): Promise<GgufInsights> {
   const info = await mod.readGgufFileInfo(modelPath, { logWarnings: false, sourceType: 'filesystem' });
   // The shared Llama, so the estimate knows the backend the daemon actually uses.
   const insights = await mod.GgufInsights.from(info, await getSharedLlama());
-  if (insightsCache.size >= INSIGHTS_CACHE_MAX) insightsCache.clear();
   insightsCache.set(modelPath, { key, insights });
   return insights;
 }

@@ -3,7 +3,6 @@
 // the user enabled it, serves a clearly labelled mock answer once no model could answer.
 import crypto from 'node:crypto';
 import { ErrorCodes } from '../../protocol/errors';
-import { methods } from '../../protocol/index';
 import { isModelId, namedChainOf } from '../../protocol/modelId';
 import type { Attempt, CompleteParams, CompleteResult, FailureKind } from '../../protocol/types';
 import { isEngineError } from '../core/engine';
@@ -113,8 +112,7 @@ export class CompletionService {
       failure,
       message: 'no model could answer: a labelled mock answer was served (mockGeneration is on)',
     };
-    s.lastFallback = { ...fb, at: new Date(s.clock.now()).toISOString() };
-    s.state.peers.broadcast(methods.fallback, fb);
+    s.recordFallback(fb);
     if (hooks.onMockAnswer) hooks.onMockAnswer(mock.text, MOCK_MODEL);
     else hooks.onDelta?.(mock.text, MOCK_MODEL);
     s.stats.record({ modelUsed: MOCK_MODEL, fallback: true, ok: true });

@@ -122,3 +122,44 @@ describe('the declared contract, over stdio', () => {
     });
   }
 });
+
+describe('backstop/fallbacks (the recipe example in docs/architecture.md)', () => {
+  it('lists the fallbacks the daemon saw, newest first, and honours limit', async () => {
+    const dir = tmpDir();
+    const cfg = writeConfig(dir, {
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [path.join(dir, 'models')],
+          scan: {
+            lmStudio: false,
+            huggingFace: false,
+            nodeLlamaCpp: false,
+            llamaCpp: false,
+          },
+        },
+      ],
+      mockGeneration: true,
+    });
+    const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    try {
+      const before = await d.conn.sendRequest<{ fallbacks: unknown[] }>(requests.fallbacks.method, {});
+      assert.deepEqual(before.fallbacks, []);
+      await d.conn.sendRequest(requests.complete.method, {
+        prompt: 'x',
+        chain: ['local/a', 'local/b'],
+        forceFail: { models: ['local/a', 'local/b'], kind: 'server_error' },
+      });
+      type Fb = { from: string; to: string; failure: string; at: string };
+      const all = await d.conn.sendRequest<{ fallbacks: Fb[] }>(requests.fallbacks.method, {});
+      assert.ok(all.fallbacks.length >= 2, JSON.stringify(all.fallbacks));
+      assert.equal(all.fallbacks[0]?.to, 'backstop/mock', 'newest first: the mock answer came last');
+      assert.ok(all.fallbacks.some((f) => f.from === 'local/a' && f.to === 'local/b' && f.failure === 'server_error'));
+      const one = await d.conn.sendRequest<{ fallbacks: Fb[] }>(requests.fallbacks.method, { limit: 1 });
+      assert.deepEqual(one.fallbacks, all.fallbacks.slice(0, 1));
+    } finally {
+      await d.kill();
+    }
+  });
+});

@@ -88,3 +88,17 @@ describe('generated protocol files', () => {
     });
   });
 });
+
+describe('by-position params', () => {
+  it('[obj] and [obj, null] are read as obj; other arrays are refused naming params', async () => {
+    const t = echoTable();
+    for (const params of [[{ chain: ['a/b'] }], [{ chain: ['a/b'] }, null]]) {
+      const r = (await t.call('backstop/setChain', params, ctx)) as { got: unknown };
+      assert.deepEqual(r.got, { chain: ['a/b'] });
+    }
+    await assert.rejects(t.call('backstop/setChain', [{ chain: ['a/b'] }, 5], ctx), (e: { code: number }) => {
+      assert.equal(e.code, ErrorCodes.InvalidParams);
+      return true;
+    });
+  });
+});

@@ -144,3 +144,16 @@ test('SuggestionCache: per (model, requirements), invalidated on demand and afte
   cache.get('m', { minContext: 8000 }, compute);
   assert.equal(computed, 4);
 });
+
+test('SuggestionCache is bounded: past maxEntries the oldest pair is computed again', () => {
+  const cache = new SuggestionCache({ maxEntries: 3 });
+  let computed = 0;
+  const get = (m: string) => cache.get(m, undefined, () => (computed++, []));
+  for (const m of ['a/1', 'a/2', 'a/3', 'a/4']) get(m);
+  assert.equal(computed, 4);
+  get('a/4');
+  get('a/2');
+  assert.equal(computed, 4, 'recent pairs are kept');
+  get('a/1');
+  assert.equal(computed, 5, 'the oldest pair was evicted');
+});
