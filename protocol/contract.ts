@@ -251,6 +251,8 @@ export const notifications = {
       delta: z.string(),
       model: z.string(),
       reset: z.literal(true).optional(),
+      /** A piece of a tool call (then `delta` is empty). */
+      toolCall: S.ToolCallDelta.optional(),
     }),
   }),
   log: notification({

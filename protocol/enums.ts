@@ -7,6 +7,7 @@ export type Priority = (typeof PRIORITIES)[number];
 
 export const CAPABILITIES = [
   'chat',
+  'json',
   'completion',
   'code',
   'fim',
@@ -32,6 +33,8 @@ export const FAILURE_KINDS = [
   'model_load',
   'out_of_memory',
   'cancelled',
+  /** The model cannot serve this request (lacks tools, vision, context, an endpoint): skipped, never its fault. */
+  'unsupported',
   'unknown',
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
@@ -39,7 +42,7 @@ export type FailureKind = (typeof FAILURE_KINDS)[number];
 export const STRATEGIES = ['sequential', 'fastest', 'load_balanced'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
+export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
 
 export const ATTEMPT_OUTCOMES = ['success', 'error', 'timeout', 'skipped', 'cancelled'] as const;

@@ -13,6 +13,8 @@ export const ErrorCodes = {
   UnknownModel: -32004,
   Unauthorized: -32005,
   MessageTooLarge: -32006,
+  /** No model in the chain can serve the request (it needs tools, vision, structured output or more context). */
+  Unsupported: -32007,
   /** vscode-jsonrpc (client side): a pending request was rejected because the connection closed. */
   PendingResponseRejected: -32097,
   /** vscode-jsonrpc (client side): a request was sent on a connection that is not listening (any more). */
@@ -34,4 +36,5 @@ export const ERROR_KIND: Record<number, string> = {
   [ErrorCodes.UnknownModel]: 'unknown_model',
   [ErrorCodes.Unauthorized]: 'unauthorized',
   [ErrorCodes.MessageTooLarge]: 'message_too_large',
+  [ErrorCodes.Unsupported]: 'unsupported',
 };

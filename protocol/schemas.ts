@@ -42,10 +42,64 @@ export const ChainEntry = z.string().superRefine((entry, ctx) => {
 });
 
 const isoTime = z.string();
+/** Data URLs carry the image itself: large, but bounded by server.maxMessageBytes anyway. */
+const MAX_IMAGE_URL_CHARS = 20 * 1024 * 1024;
 const count = z.number().int().min(0);
 const ms = z.number().min(0);
 
-export const ChatMessage = z.object({ role: z.enum(CHAT_ROLES), content: z.string() });
+/** A piece of a user message: text, or an image by URL (`https:` or a `data:` URL with base64 bytes). */
+export const ContentPart = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({
+    type: z.literal('image'),
+    url: z.string().min(1).max(MAX_IMAGE_URL_CHARS),
+    detail: z.enum(['auto', 'low', 'high']).optional(),
+  }),
+]);
+
+/** A call of a tool the model asked for; `arguments` is the JSON text the model wrote. */
+export const ToolCall = z.object({
+  id: z.string().min(1).max(200),
+  name: z.string().min(1).max(128),
+  arguments: z.string(),
+});
+
+/** One chat turn. Tool results answer an assistant's tool call by its id. */
+export const ChatMessage = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: z.string() }),
+  z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(ContentPart).min(1)]) }),
+  z.object({ role: z.literal('assistant'), content: z.string(), toolCalls: z.array(ToolCall).min(1).optional() }),
+  z.object({ role: z.literal('tool'), toolCallId: z.string().min(1).max(200), content: z.string() }),
+]);
+
+/** A function the model may call; `parameters` is a JSON Schema object. */
+export const Tool = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a tool name is 1–64 letters, digits, "_", "." or "-"'),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  strict: z.boolean().optional(),
+});
+
+export const ToolChoice = z.union([z.enum(['auto', 'none', 'required']), z.object({ name: z.string().min(1) })]);
+
+export const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    name: z.string().min(1).max(64),
+    schema: z.record(z.string(), z.unknown()),
+    strict: z.boolean().optional(),
+  }),
+]);
+
+/** A streamed piece of a tool call: `index` says which call; id and name come first, then argument text. */
+export const ToolCallDelta = z.object({
+  index: z.number().int().min(0),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  arguments: z.string().optional(),
+});
 
 export const Requirements = z.object({
   capabilities: z.array(Capability).optional(),
@@ -71,6 +125,21 @@ export const CompleteParams = z
     streamId: z.string().min(1).max(200).optional(),
     /** Test/drill aid: these models fail at once with the given kind, without a provider call. */
     forceFail: z.object({ models: z.array(z.string()), kind: FailureKind.optional() }).optional(),
+    tools: z.array(Tool).max(128).optional(),
+    toolChoice: ToolChoice.optional(),
+    parallelToolCalls: z.boolean().optional(),
+    responseFormat: ResponseFormat.optional(),
+    topP: z.number().min(0).max(1).optional(),
+    seed: z.number().int().optional(),
+    presencePenalty: z.number().min(-2).max(2).optional(),
+    frequencyPenalty: z.number().min(-2).max(2).optional(),
+    logitBias: z.record(z.string(), z.number().min(-100).max(100)).optional(),
+    logprobs: z.boolean().optional(),
+    topLogprobs: z.number().int().min(0).max(20).optional(),
+    user: z.string().max(256).optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    /** Fields of an OpenAI-style request Backstop does not know: passed to OpenAI-compatible upstreams unchanged. */
+    extra: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((p) => (p.prompt === undefined) !== (p.messages === undefined), {
     message: 'give exactly one of prompt or messages',
@@ -102,6 +171,10 @@ export const CompleteResult = z.object({
   queuedMs: ms,
   usage: Usage.optional(),
   finishReason: z.string().optional(),
+  /** The tool calls the model asked for (finishReason "tool_calls"). */
+  toolCalls: z.array(ToolCall).optional(),
+  /** Token log probabilities as the upstream reported them (OpenAI's `logprobs` object), when asked for. */
+  logprobs: z.unknown().optional(),
   /** Set when the answer came from mock generation (only when the user enabled it). */
   mock: z.boolean().optional(),
 });

@@ -9,6 +9,12 @@ export * from './enums';
 export type { ModelId, ParsedModelId } from './modelId';
 
 export type ChatMessage = z.infer<typeof S.ChatMessage>;
+export type ContentPart = z.infer<typeof S.ContentPart>;
+export type ToolCall = z.infer<typeof S.ToolCall>;
+export type ToolCallDelta = z.infer<typeof S.ToolCallDelta>;
+export type Tool = z.infer<typeof S.Tool>;
+export type ToolChoice = z.infer<typeof S.ToolChoice>;
+export type ResponseFormat = z.infer<typeof S.ResponseFormat>;
 export type Requirements = z.infer<typeof S.Requirements>;
 export type CompleteParams = z.input<typeof S.CompleteParams>;
 export type Attempt = z.infer<typeof S.Attempt>;

@@ -3,7 +3,7 @@
 // A deadline aborts the provider through its signal AND settles at once, so a provider that
 // ignores its signal cannot hold the request hostage. Stream integrity is judged here: a result
 // without a finish reason is a truncated answer, never a success.
-import type { FailureKind } from '../../protocol/types';
+import type { FailureKind, ToolCallDelta } from '../../protocol/types';
 import { isProviderError, type Clock, type GenerateRequest, type GenerateResult, type Provider } from './types';
 
 export interface AttemptLimits {
@@ -38,6 +38,7 @@ export interface AttemptParams {
   signal: AbortSignal;
   limits: AttemptLimits;
   onDelta?: (delta: string) => void;
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
 }
 
 export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
@@ -95,6 +96,16 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
     const onDelta = (delta: string) => {
       // Late deltas from a provider that kept going after its abort belong to no one.
       if (ended || typeof delta !== 'string' || delta === '') return;
+      tick();
+      p.onDelta?.(delta);
+    };
+    const onToolCallDelta = (delta: ToolCallDelta) => {
+      if (ended) return;
+      tick();
+      p.onToolCallDelta?.(delta);
+    };
+    /** Something arrived: the first-token deadline is met and the idle deadline starts over. */
+    const tick = () => {
       deltas++;
       if (ttftMs === undefined) {
         ttftMs = clock.now() - start;
@@ -110,12 +121,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
         'stream_interrupted',
         () => `stream stalled: no data for ${limits.idleMs} ms after ${deltas} deltas (idleTimeoutMs)`,
       );
-      p.onDelta?.(delta);
     };
 
     let call: Promise<GenerateResult>;
     try {
-      call = p.provider.generate(p.request, { signal: ctl.signal, onDelta });
+      call = p.provider.generate(p.request, { signal: ctl.signal, onDelta, onToolCallDelta });
     } catch (e) {
       call = Promise.reject(e);
     }

@@ -2,7 +2,15 @@
 // request carries. Types only, kept out of engine.ts so that requestRun.ts and lane.ts can use them
 // without importing the engine that imports them.
 import type { Config } from '../../protocol/config';
-import type { Attempt, CompleteParams, FailureKind, FallbackPlan, Priority } from '../../protocol/types';
+import type {
+  Attempt,
+  Capability,
+  CompleteParams,
+  FailureKind,
+  FallbackPlan,
+  Priority,
+  ToolCallDelta,
+} from '../../protocol/types';
 import type { HealthRegistry } from './health';
 import type { Clock, Provider } from './types';
 
@@ -26,6 +34,8 @@ export interface ResolvedModel {
   name: string;
   contextLength?: number;
   kind: 'local' | 'cloud';
+  /** What the model can do, when known (discovery, model families, config): a request it cannot serve skips it. */
+  capabilities?: readonly Capability[];
 }
 
 /** Request settings the planner may change for a retry of the same model. */
@@ -80,6 +90,13 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Streaming callers: every forwarded delta, tagged with the model that produced it. */
   onDelta?: (delta: string, model: string) => void;
+  /** Streaming callers: every forwarded piece of a tool call. */
+  onToolCallDelta?: (delta: ToolCallDelta, model: string) => void;
+  /**
+   * false: the caller wants the answer in one piece, so the upstream is asked for a plain response
+   * (no first-token or idle deadline then: only the attempt deadline). Default true.
+   */
+  upstreamStream?: boolean;
   /** Discard what was streamed so far: `model` starts over (send `backstop/stream` with `reset: true`). */
   onReset?: (model: string) => void;
   /** The request is moving from one model to another (before the next model starts). */

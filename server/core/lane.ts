@@ -7,7 +7,8 @@ import { COUNTS_AGAINST_MODEL } from './circuit';
 import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engineTypes';
 import { decideRetry } from './retryPolicy';
 import type { StreamGate } from './streamGate';
-import { sleep, type GenerateRequest, type GenerateResult } from './types';
+import { DEFAULT_COMPLETION_TOKENS, fitFimToContext, unmetNeed, type RequestNeeds } from './requirements';
+import { PASS_THROUGH_FIELDS, sleep, type GenerateRequest, type GenerateResult } from './types';
 
 /** What a lane needs from the request it belongs to (RequestRun implements it). */
 export interface LaneContext {
@@ -15,6 +16,10 @@ export interface LaneContext {
   readonly cfg: EngineConfig;
   readonly req: EngineRequest;
   readonly gate: StreamGate;
+  /** Ask upstreams for a stream (false: the caller wants one piece, the attempt deadline alone applies). */
+  readonly upstreamStream: boolean;
+  /** What the request needs from a model (tools, vision, structured output, context). */
+  readonly needs: RequestNeeds;
   readonly startedAt: number;
   readonly deadlineAt: number;
   record(a: Attempt): void;
@@ -64,6 +69,9 @@ export class Lane {
     const resolved = deps.resolve(this.model);
     if (!resolved)
       return this.skip('model_missing', `unknown model "${this.model}": no configured provider serves it`, 0);
+    // Fill-in-the-middle prompts are trimmed to the model's context instead (toGenerateRequest).
+    const unmet = unmetNeed(this.ctx.needs, resolved, { checkContext: this.ctx.req.suffix === undefined });
+    if (unmet) return this.skip('unsupported', unmet, 0);
     const fail = this.ctx.req.forceFail;
     const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
     for (let retry = 0; ; retry++) {
@@ -184,24 +192,32 @@ export class Lane {
       o = await runAttempt({
         clock: deps.clock,
         provider: resolved.provider,
-        request: toGenerateRequest(this.ctx.req, resolved.name, this.adjusted),
+        request: toGenerateRequest(this.ctx.req, resolved, this.adjusted, this.ctx.upstreamStream),
         signal: this.ctl.signal,
         // A local model's first token includes loading it from disk and evaluating the prompt on the
         // CPU: only the attempt deadline applies there, not the cloud-oriented first-token one.
+        // A plain (non-streamed) upstream answer has no first token before the whole answer.
         limits: {
           attemptMs: cfg.timeoutMs,
-          firstTokenMs: resolved.kind === 'local' ? cfg.timeoutMs : Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs),
-          idleMs: cfg.idleTimeoutMs,
+          firstTokenMs:
+            resolved.kind === 'local' || !this.ctx.upstreamStream
+              ? cfg.timeoutMs
+              : Math.min(cfg.firstTokenTimeoutMs, cfg.timeoutMs),
+          idleMs: this.ctx.upstreamStream ? cfg.idleTimeoutMs : cfg.timeoutMs,
         },
         onDelta: (delta) => {
           this.firstToken = true;
           gate.push(ch, delta);
         },
+        onToolCallDelta: (delta) => {
+          this.firstToken = true;
+          gate.pushToolCall(ch, delta);
+        },
       });
     } finally {
       release();
     }
-    if (o.ok) gate.succeed(ch, o.result.text);
+    if (o.ok) gate.succeed(ch, o.result.text, o.result.toolCalls);
     else gate.fail(ch);
     return o;
   }
@@ -224,17 +240,25 @@ export class Lane {
   }
 }
 
-function toGenerateRequest(req: EngineRequest, model: string, adj?: Adjustments): GenerateRequest {
-  const g: GenerateRequest = { model };
+function toGenerateRequest(
+  req: EngineRequest,
+  model: ResolvedModel,
+  adj: Adjustments | undefined,
+  stream: boolean,
+): GenerateRequest {
+  const g: GenerateRequest = { model: model.name };
+  if (!stream) g.stream = false;
+  for (const key of PASS_THROUGH_FIELDS) if (req[key] !== undefined) Object.assign(g, { [key]: req[key] });
   if (adj?.contextSize !== undefined) g.contextSize = adj.contextSize;
   if (adj?.gpuLayers !== undefined) g.gpuLayers = adj.gpuLayers;
-  if (req.prompt !== undefined) g.prompt = req.prompt;
-  if (req.messages !== undefined) g.messages = req.messages;
-  if (req.suffix !== undefined) g.suffix = req.suffix;
   if (req.maxTokens !== undefined)
     g.maxTokens = adj?.maxTokens !== undefined ? Math.min(adj.maxTokens, req.maxTokens) : req.maxTokens;
   else if (adj?.maxTokens !== undefined) g.maxTokens = adj.maxTokens;
-  if (req.temperature !== undefined) g.temperature = req.temperature;
-  if (req.stop !== undefined) g.stop = req.stop;
+  // The cursor sits between prefix and suffix: keep what is nearest to it when the context is small.
+  if (req.suffix !== undefined && req.prompt !== undefined && model.contextLength !== undefined) {
+    const fit = fitFimToContext(req.prompt, req.suffix, model.contextLength, g.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+    g.prompt = fit.prefix;
+    g.suffix = fit.suffix;
+  }
   return g;
 }

@@ -7,6 +7,7 @@ import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engi
 import { EngineError } from './engineError';
 import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
 import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
+import { needsOf, type RequestNeeds } from './requirements';
 import { StreamGate } from './streamGate';
 
 /** Hedging keeps at most this many models running for one request (the original and one hedge). */
@@ -18,6 +19,8 @@ type Failed = Extract<LaneOutcome, { type: 'failed' }>;
 export class RequestRun implements LaneContext {
   readonly cfg: EngineConfig;
   readonly gate: StreamGate;
+  readonly upstreamStream: boolean;
+  readonly needs: RequestNeeds;
   readonly startedAt: number;
   readonly deadlineAt: number;
   private readonly attempts: Attempt[] = [];
@@ -42,8 +45,11 @@ export class RequestRun implements LaneContext {
     this.neededTokens = estimateContextTokens(req);
     const sink: ConstructorParameters<typeof StreamGate>[0] = {};
     if (opts.onDelta) sink.onDelta = opts.onDelta;
+    if (opts.onToolCallDelta) sink.onToolCallDelta = opts.onToolCallDelta;
     if (opts.onReset) sink.onReset = opts.onReset;
     this.gate = new StreamGate(sink);
+    this.upstreamStream = opts.upstreamStream !== false;
+    this.needs = needsOf(req);
   }
 
   async execute(): Promise<CompleteResult> {
@@ -244,6 +250,8 @@ export class RequestRun implements LaneContext {
       finishReason: won.result.finishReason,
     };
     if (won.result.usage) r.usage = won.result.usage;
+    if (won.result.toolCalls?.length) r.toolCalls = won.result.toolCalls;
+    if (won.result.logprobs !== undefined) r.logprobs = won.result.logprobs;
     return r;
   }
 
@@ -265,6 +273,15 @@ export class RequestRun implements LaneContext {
       return new EngineError(this.queueError.code, `${this.queueError.message}${summarize(this.attempts)}`, {
         attempts: [...this.attempts],
       });
+    }
+    const unsupported = this.attempts.filter((a) => a.failure === 'unsupported');
+    if (unsupported.length > 0 && unsupported.length === this.attempts.length) {
+      const needs = this.needs.capabilities.length ? ` (it needs ${this.needs.capabilities.join(', ')})` : '';
+      return new EngineError(
+        ErrorCodes.Unsupported,
+        `No model in the chain can serve this request${needs}: ${unsupported.map((a) => `${a.model} ${a.message ?? ''}`.trim()).join('; ')}. Add a model that can to the chain, or set providers[].modelInfo[name].capabilities if one can.`,
+        { attempts: [...this.attempts] },
+      );
     }
     const known = this.chain.filter((m) => this.deps.resolve(m));
     const until = known.length > 0 ? this.deps.health.nextRecovery(known) : undefined;

@@ -2,7 +2,7 @@
 // by measured health and spreads traffic across equally healthy models; fastest races them all
 // (the race itself lives in the request runner). Also the small sizing rules the engine applies
 // to a request: the context a prompt needs, and when to hedge.
-import type { ChatMessage, Strategy } from '../../protocol/types';
+import type { Strategy } from '../../protocol/types';
 import type { Config } from '../../protocol/config';
 
 /** The health facts the ordering reads (a HealthRegistry has them). */
@@ -17,10 +17,6 @@ export interface HealthView {
 export const LB_LATENCY_WEIGHT = 0.3;
 /** Scores this close count as equally healthy: traffic is spread among them at random. */
 export const LB_TIE_EPSILON = 0.05;
-/** The usual ratio of characters to tokens for English and code. */
-export const CHARS_PER_TOKEN = 4;
-/** Completion budget assumed when the request does not say. */
-export const DEFAULT_COMPLETION_TOKENS = 256;
 
 export function dedupe(chain: readonly string[]): string[] {
   return [...new Set(chain)];
@@ -80,17 +76,7 @@ function shuffle<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
-/** Tokens the request needs in the context window: prompt (≈ chars/4) plus the completion budget. */
-export function estimateContextTokens(req: {
-  prompt?: string;
-  suffix?: string;
-  messages?: ChatMessage[];
-  maxTokens?: number;
-}): number {
-  let chars = (req.prompt?.length ?? 0) + (req.suffix?.length ?? 0);
-  for (const m of req.messages ?? []) chars += m.content.length;
-  return Math.ceil(chars / CHARS_PER_TOKEN) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-}
+export { estimateContextTokens } from './requirements';
 
 /**
  * After a context overflow: may this model take the request? An unknown context length is

@@ -1,17 +1,24 @@
 // One request's stream to the caller, shared by every attempt of that request. Only one attempt
 // at a time may write to it (the "owner"); parallel attempts (fastest, hedging) buffer until they
-// own it. When an owner dies after forwarding text, the next owner first sends a reset so the
-// caller discards the partial answer — partial text must never read as the final one.
+// own it. When an owner dies after forwarding anything (text or a piece of a tool call), the next
+// owner first sends a reset so the caller discards the partial answer — partial text or a half
+// tool call must never read as the final one.
+import type { ToolCall, ToolCallDelta } from '../../protocol/types';
 
 export interface StreamSink {
   onDelta?: (delta: string, model: string) => void;
+  onToolCallDelta?: (delta: ToolCallDelta, model: string) => void;
   onReset?: (model: string) => void;
 }
 
+type Piece = { text: string } | { toolCall: ToolCallDelta };
+
 interface Channel {
   model: string;
-  buffered: string[];
+  buffered: Piece[];
   forwarded: boolean;
+  /** Tool calls of this attempt already forwarded (by index). */
+  toolCallsSeen: Set<number>;
 }
 
 export class StreamGate {
@@ -28,19 +35,27 @@ export class StreamGate {
 
   /** A new attempt's channel. */
   open(model: string): Channel {
-    const ch: Channel = { model, buffered: [], forwarded: false };
+    const ch: Channel = { model, buffered: [], forwarded: false, toolCallsSeen: new Set() };
     if (this.streaming) this.live.add(ch);
     return ch;
   }
 
   push(ch: Channel, delta: string): void {
-    if (!this.streaming || !this.live.has(ch)) return;
-    if (!this.owner) this.claim(ch);
-    if (this.owner === ch) this.forward(ch, delta);
-    else ch.buffered.push(delta);
+    this.pushPiece(ch, { text: delta });
   }
 
-  /** The attempt failed or was abandoned: its text is void; hand the stream to the most advanced survivor. */
+  pushToolCall(ch: Channel, delta: ToolCallDelta): void {
+    this.pushPiece(ch, { toolCall: delta });
+  }
+
+  private pushPiece(ch: Channel, piece: Piece): void {
+    if (!this.streaming || !this.live.has(ch)) return;
+    if (!this.owner) this.claim(ch);
+    if (this.owner === ch) this.forward(ch, piece);
+    else ch.buffered.push(piece);
+  }
+
+  /** The attempt failed or was abandoned: its output is void; hand the stream to the most advanced survivor. */
   fail(ch: Channel): void {
     if (!this.live.delete(ch)) return;
     if (this.owner !== ch) return;
@@ -52,11 +67,15 @@ export class StreamGate {
   }
 
   /** The attempt won: make sure the caller's stream is exactly its answer. */
-  succeed(ch: Channel, text: string): void {
+  succeed(ch: Channel, text: string, toolCalls: readonly ToolCall[] = []): void {
     if (!this.streaming || !this.live.has(ch)) return;
     if (this.owner !== ch) this.claim(ch);
-    // A provider that answered without streaming still owes the streaming caller the text.
-    if (!ch.forwarded && text !== '') this.forward(ch, text);
+    // A provider that answered without streaming still owes the streaming caller the answer.
+    if (!ch.forwarded && text !== '') this.forward(ch, { text });
+    for (const [index, call] of toolCalls.entries()) {
+      if (ch.toolCallsSeen.has(index)) continue;
+      this.forward(ch, { toolCall: { index, id: call.id, name: call.name, arguments: call.arguments } });
+    }
     this.live.delete(ch);
   }
 
@@ -68,10 +87,14 @@ export class StreamGate {
     for (const d of pending) this.forward(ch, d);
   }
 
-  private forward(ch: Channel, delta: string): void {
+  private forward(ch: Channel, piece: Piece): void {
     ch.forwarded = true;
     this.dirty = true;
-    this.call(() => this.sink.onDelta?.(delta, ch.model));
+    if ('text' in piece) this.call(() => this.sink.onDelta?.(piece.text, ch.model));
+    else {
+      ch.toolCallsSeen.add(piece.toolCall.index);
+      this.call(() => this.sink.onToolCallDelta?.(piece.toolCall, ch.model));
+    }
   }
 
   /** A throwing caller callback must not take the engine down with it. */

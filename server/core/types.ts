@@ -1,5 +1,14 @@
 // Interfaces through which side effects enter the pure core. Wired in server/app/ (the composition root) only.
-import type { ChatMessage, FailureKind, Usage } from '../../protocol/types';
+import type {
+  ChatMessage,
+  FailureKind,
+  ResponseFormat,
+  Tool,
+  ToolCall,
+  ToolCallDelta,
+  ToolChoice,
+  Usage,
+} from '../../protocol/types';
 
 /** Time and timers. The core never calls Date.now or setTimeout itself. */
 export interface Clock {
@@ -46,19 +55,65 @@ export interface GenerateRequest {
   /** Planner adjustments (autoSwitch): a smaller context, fewer GPU layers. */
   contextSize?: number;
   gpuLayers?: number;
+  tools?: Tool[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormat;
+  topP?: number;
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  logitBias?: Record<string, number>;
+  logprobs?: boolean;
+  topLogprobs?: number;
+  user?: string;
+  metadata?: Record<string, string>;
+  /** Unknown OpenAI-style fields, passed unchanged to OpenAI-compatible upstreams. */
+  extra?: Record<string, unknown>;
+  /** false: the caller wants the answer in one piece; ask the upstream for a plain response. */
+  stream?: boolean;
 }
+
+/** The request fields that go from the caller to the provider unchanged (the engine adds the rest). */
+export const PASS_THROUGH_FIELDS = [
+  'prompt',
+  'messages',
+  'suffix',
+  'temperature',
+  'stop',
+  'tools',
+  'toolChoice',
+  'parallelToolCalls',
+  'responseFormat',
+  'topP',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'logitBias',
+  'logprobs',
+  'topLogprobs',
+  'user',
+  'metadata',
+  'extra',
+] as const satisfies readonly (keyof GenerateRequest)[];
 
 export interface GenerateOptions {
   signal: AbortSignal;
   /** Called for every text delta as it arrives. A provider calls it only with non-empty text. */
   onDelta?: (delta: string) => void;
+  /** Called for every piece of a tool call as it arrives (id and name first, then argument text). */
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
 }
 
 export interface GenerateResult {
   text: string;
   usage: Usage;
-  /** 'stop' | 'length' | provider-specific; a stream without one is a failure, never a result. */
+  /** 'stop' | 'length' | 'tool_calls' | provider-specific; a stream without one is a failure, never a result. */
   finishReason: string;
+  /** The tool calls the model asked for, complete. */
+  toolCalls?: ToolCall[];
+  /** The upstream's log probabilities, as it sent them (OpenAI format), when asked for. */
+  logprobs?: unknown;
 }
 
 /** A failure classified once, at the provider boundary. */

@@ -107,6 +107,7 @@ const KIND_TEXT: Record<FailureKind, string> = {
   model_load: 'model failed to load',
   out_of_memory: 'out of memory',
   cancelled: 'cancelled',
+  unsupported: 'not supported by this model or server',
   unknown: 'failed',
 };
 

@@ -4,6 +4,7 @@
 // an idle TTL.
 import type { FailureKind } from '../../protocol/types';
 import type { FromWorker, ToWorker, WorkerGenerate, WorkerInit } from './localWorkerProtocol';
+import { messageText } from '../../protocol/messages';
 
 type Nlc = typeof import('node-llama-cpp');
 type Llama = Awaited<ReturnType<Nlc['getLlama']>>;
@@ -171,7 +172,7 @@ async function sequenceFor(m: Loaded, size: number): Promise<LlamaSequence> {
 
 function flatten(g: WorkerGenerate): string {
   if (g.prompt !== undefined) return g.prompt;
-  return (g.messages ?? []).map((x) => `${x.role}: ${x.content}`).join('\n') + '\nassistant:';
+  return (g.messages ?? []).map((x) => `${x.role}: ${messageText(x)}`).join('\n') + '\nassistant:';
 }
 
 async function generate(g: WorkerGenerate): Promise<void> {
@@ -231,12 +232,12 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
         .map((x) =>
           x.role === 'system'
             ? { type: 'system' as const, text: x.content }
-            : x.role === 'user'
-              ? { type: 'user' as const, text: x.content }
+            : x.role === 'user' || x.role === 'tool'
+              ? { type: 'user' as const, text: messageText(x) }
               : { type: 'model' as const, response: [x.content] },
         );
       session.setChatHistory(history);
-      const r = await session.promptWithMeta(last?.content ?? '', common);
+      const r = await session.promptWithMeta(last ? messageText(last) : '', common);
       text = r.responseText;
       stop = r.stopReason;
       session.dispose({ disposeSequence: false });

@@ -185,7 +185,8 @@ describe('conduct: primary fault, healthy fallback', () => {
     h.provider.script('primary', fail('context_overflow', { status: 400, message: 'context_length_exceeded' }));
     h.provider.script('small', ok('small'));
     h.provider.script('big', ok(ANSWER));
-    const r = answered(await h.run(['primary', 'small', 'big'], { prompt: 'x'.repeat(20_000) }));
+    // The estimate (≈ 3,256 tokens) fits the primary's 4,096: only the provider can say it does not.
+    const r = answered(await h.run(['primary', 'small', 'big'], { prompt: 'x'.repeat(12_000) }));
     assert.equal(h.provider.callsTo('primary').length, 1);
     assert.equal(h.provider.callsTo('small').length, 0);
     assert.equal(r.modelUsed, 'fake/big');
@@ -198,6 +199,20 @@ describe('conduct: primary fault, healthy fallback', () => {
       ],
     );
     assert.equal(h.health.get('fake/primary').failureCount, 0, 'not held against the model');
+  });
+
+  it('a prompt that clearly exceeds a known context skips that model up front, with the sizes in the trace', async () => {
+    const h = setupEngine({ contexts: { primary: 4096, big: 128_000 } });
+    h.provider.script('primary', ok('never asked'));
+    h.provider.script('big', ok(ANSWER));
+    const r = answered(await h.run(['primary', 'big'], { prompt: 'x'.repeat(20_000) }));
+    assert.equal(h.provider.callsTo('primary').length, 0);
+    assert.equal(r.modelUsed, 'fake/big');
+    const skipped = r.attempts[0];
+    assert.equal(skipped?.outcome, 'skipped');
+    assert.equal(skipped?.failure, 'unsupported');
+    assert.match(skipped?.message ?? '', /context 4096 < 5256 needed/);
+    assert.equal(h.health.get('fake/primary').failureCount, 0);
   });
 
   it('400 content filter: exactly 1 primary attempt and the reason reaches the caller', async () => {
