@@ -1,57 +1,104 @@
 // OpenAI-compatible wire format (OpenAI, OpenRouter, Groq, LM Studio, vLLM, llama.cpp server,
-// Ollama's /v1): `/chat/completions` for chat and plain prompts, `/completions` for fill-in-the-middle
-// or completion-only models; SSE with `stream_options.include_usage`; `/models` for discovery.
+// Ollama's /v1): `/chat/completions` for chat, tools, images and structured output; `/completions`
+// for fill-in-the-middle where the model is known to take it; SSE with `stream_options.include_usage`
+// (or one JSON body when the caller asked for no stream); `/models` for discovery.
+import { isProviderError, ProviderError } from '../core/types';
 import type { GenerateOptions, GenerateRequest, GenerateResult, Provider, ProviderModel } from '../core/types';
-import { ProviderError } from '../core/types';
-import type { ChatMessage, Usage } from '../../protocol/types';
+import { messageText } from '../../protocol/messages';
+import type { ChatMessage, ToolCall, Usage } from '../../protocol/types';
 import { isRecord } from './errorBody';
+import { cleanFimAnswer, fimChatMessages } from './fimChat';
 import type { CloudContext, ErrorContext } from './http';
 import { classifyErrorPayload, getJson, joinUrl, withAuth } from './http';
-import type { StreamState, WireDecoder } from './stream';
+import type { EmitToolCall, StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
+
+/** What a server says when it has no such route: a chat-only server asked for `/completions`. */
+const NO_ROUTE_STATUSES: ReadonlySet<number> = new Set([404, 405]);
 
 export class OpenAICompatibleProvider implements Provider {
   readonly type = 'openai-compatible' as const;
   readonly kind = 'cloud' as const;
   readonly id: string;
+  /** Models that answered on `/completions` (fill-in-the-middle goes there for them). */
+  private readonly completionsOk = new Set<string>();
+  /** Models whose server has no `/completions` route: asked in chat form at once. */
+  private readonly completionsMissing = new Set<string>();
 
   constructor(private readonly ctx: CloudContext) {
     this.id = ctx.id;
   }
 
-  generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
+  async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
+    const caps = this.ctx.modelInfo[req.model]?.capabilities;
+    if (req.suffix !== undefined && req.prompt !== undefined) return this.fillInTheMiddle(req, opts, caps);
+    const completion = useCompletionsEndpoint(req, caps);
+    const r = await this.call(req, opts, completion);
+    if (completion) this.completionsOk.add(req.model);
+    return r;
+  }
+
+  /**
+   * Editor completions: `/completions` with a suffix when the model is known to take it, else (or when
+   * the server has no such route) the same model in chat form — never a failure of the model.
+   */
+  private async fillInTheMiddle(
+    req: GenerateRequest,
+    opts: GenerateOptions,
+    caps: readonly string[] | undefined,
+  ): Promise<GenerateResult> {
+    const prefix = req.prompt ?? '';
+    const suffix = req.suffix ?? '';
+    const native =
+      (caps?.includes('fim') || this.completionsOk.has(req.model)) && !this.completionsMissing.has(req.model);
+    if (native) {
+      let sent = false;
+      try {
+        const r = await this.call(req, { ...opts, onDelta: (d) => ((sent = true), opts.onDelta?.(d)) }, true);
+        this.completionsOk.add(req.model);
+        return r;
+      } catch (e) {
+        if (!(isProviderError(e) && e.status !== undefined && NO_ROUTE_STATUSES.has(e.status)) || sent) throw e;
+        this.completionsMissing.add(req.model);
+        this.completionsOk.delete(req.model);
+        this.ctx.logger?.info(
+          `${this.ctx.errorContext(req.model).label}: no /completions route (${e.status}): fill-in-the-middle goes through chat`,
+        );
+      }
+    }
+    const { suffix: _s, prompt: _p, ...rest } = req;
+    const chat: GenerateRequest = { ...rest, messages: fimChatMessages(prefix, suffix) };
+    // The answer is cleaned as a whole (fences, repeats), so it reaches the caller in one piece.
+    const r = await this.call(chat, { signal: opts.signal }, false);
+    const text = cleanFimAnswer(r.text, prefix, suffix);
+    if (text !== '') opts.onDelta?.(text);
+    return { ...r, text };
+  }
+
+  private call(req: GenerateRequest, opts: GenerateOptions, completion: boolean): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
-    const completion = useCompletionsEndpoint(req, this.ctx.modelInfo[req.model]?.capabilities);
-    const common = {
-      model: req.model,
-      stream: true,
-      stream_options: { include_usage: true },
-      ...(req.maxTokens === undefined ? {} : { max_tokens: req.maxTokens }),
-      ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-      ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop: req.stop }),
-    };
-    const body = completion
-      ? {
-          ...common,
-          prompt: req.prompt ?? flatten(req.messages ?? []),
-          ...(req.suffix === undefined ? {} : { suffix: req.suffix }),
-        }
-      : { ...common, messages: req.messages ?? [{ role: 'user', content: req.prompt ?? '' }] };
+    const stream = req.stream !== false;
+    const body = completion ? completionBody(req, stream) : chatBody(req, stream);
     return streamGeneration(
       ec,
       {
         url: joinUrl(this.ctx.baseUrl, completion ? 'completions' : 'chat/completions'),
-        headers: this.headers(),
+        headers: this.headers(stream),
         body,
       },
       opts.signal,
       openAiDecoder(ec, completion),
-      opts.onDelta,
+      { onDelta: opts.onDelta, onToolCallDelta: opts.onToolCallDelta },
     );
   }
 
   async listModels(signal: AbortSignal): Promise<ProviderModel[]> {
-    const json = await getJson(this.ctx.errorContext(), joinUrl(this.ctx.baseUrl, 'models'), this.headers(), signal);
+    const json = await getJson(
+      this.ctx.errorContext(),
+      joinUrl(this.ctx.baseUrl, 'models'),
+      this.headers(false),
+      signal,
+    );
     const data = isRecord(json) && Array.isArray(json.data) ? json.data : [];
     const out: ProviderModel[] = [];
     for (const m of data) {
@@ -66,20 +113,128 @@ export class OpenAICompatibleProvider implements Provider {
     return out;
   }
 
-  private headers(): Record<string, string> {
-    return { accept: 'text/event-stream', ...withAuth(this.ctx, (key) => ({ authorization: `Bearer ${key}` })) };
+  private headers(stream: boolean): Record<string, string> {
+    return {
+      accept: stream ? 'text/event-stream' : 'application/json',
+      ...withAuth(this.ctx, (key) => ({ authorization: `Bearer ${key}` })),
+    };
   }
 }
 
-/** `/completions` when the caller sends a FIM suffix or the model is configured as completion-only. */
+/** `/completions` when the model is configured as completion-only (and no chat is asked for). */
 export function useCompletionsEndpoint(req: GenerateRequest, capabilities: readonly string[] | undefined): boolean {
-  if (req.suffix !== undefined) return true;
   if (capabilities === undefined || req.messages !== undefined) return false;
   return !capabilities.includes('chat') && (capabilities.includes('completion') || capabilities.includes('fim'));
 }
 
-function flatten(messages: ChatMessage[]): string {
-  return messages.map((m) => m.content).join('\n\n');
+/** The sampling and bookkeeping fields both endpoints share, in OpenAI's names. */
+function commonFields(req: GenerateRequest, stream: boolean): Record<string, unknown> {
+  return {
+    // Fields Backstop does not know go first: the known ones below are never overridden by them.
+    ...(req.extra ?? {}),
+    model: req.model,
+    stream,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+    ...(req.maxTokens === undefined ? {} : { max_tokens: req.maxTokens }),
+    ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+    ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop: req.stop }),
+    ...(req.topP === undefined ? {} : { top_p: req.topP }),
+    ...(req.seed === undefined ? {} : { seed: req.seed }),
+    ...(req.presencePenalty === undefined ? {} : { presence_penalty: req.presencePenalty }),
+    ...(req.frequencyPenalty === undefined ? {} : { frequency_penalty: req.frequencyPenalty }),
+    ...(req.logitBias === undefined ? {} : { logit_bias: req.logitBias }),
+    ...(req.user === undefined ? {} : { user: req.user }),
+    ...(req.metadata === undefined ? {} : { metadata: req.metadata }),
+  };
+}
+
+function completionBody(req: GenerateRequest, stream: boolean): Record<string, unknown> {
+  return {
+    ...commonFields(req, stream),
+    prompt: req.prompt ?? (req.messages ?? []).map(messageText).join('\n\n'),
+    ...(req.suffix === undefined ? {} : { suffix: req.suffix }),
+    ...(req.logprobs && req.topLogprobs !== undefined ? { logprobs: req.topLogprobs } : {}),
+  };
+}
+
+function chatBody(req: GenerateRequest, stream: boolean): Record<string, unknown> {
+  const rf = req.responseFormat;
+  return {
+    ...commonFields(req, stream),
+    messages: (req.messages ?? [{ role: 'user', content: req.prompt ?? '' }]).map(toOpenAiMessage),
+    ...(req.tools?.length
+      ? {
+          tools: req.tools.map((t) => ({
+            type: 'function',
+            function: {
+              name: t.name,
+              ...(t.description === undefined ? {} : { description: t.description }),
+              ...(t.parameters === undefined ? {} : { parameters: t.parameters }),
+              ...(t.strict === undefined ? {} : { strict: t.strict }),
+            },
+          })),
+        }
+      : {}),
+    ...(req.toolChoice === undefined
+      ? {}
+      : {
+          tool_choice:
+            typeof req.toolChoice === 'string'
+              ? req.toolChoice
+              : { type: 'function', function: { name: req.toolChoice.name } },
+        }),
+    ...(req.parallelToolCalls === undefined ? {} : { parallel_tool_calls: req.parallelToolCalls }),
+    ...(rf === undefined
+      ? {}
+      : {
+          response_format:
+            rf.type === 'json_schema'
+              ? {
+                  type: 'json_schema',
+                  json_schema: {
+                    name: rf.name,
+                    schema: rf.schema,
+                    ...(rf.strict === undefined ? {} : { strict: rf.strict }),
+                  },
+                }
+              : { type: rf.type },
+        }),
+    ...(req.logprobs === undefined ? {} : { logprobs: req.logprobs }),
+    ...(req.topLogprobs === undefined ? {} : { top_logprobs: req.topLogprobs }),
+  };
+}
+
+export function toOpenAiMessage(m: ChatMessage): Record<string, unknown> {
+  switch (m.role) {
+    case 'system':
+      return { role: 'system', content: m.content };
+    case 'tool':
+      return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+    case 'assistant':
+      return m.toolCalls?.length
+        ? {
+            role: 'assistant',
+            content: m.content === '' ? null : m.content,
+            tool_calls: m.toolCalls.map((c) => ({
+              id: c.id,
+              type: 'function',
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+        : { role: 'assistant', content: m.content };
+    case 'user':
+      return {
+        role: 'user',
+        content:
+          typeof m.content === 'string'
+            ? m.content
+            : m.content.map((p) =>
+                p.type === 'text'
+                  ? { type: 'text', text: p.text }
+                  : { type: 'image_url', image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) } },
+              ),
+      };
+  }
 }
 
 function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
@@ -90,7 +245,7 @@ function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
   };
   return {
     framing: 'sse',
-    onMessage(msg, state, emit) {
+    onMessage(msg, state, emit, emitToolCall) {
       if (msg.data.trim() === '[DONE]') {
         state.ended = true;
         return;
@@ -103,6 +258,8 @@ function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
         : undefined;
       if (isRecord(choice)) {
         emit(textOf(choice));
+        if (isRecord(choice.delta)) toolCallDeltas(choice.delta.tool_calls, emitToolCall);
+        appendLogprobs(state, choice.logprobs);
         if (typeof choice.finish_reason === 'string') setFinish(ec, state, choice.finish_reason);
       }
       const usage = usageOf(json.usage);
@@ -116,13 +273,54 @@ function openAiDecoder(ec: ErrorContext, completion: boolean): WireDecoder {
       const state: StreamState = { text: '', deltas: 0, ended: true };
       if (typeof choice.finish_reason === 'string') setFinish(ec, state, choice.finish_reason);
       const usage = usageOf(json.usage);
+      const message = isRecord(choice.message) ? choice.message : {};
+      const toolCalls = wholeToolCalls(message.tool_calls);
       return {
         text: textOf(choice),
         ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
         ...(usage === undefined ? {} : { usage }),
+        ...(toolCalls.length ? { toolCalls } : {}),
+        ...(choice.logprobs === undefined || choice.logprobs === null ? {} : { logprobs: choice.logprobs }),
       };
     },
   };
+}
+
+/** `delta.tool_calls` pieces: `{ index, id?, function: { name?, arguments? } }`. */
+function toolCallDeltas(raw: unknown, emit: EmitToolCall): void {
+  if (!Array.isArray(raw)) return;
+  for (const [i, t] of raw.entries()) {
+    if (!isRecord(t)) continue;
+    const fn = isRecord(t.function) ? t.function : {};
+    emit({
+      index: typeof t.index === 'number' ? t.index : i,
+      ...(typeof t.id === 'string' ? { id: t.id } : {}),
+      ...(typeof fn.name === 'string' ? { name: fn.name } : {}),
+      ...(typeof fn.arguments === 'string' && fn.arguments !== '' ? { arguments: fn.arguments } : {}),
+    });
+  }
+}
+
+function wholeToolCalls(raw: unknown): ToolCall[] {
+  if (!Array.isArray(raw)) return [];
+  const out: ToolCall[] = [];
+  for (const t of raw) {
+    if (!isRecord(t) || !isRecord(t.function) || typeof t.function.name !== 'string') continue;
+    const args = t.function.arguments;
+    out.push({
+      id: typeof t.id === 'string' ? t.id : `call_${out.length}`,
+      name: t.function.name,
+      arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+    });
+  }
+  return out;
+}
+
+/** Streamed `logprobs.content` arrays, concatenated into one `{ content }` object. */
+function appendLogprobs(state: StreamState, raw: unknown): void {
+  if (!isRecord(raw) || !Array.isArray(raw.content)) return;
+  const into = (state.logprobs ??= { content: [] }) as { content: unknown[] };
+  into.content.push(...(raw.content as unknown[]));
 }
 
 function setFinish(ec: ErrorContext, state: StreamState, reason: string): void {
@@ -132,7 +330,8 @@ function setFinish(ec: ErrorContext, state: StreamState, reason: string): void {
       'content_filter',
       `${ec.label}: blocked by the content filter: the provider stopped the answer (finish_reason "content_filter")`,
     );
-  state.finishReason = reason;
+  // Older servers say "function_call" for the same thing.
+  state.finishReason = reason === 'function_call' ? 'tool_calls' : reason;
 }
 
 function usageOf(u: unknown): Usage | undefined {

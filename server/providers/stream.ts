@@ -8,7 +8,7 @@
 import { createParser } from 'eventsource-parser';
 import type { GenerateResult } from '../core/types';
 import { ProviderError, isProviderError } from '../core/types';
-import type { Usage } from '../../protocol/types';
+import type { ToolCall, ToolCallDelta, Usage } from '../../protocol/types';
 import type { ErrorContext } from './http';
 import { cancelledError, httpFetch, networkErrorCode, throwHttpError } from './http';
 import { redact } from './redact';
@@ -25,7 +25,14 @@ export interface StreamState {
   usage?: Usage;
   /** An explicit end marker was seen. */
   ended: boolean;
+  /** Tool calls assembled from their pieces, by index. */
+  toolCalls?: Map<number, ToolCall>;
+  /** Log probabilities as the upstream sent them (OpenAI's `{ content: [...] }`). */
+  logprobs?: unknown;
 }
+
+/** Emit a piece of a tool call: it is added to the state's calls and forwarded to the caller. */
+export type EmitToolCall = (delta: ToolCallDelta) => void;
 
 export interface WireMessage {
   event?: string | undefined;
@@ -38,9 +45,20 @@ export interface WireDecoder {
    * One SSE event or NDJSON line: call `emit` for text, set finishReason/usage/ended on `state`.
    * Throw a ProviderError for an error event; a SyntaxError (JSON.parse) means an unparseable chunk.
    */
-  onMessage(msg: WireMessage, state: StreamState, emit: (text: string) => void): void;
+  onMessage(msg: WireMessage, state: StreamState, emit: (text: string) => void, emitToolCall: EmitToolCall): void;
   /** A whole JSON body: the server ignored `stream: true` (or the caller asked for no stream). */
-  whole(json: unknown): { text: string; finishReason?: string; usage?: Usage };
+  whole(json: unknown): {
+    text: string;
+    finishReason?: string;
+    usage?: Usage;
+    toolCalls?: ToolCall[];
+    logprobs?: unknown;
+  };
+}
+
+export interface DeltaSinks {
+  onDelta?: ((text: string) => void) | undefined;
+  onToolCallDelta?: ((delta: ToolCallDelta) => void) | undefined;
 }
 
 export interface StreamRequest {
@@ -55,8 +73,9 @@ export async function streamGeneration(
   req: StreamRequest,
   signal: AbortSignal,
   decoder: WireDecoder,
-  onDelta?: (text: string) => void,
+  sinks?: DeltaSinks | ((text: string) => void),
 ): Promise<GenerateResult> {
+  const s: DeltaSinks = typeof sinks === 'function' ? { onDelta: sinks } : (sinks ?? {});
   try {
     const res = await httpFetch(
       ctx,
@@ -69,7 +88,7 @@ export async function streamGeneration(
       signal,
     );
     if (!res.ok) await throwHttpError(ctx, res, signal);
-    return await readGeneration(ctx, res, signal, decoder, onDelta);
+    return await readGeneration(ctx, res, signal, decoder, s);
   } catch (e) {
     if (isProviderError(e)) throw e;
     if (signal.aborted) throw cancelledError(ctx, signal);
@@ -84,10 +103,12 @@ export async function readGeneration(
   res: Response,
   signal: AbortSignal,
   decoder: WireDecoder,
-  onDelta?: (text: string) => void,
+  sinks: DeltaSinks | ((text: string) => void) = {},
 ): Promise<GenerateResult> {
+  const { onDelta, onToolCallDelta } =
+    typeof sinks === 'function' ? { onDelta: sinks, onToolCallDelta: undefined } : sinks;
   const contentType = res.headers.get('content-type') ?? '';
-  if (contentType.includes('application/json')) return readWhole(ctx, res, signal, decoder, onDelta);
+  if (contentType.includes('application/json')) return readWhole(ctx, res, signal, decoder, onDelta, onToolCallDelta);
   if (res.body === null) throw interrupted(ctx, 'the response has no body');
 
   const state: StreamState = { text: '', deltas: 0, ended: false };
@@ -96,6 +117,16 @@ export async function readGeneration(
     state.text += text;
     state.deltas++;
     onDelta?.(text);
+  };
+  const emitToolCall: EmitToolCall = (d) => {
+    const calls = (state.toolCalls ??= new Map());
+    const call = calls.get(d.index) ?? { id: '', name: '', arguments: '' };
+    if (d.id) call.id = d.id;
+    if (d.name) call.name = d.name;
+    if (d.arguments) call.arguments += d.arguments;
+    calls.set(d.index, call);
+    state.deltas++;
+    onToolCallDelta?.(d);
   };
   const pending: WireMessage[] = [];
   const parser =
@@ -116,7 +147,7 @@ export async function readGeneration(
       const msg = pending.shift();
       if (msg === undefined) break;
       try {
-        decoder.onMessage(msg, state, emit);
+        decoder.onMessage(msg, state, emit, emitToolCall);
       } catch (e) {
         if (e instanceof SyntaxError)
           throw interrupted(ctx, `unparseable chunk ${JSON.stringify(msg.data.slice(0, MAX_CHUNK_QUOTE_CHARS))}`);
@@ -169,12 +200,16 @@ function isComplete(state: StreamState): boolean {
 }
 
 function result(state: StreamState): GenerateResult {
-  return {
+  const r: GenerateResult = {
     text: state.text,
     // Some servers (older llama.cpp, LM Studio) send no usage: count deltas, about one token each.
     usage: state.usage ?? { promptTokens: 0, completionTokens: state.deltas },
     finishReason: state.finishReason ?? 'stop',
   };
+  const calls = [...(state.toolCalls?.entries() ?? [])].sort(([a], [b]) => a - b).map(([, c]) => c);
+  if (calls.length) r.toolCalls = calls;
+  if (state.logprobs !== undefined) r.logprobs = state.logprobs;
+  return r;
 }
 
 async function readWhole(
@@ -183,6 +218,7 @@ async function readWhole(
   signal: AbortSignal,
   decoder: WireDecoder,
   onDelta?: (text: string) => void,
+  onToolCallDelta?: (delta: ToolCallDelta) => void,
 ): Promise<GenerateResult> {
   let body: string;
   try {
@@ -200,7 +236,8 @@ async function readWhole(
   }
   const whole = decoder.whole(json);
   if (whole.text !== '') onDelta?.(whole.text);
-  return {
+  for (const [index, call] of (whole.toolCalls ?? []).entries()) onToolCallDelta?.({ index, ...call });
+  const r: GenerateResult = {
     text: whole.text,
     usage: whole.usage ?? {
       promptTokens: 0,
@@ -208,6 +245,9 @@ async function readWhole(
     },
     finishReason: whole.finishReason ?? 'stop',
   };
+  if (whole.toolCalls?.length) r.toolCalls = whole.toolCalls;
+  if (whole.logprobs !== undefined) r.logprobs = whole.logprobs;
+  return r;
 }
 
 function interrupted(ctx: ErrorContext, why: string): ProviderError {
