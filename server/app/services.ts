@@ -138,7 +138,11 @@ export class Services {
       random: Math.random,
       health: this.health,
       config: () => state.config,
-      resolve: (id) => this.registry.resolve(id),
+      resolve: (id) => {
+        const r = this.registry.resolve(id);
+        const caps = r && this.catalog.capabilitiesOf(r.provider.id, r.name);
+        return r && caps ? { ...r, capabilities: caps } : r;
+      },
       acquire: (model, priority, signal, opts) => this.queue.acquire(model, priority, signal, opts),
       plan: (ctx) => this.planFor(ctx),
       adjust: (ctx) => this.adjustFor(ctx),

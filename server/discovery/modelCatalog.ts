@@ -1,7 +1,7 @@
 // Every model the daemon knows, local and cloud, as protocol ModelInfo: discovery results joined
 // with health, fit estimates and benchmarks. Scans run in the background; readers get the cache.
 import os from 'node:os';
-import type { Config } from '../../protocol/config';
+import type { CloudProviderType, Config } from '../../protocol/config';
 import { splitModelId } from '../../protocol/modelId';
 import type { Availability, Capability, ModelFit, ModelInfo } from '../../protocol/types';
 import type { Logger, Provider } from '../core/types';
@@ -15,6 +15,7 @@ import { estimateFit } from '../system/fit';
 import { expandHome } from '../state/paths';
 import type { SystemSnapshot } from '../../protocol/types';
 import { WIRE_FORMATS } from '../providers/wireFormats';
+import { familyCapabilities } from './modelFamilies';
 
 export interface CatalogDeps {
   config(): Config;
@@ -149,6 +150,16 @@ export class ModelCatalog {
     return this.fits.get(id);
   }
 
+  /** What a model can do, as the engine sees it (undefined: unknown, so every request may try it). */
+  capabilitiesOf(providerId: string, name: string): Capability[] | undefined {
+    const p = this.deps.config().providers.find((x) => x.id === providerId);
+    if (!p) return undefined;
+    const over = p.modelInfo?.[name]?.capabilities;
+    if (p.type === 'local') return over ?? this.localEntry(providerId, name)?.capabilities;
+    const listed = this.cloud.get(providerId)?.models.find((m) => m.name === name)?.capabilities;
+    return cloudCapabilities(p.type, name, over ?? listed);
+  }
+
   /** All models: discovered, configured and named in the chain (so a missing primary is listed as missing). */
   list(): ModelInfo[] {
     const cfg = this.deps.config();
@@ -163,7 +174,7 @@ export class ModelCatalog {
         if (id === undefined) continue;
         const lm = listed?.models.find((m) => m.name === name);
         const over = p.modelInfo?.[name];
-        const caps: Capability[] = over?.capabilities ?? lm?.capabilities ?? [...WIRE_FORMATS[p.type].capabilities];
+        const caps = cloudCapabilities(p.type, name, over?.capabilities ?? lm?.capabilities);
         const availability: Availability =
           listed?.error &&
           (listed.error.kind === 'network' || listed.error.kind === 'auth' || listed.error.kind === 'timeout')
@@ -204,7 +215,10 @@ export class ModelCatalog {
           name,
           kind: local ? 'local' : 'cloud',
           availability,
-          capabilities: ['chat', 'completion'],
+          capabilities:
+            p && p.type !== 'local'
+              ? cloudCapabilities(p.type, name, p.modelInfo?.[name]?.capabilities)
+              : ['chat', 'completion'],
           ...(availability === 'missing' ? { reason: this.missingReason(pid, name, p !== undefined) } : {}),
           ...(availability === 'unreachable' && listed?.error
             ? { reason: `${listed.error.kind}: ${listed.error.message}` }
@@ -276,4 +290,14 @@ export class ModelCatalog {
   close(): void {
     this.watcher?.close();
   }
+}
+
+/**
+ * A cloud model's capabilities: what the configuration (`modelInfo`) or the provider's listing says,
+ * else its family's, limited to what the wire format can carry.
+ */
+export function cloudCapabilities(type: CloudProviderType, name: string, stated?: readonly Capability[]): Capability[] {
+  if (stated) return [...stated];
+  const carried = new Set(WIRE_FORMATS[type].capabilities);
+  return familyCapabilities(name).filter((c) => carried.has(c));
 }

@@ -17,8 +17,9 @@ export interface WireFormat {
   readonly defaultBaseUrl: string | undefined;
   readonly create: (ctx: CloudContext) => Provider;
   /**
-   * Capabilities assumed for its models before discovery or `modelInfo` says more (prompts are sent as
-   * chat where a wire format has no text completion endpoint, so every one can complete).
+   * What Backstop can carry over this wire format: a model's capabilities (from its family, discovery
+   * or `modelInfo`) are limited to these. Prompts go as chat where there is no text completion
+   * endpoint, so every format can complete.
    */
   readonly capabilities: readonly Capability[];
 }
@@ -27,21 +28,22 @@ export const WIRE_FORMATS: { readonly [T in CloudProviderType]: WireFormat } = {
   'openai-compatible': {
     defaultBaseUrl: undefined,
     create: (ctx) => new OpenAICompatibleProvider(ctx),
-    capabilities: ['chat', 'completion'],
+    capabilities: ['chat', 'completion', 'fim', 'tools', 'vision', 'json'],
   },
   ollama: {
     defaultBaseUrl: 'http://127.0.0.1:11434',
     create: (ctx) => new OllamaProvider(ctx),
-    capabilities: ['chat', 'completion'],
+    capabilities: ['chat', 'completion', 'fim', 'tools', 'vision', 'json'],
   },
   anthropic: {
     defaultBaseUrl: 'https://api.anthropic.com',
     create: (ctx) => new AnthropicProvider(ctx),
-    capabilities: ['chat', 'completion'],
+    // No JSON mode on the Messages API as Backstop speaks it: json requests skip Anthropic models.
+    capabilities: ['chat', 'completion', 'tools', 'vision'],
   },
   gemini: {
     defaultBaseUrl: 'https://generativelanguage.googleapis.com',
     create: (ctx) => new GeminiProvider(ctx),
-    capabilities: ['chat', 'completion'],
+    capabilities: ['chat', 'completion', 'tools', 'vision', 'json'],
   },
 };
