@@ -121,11 +121,24 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Wait for a Retry-After up to this long; beyond it fail over at once. */
   maxRetryAfterMs: z.number().int().min(0).default(5000),
+  /**
+   * A provider's content-policy refusal (OpenAI's `content_filter` finish reason or content-policy
+   * 400, Anthropic's `refusal`, Gemini's block) goes back to the caller as an error naming the model
+   * (false, the default). True: fail over to the next model instead, as for other failures.
+   */
+  contentPolicyFallback: z
+    .boolean()
+    .default(false)
+    .describe(
+      "On a provider's content-policy refusal: false (default) answers the caller with the refusal; true fails over to the next model.",
+    ),
   circuit: z
     .strictObject({
       failureThreshold: z.number().int().min(1).default(3),
-      cooldownMs: z.number().int().min(100).default(300_000),
-      maxCooldownMs: z.number().int().min(100).default(1_800_000),
+      /** First cooldown of an open circuit; doubles per failed probe up to maxCooldownMs ("Recovery"). */
+      cooldownMs: z.number().int().min(100).default(2000),
+      /** Longest cooldown: a model that came back carries traffic again within about this long. */
+      maxCooldownMs: z.number().int().min(100).default(8000),
       failureRateThreshold: z.number().min(0).max(1).default(0.5),
       windowSize: z.number().int().min(2).default(20),
       minRequests: z.number().int().min(1).default(10),

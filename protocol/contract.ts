@@ -141,8 +141,12 @@ export const requests = {
   }),
   estimateWait: request({
     method: 'backstop/estimateWait',
-    doc: 'Client → daemon: how long a new request for `model` would wait.',
-    params: z.object({ model: S.ModelId, priority: S.Priority.optional() }),
+    doc: 'Client → daemon: how long a new request for `model` would wait (of `maxTokens` output tokens, when given).',
+    params: z.object({
+      model: S.ModelId,
+      priority: S.Priority.optional(),
+      maxTokens: z.number().int().min(1).max(131_072).optional(),
+    }),
     result: S.WaitEstimate,
   }),
   fallbacks: request({

@@ -66,7 +66,7 @@ export const plan = new RequestType<PlanParams, PlanResult, void>('backstop/plan
 
 export type EstimateWaitParams = ParamsIn<'estimateWait'>;
 export type EstimateWaitResult = ResultOf<'estimateWait'>;
-/** Client → daemon: how long a new request for `model` would wait. */
+/** Client → daemon: how long a new request for `model` would wait (of `maxTokens` output tokens, when given). */
 export const estimateWait = new RequestType<EstimateWaitParams, EstimateWaitResult, void>('backstop/estimateWait');
 
 export type FallbacksParams = ParamsIn<'fallbacks'>;

@@ -3,6 +3,10 @@
 //   closed ──(N consecutive failures, or failure rate over the sliding window)──▶ open
 //   open ──(cooldown elapsed)──▶ half_open ──(the single probe succeeds)──▶ closed
 //                                   └──────(the probe fails)──▶ open, with a longer cooldown
+// Recovery in seconds (docs/architecture.md, "Recovery"): the first cooldown is short (cooldownMs,
+// 2 s by default) and doubles per failed probe up to maxCooldownMs (8 s): a model that is down is
+// probed by one request at most once per cooldown, and one that came back carries traffic again
+// within maxCooldownMs of recovering, however long the outage was.
 // A 429 does not trip the breaker: it pauses the model ("cooling down") until its Retry-After.
 import type { CircuitState, FailureKind } from '../../protocol/types';
 
@@ -29,7 +33,7 @@ export const COUNTS_AGAINST_MODEL: ReadonlySet<FailureKind> = new Set([
   'unknown',
 ]);
 
-/** First 429-without-Retry-After pause; doubles per consecutive 429, capped at the circuit cooldown. */
+/** First 429-without-Retry-After pause; doubles per consecutive 429, capped at the longest cooldown. */
 export const RATE_LIMIT_BASE_COOLDOWN_MS = 1000;
 /** A probe that neither reports nor is released within this long is presumed lost (a leak must not wedge a model). */
 export const PROBE_LEASE_MS = 180_000;
@@ -77,8 +81,15 @@ export class Circuit {
     return n === 0 ? undefined : this.s.window.filter(Boolean).length / n;
   }
 
-  /** Time-driven transitions (open → half_open). Returns why, when the state moved. */
-  refresh(now: number): string | undefined {
+  /**
+   * Time-driven transitions (open → half_open). Returns why, when the state moved. With `cfg`, an
+   * open circuit is never kept out longer than the longest cooldown configured now: a cooldown
+   * persisted under older, longer settings (or before maxCooldownMs was lowered) is cut short.
+   */
+  refresh(now: number, cfg?: CircuitConfig): string | undefined {
+    if (cfg && this.s.state === 'open' && (this.s.openUntil ?? 0) > now + longestCooldown(cfg)) {
+      this.s.openUntil = now + longestCooldown(cfg);
+    }
     if (this.s.state === 'open' && now >= (this.s.openUntil ?? 0)) {
       this.s.state = 'half_open';
       this.probeSince = undefined;
@@ -142,7 +153,9 @@ export class Circuit {
     this.s.consecutiveFailures++;
     this.s.window.push(false);
     this.trim(cfg);
-    if (this.s.state === 'half_open' || this.s.state === 'open') return this.open(now, cfg, 'probe failed');
+    // A call that began before the circuit opened and fails now: the circuit is open already.
+    if (this.s.state === 'open') return undefined;
+    if (this.s.state === 'half_open') return this.open(now, cfg, 'probe failed', this.probeSince);
     if (this.s.consecutiveFailures >= cfg.failureThreshold)
       return this.open(now, cfg, `${this.s.consecutiveFailures} consecutive failures`);
     const n = this.s.window.length;
@@ -158,7 +171,7 @@ export class Circuit {
     this.s.rateLimitStreak++;
     this.probeSince = undefined;
     const exp = Math.min(this.s.rateLimitStreak - 1, MAX_COOLDOWN_DOUBLINGS);
-    const pauseMs = retryAfterMs ?? Math.min(RATE_LIMIT_BASE_COOLDOWN_MS * 2 ** exp, cfg.cooldownMs);
+    const pauseMs = retryAfterMs ?? Math.min(RATE_LIMIT_BASE_COOLDOWN_MS * 2 ** exp, longestCooldown(cfg));
     this.s.coolingUntil = Math.max(this.s.coolingUntil ?? 0, now + Math.max(0, pauseMs));
     return retryAfterMs === undefined
       ? `rate limited; pausing ${pauseMs} ms`
@@ -179,18 +192,31 @@ export class Circuit {
     return until > now ? until : undefined;
   }
 
-  private open(now: number, cfg: CircuitConfig, why: string): string {
+  /**
+   * Open for the current cooldown. After a failed probe the interval runs from the probe's START, so a
+   * probe that hung until its deadline is not followed by a whole further cooldown (one probe per
+   * interval, start to start), but never less than the first cooldown after its end.
+   */
+  private open(now: number, cfg: CircuitConfig, why: string, probeStartedAt?: number): string {
     this.s.opens++;
     const exp = Math.min(this.s.opens - 1, MAX_COOLDOWN_DOUBLINGS);
-    const cooldownMs = Math.min(cfg.cooldownMs * 2 ** exp, Math.max(cfg.maxCooldownMs, cfg.cooldownMs));
+    const cooldownMs = Math.min(cfg.cooldownMs * 2 ** exp, longestCooldown(cfg));
     this.s.state = 'open';
-    this.s.openUntil = now + cooldownMs;
+    this.s.openUntil =
+      probeStartedAt === undefined
+        ? now + cooldownMs
+        : Math.max(probeStartedAt + cooldownMs, now + Math.min(cfg.cooldownMs, cooldownMs));
     this.probeSince = undefined;
-    return `${why}; open for ${cooldownMs} ms`;
+    return `${why}; open for ${this.s.openUntil - now} ms`;
   }
 
   private trim(cfg: CircuitConfig): void {
     const excess = this.s.window.length - Math.max(1, cfg.windowSize);
     if (excess > 0) this.s.window.splice(0, excess);
   }
+}
+
+/** The longest a model is kept out: maxCooldownMs, or cooldownMs when that is configured longer. */
+export function longestCooldown(cfg: CircuitConfig): number {
+  return Math.max(cfg.maxCooldownMs, cfg.cooldownMs);
 }

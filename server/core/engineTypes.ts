@@ -25,6 +25,7 @@ export type EngineConfig = Pick<
   | 'firstTokenTimeoutMs'
   | 'idleTimeoutMs'
   | 'hedging'
+  | 'contentPolicyFallback'
 >;
 
 export interface ResolvedModel {

@@ -200,7 +200,7 @@ export class HealthRegistry {
   private refresh(model: string, r: ModelRecord): void {
     const now = this.deps.clock.now();
     const from = this.publicState(r, now);
-    const why = r.circuit.refresh(now);
+    const why = r.circuit.refresh(now, this.deps.config());
     if (why) this.emit(model, from, this.publicState(r, now), why);
   }
 

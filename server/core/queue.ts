@@ -1,6 +1,8 @@
 // One priority queue per model with its own concurrency. critical > high > normal > low, FIFO within a
 // level, aging so low never starves; bounded (queue.maxSize), with expiry (queue.maxWaitMs) and
 // cancellation. Dispatch is synchronous: the moment a slot frees or poke() reports the model is back.
+// A full queue admits a request by displacing the lowest-priority waiting one, when that one ranks
+// strictly lower: a critical request is never refused while low-priority ones wait.
 import { ErrorCodes } from '../../protocol/errors';
 import { PRIORITIES, type Priority, type QueueItem, type WaitEstimate } from '../../protocol/types';
 import type { Clock } from './types';
@@ -107,11 +109,22 @@ export class RequestQueue {
       if (list.length === 0 && this.canRun(model)) return resolve(this.start(model, opts.expectedTokens));
       const max = this.deps.maxSize();
       if (this.byId.size >= max) {
-        return reject(
+        const victim = this.displaceable(priority);
+        if (!victim) {
+          return reject(
+            new QueueError(
+              'queue_full',
+              model,
+              `the queue is full: ${this.byId.size} request(s) already waiting, none of lower priority than this ${priority} one (queue.maxSize = ${max}); retry later, lower the load or raise queue.maxSize`,
+            ),
+          );
+        }
+        this.remove(victim.id);
+        victim.reject(
           new QueueError(
             'queue_full',
-            model,
-            `the queue is full: ${this.byId.size} request(s) already waiting (queue.maxSize = ${max}); retry later, lower the load or raise queue.maxSize`,
+            victim.model,
+            `request ${victim.id} for ${victim.model} was displaced from the full queue by a ${priority}-priority request: it had the lowest priority of the ${max} waiting (${victim.priority}, queue.maxSize = ${max}); retry later, send it with a higher priority or raise queue.maxSize`,
           ),
         );
       }
@@ -250,6 +263,22 @@ export class RequestQueue {
       any = true;
     }
     return any;
+  }
+
+  /** The waiting item a new `priority` request may displace from a full queue: the lowest effective
+   *  level (aging counts), the most recent arrival among equals (it has waited least), and only if it
+   *  ranks strictly below the newcomer. */
+  private displaceable(priority: Priority): Waiter | undefined {
+    const now = this.deps.clock.now();
+    const level = PRIORITIES.indexOf(priority);
+    let victim: Waiter | undefined;
+    for (const w of this.byId.values()) {
+      const l = this.level(w, now);
+      if (l <= level) continue;
+      const best = victim ? this.level(victim, now) : -1;
+      if (!victim || l > best || (l === best && w.seq > victim.seq)) victim = w;
+    }
+    return victim;
   }
 
   /** Effective level: the priority's index, one better per agingMs waited, never above critical. */

@@ -6,6 +6,7 @@ import type { Attempt, CompleteResult, FailureKind } from '../../protocol/types'
 import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engineTypes';
 import { EngineError } from './engineError';
 import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
+import { contentPolicyMessage, endsRequest } from './retryPolicy';
 import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
 import { needsOf, type RequestNeeds } from './requirements';
 import { StreamGate } from './streamGate';
@@ -105,6 +106,8 @@ export class RequestRun implements LaneContext {
       // Remember a full queue / expired wait: if no model answers, that is the request's error.
       const code = (e as { code?: unknown }).code;
       if (code === ErrorCodes.QueueFull || code === ErrorCodes.Timeout) this.queueError = e as Error & { code: number };
+      // Taken out of the queue (backstop/queue/cancel): the whole request ends as cancelled.
+      if (code === ErrorCodes.RequestCancelled && !signal.aborted) this.halt('cancelled', 'cancelled while queued');
       throw e;
     } finally {
       if (--this.queue.waiting === 0) this.queue.totalMs += this.deps.clock.now() - this.queue.since;
@@ -193,6 +196,7 @@ export class RequestRun implements LaneContext {
           return;
         }
         last = o;
+        if (endsRequest(o.kind, this.cfg)) return settle(() => reject(this.refusedError(o)));
         if (o.contextOverflow) this.noteOverflow(o.contextLength);
         if (running.size === 0 && launch(o)) return;
         const successor = [...running.keys()][0];
@@ -265,6 +269,15 @@ export class RequestRun implements LaneContext {
       `The request did not finish within its ${ms} ms deadline (params.timeoutMs or requestTimeoutMs) after ${attempts.length} attempt(s)${summarize(attempts)}. Raise the deadline or put a faster model first in the chain.`,
       { attempts },
     );
+  }
+
+  /** A refusal that ends the request (endsRequest): the caller's error, naming the model and the policy. */
+  private refusedError(o: Failed): EngineError {
+    const e = new EngineError(ErrorCodes.InvalidParams, contentPolicyMessage(o.model, o.message), {
+      attempts: [...this.attempts],
+    });
+    e.data.kind = o.kind;
+    return e;
   }
 
   private exhaustedError(last?: Failed): EngineError {

@@ -41,6 +41,24 @@ const FAIL_OVER_WHY: Partial<Record<FailureKind, string>> = {
   unknown: 'an unclassified failure is not retried blindly',
 };
 
+/**
+ * Failures that end the whole request at once, without another model: the caller must hear them.
+ * A provider's content-policy refusal is one unless `contentPolicyFallback` is on — another model
+ * answering what one provider's policy refused is a decision for the user, not for a fallback chain.
+ */
+export function endsRequest(kind: FailureKind, cfg: { contentPolicyFallback?: boolean }): boolean {
+  return kind === 'content_filter' && cfg.contentPolicyFallback !== true;
+}
+
+/** The error message of a refusal that ends the request (see endsRequest). */
+export function contentPolicyMessage(model: string, providerMessage: string): string {
+  return (
+    `Refused by the provider's content policy: ${model} declined this request (${providerMessage}). ` +
+    'No other model was tried (contentPolicyFallback is off): rephrase the request, or set contentPolicyFallback ' +
+    'to true to fail over to the next model instead.'
+  );
+}
+
 export function decideRetry(i: RetryInput): RetryDecision {
   if (i.kind === 'cancelled') return { action: 'stop', why: 'cancelled' };
   if (i.kind === 'context_overflow') return { action: 'next_fitting', why: 'the prompt does not fit this model' };

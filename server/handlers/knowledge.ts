@@ -70,7 +70,7 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
         false,
       ),
     estimateWait: (p) => {
-      const est = s.queue.estimateNew(p.model, p.priority ?? 'normal');
+      const est = s.queue.estimateNew(p.model, p.priority ?? 'normal', p.maxTokens);
       if (!est) throw new RpcError(ErrorCodes.UnknownModel, `no estimate for "${p.model}": it is not a known model`);
       return est;
     },

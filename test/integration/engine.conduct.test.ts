@@ -180,10 +180,27 @@ describe('engine conduct against the fault server (through the daemon)', { concu
     assert.equal(r.modelUsed, `fault/${big}`);
   });
 
-  it('400 content filter: exactly 1 primary attempt; the reason reaches the caller', async () => {
+  it('400 content filter: exactly 1 primary attempt; the refusal goes back to the caller, naming model and policy', async () => {
     const p = tag(FAULT_MODELS.contentFilter);
-    const r = await withDaemon([p, tag('ok')], {}, (call) => call());
+    const f = tag('ok');
+    await withDaemon([p, f], {}, async (call) => {
+      await assert.rejects(call(), (e: RpcErr) => {
+        assert.equal(e.code, -32602);
+        assert.equal(e.data?.kind, 'content_filter');
+        assert.match(e.message, /content policy/);
+        assert.ok(e.message.includes(`fault/${p}`) && e.message.includes(CONTENT_FILTER_REASON), e.message);
+        return true;
+      });
+    });
     assert.equal(fault.attemptsFor(p).length, 1);
+    assert.equal(fault.attemptsFor(f).length, 0, 'no other model asked');
+  });
+
+  it('400 content filter with contentPolicyFallback: the next model answers; the reason is in the attempts', async () => {
+    const p = tag(FAULT_MODELS.contentFilter);
+    const r = await withDaemon([p, tag('ok')], { contentPolicyFallback: true }, (call) => call());
+    assert.equal(fault.attemptsFor(p).length, 1);
+    assert.equal(r.text, FIXED_ANSWER);
     const a = r.attempts.find((x) => x.model === `fault/${p}`)!;
     assert.equal(a.failure, 'content_filter');
     assert.ok(a.message?.includes(CONTENT_FILTER_REASON), a.message);

@@ -215,16 +215,21 @@ describe('conduct: primary fault, healthy fallback', () => {
     assert.equal(h.health.get('fake/primary').failureCount, 0);
   });
 
-  it('400 content filter: exactly 1 primary attempt and the reason reaches the caller', async () => {
+  it('400 content filter: exactly 1 primary attempt and the refusal reaches the caller (no fallback by default)', async () => {
     const h = setupEngine();
     const reason = 'content_filter: the prompt was flagged (violence)';
     h.provider.script('primary', fail('content_filter', { status: 400, message: reason }));
     h.provider.script('fallback', ok(ANSWER));
-    const r = answered(await h.run(['primary', 'fallback']));
+    const refused = await h.run(['primary', 'fallback']);
+    assert.ok(!refused.ok && refused.e instanceof EngineError && refused.e.message.includes(reason));
+    assert.match(refused.e.message, /content policy.*fake\/primary/);
     assert.equal(h.provider.callsTo('primary').length, 1);
+    assert.equal(h.provider.callsTo('fallback').length, 0);
+    h.config.contentPolicyFallback = true;
+    const r = answered(await h.run(['primary', 'fallback']));
+    assert.equal(h.provider.callsTo('primary').length, 2);
     assert.equal(r.attempts[0]?.message, reason);
-    const alone = await h.run(['primary']);
-    assert.ok(!alone.ok && alone.e instanceof EngineError && alone.e.message.includes(reason));
+    assert.equal(r.modelUsed, 'fake/fallback');
   });
 });
 

@@ -17,7 +17,6 @@ describe('retry policy by failure kind', () => {
     { kind: 'out_of_memory', primaryCalls: 1, counted: true },
     { kind: 'model_missing', primaryCalls: 1, counted: true },
     { kind: 'bad_request', primaryCalls: 1, counted: false },
-    { kind: 'content_filter', primaryCalls: 1, counted: false },
     { kind: 'auth', primaryCalls: 1, counted: false },
   ];
   for (const { kind, primaryCalls, counted } of table) {
@@ -33,6 +32,39 @@ describe('retry policy by failure kind', () => {
       assert.equal(h.health.get('fake/primary').failureCount, counted ? primaryCalls : 0);
     });
   }
+
+  it('content_filter (default): the refusal goes back to the caller, naming the model; no other model is called', async () => {
+    const h = setupEngine();
+    h.provider.script('primary', fail('content_filter', { message: 'why: flagged' }));
+    h.provider.script('fallback', ok('fine'));
+    const o = await h.run(['primary', 'fallback']);
+    assert.ok(!o.ok && o.e instanceof EngineError);
+    assert.equal(o.e.code, ErrorCodes.InvalidParams);
+    assert.equal(o.e.data.kind, 'content_filter');
+    assert.match(o.e.message, /content policy/);
+    assert.match(o.e.message, /fake\/primary/);
+    assert.match(o.e.message, /why: flagged/);
+    assert.equal(h.provider.callsTo('primary').length, 1);
+    assert.equal(h.provider.callsTo('fallback').length, 0);
+    assert.deepEqual(
+      o.e.data.attempts?.map((a) => [a.model, a.failure]),
+      [['fake/primary', 'content_filter']],
+    );
+    assert.equal(h.health.get('fake/primary').failureCount, 0, 'not held against the model');
+    assert.equal(h.events.filter((e) => e.type === 'fallback').length, 0);
+  });
+
+  it('content_filter with contentPolicyFallback: 1 primary call, the next model answers', async () => {
+    const h = setupEngine({ config: { contentPolicyFallback: true } });
+    h.provider.script('primary', fail('content_filter', { message: 'why: flagged' }));
+    h.provider.script('fallback', ok('fine'));
+    const o = await h.run(['primary', 'fallback']);
+    assert.ok(o.ok);
+    assert.equal(o.r.modelUsed, 'fake/fallback');
+    assert.equal(h.provider.callsTo('primary').length, 1);
+    assert.equal(o.r.attempts[0]?.message, 'why: flagged');
+    assert.equal(h.health.get('fake/primary').failureCount, 0);
+  });
 
   it('retries honour maxRetries and back off exponentially (no jitter)', async () => {
     const h = setupEngine({

@@ -32,7 +32,7 @@ describe('fastest', () => {
   });
 
   it('a model that fails fast does not win; the next to finish answers and a fallback is reported', async () => {
-    const h = setupEngine({ config: { strategy: 'fastest' } });
+    const h = setupEngine({ config: { strategy: 'fastest', contentPolicyFallback: true } });
     h.provider.script('a', fail('content_filter', { afterMs: 10 }));
     h.provider.script('b', ok('b answer', { ttftMs: 500 }));
     const o = await h.run(['a', 'b']);

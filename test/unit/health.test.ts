@@ -143,8 +143,8 @@ describe('rate limits', () => {
     assert.deepEqual(health.admit(M), { ok: true, probe: false });
   });
 
-  it('429 without Retry-After: a pause that doubles per consecutive 429, capped at cooldownMs', () => {
-    const { clock, health } = setup({ cooldownMs: 5000 });
+  it('429 without Retry-After: a pause that doubles per consecutive 429, capped at maxCooldownMs', () => {
+    const { clock, health } = setup({ cooldownMs: 2000, maxCooldownMs: 5000 });
     const pauses: number[] = [];
     for (let i = 0; i < 5; i++) {
       health.onFailure(M, 'rate_limited', '429');

@@ -98,19 +98,64 @@ test('without enough aging the critical item still goes first', async () => {
   assert.deepEqual(order, ['crit', 'low']);
 });
 
-test('maxSize bound rejects with -32002 queue_full', async () => {
+test('maxSize bound rejects with -32002 queue_full when nothing of lower priority waits', async () => {
   const { q } = setup({ maxSize: () => 1 });
   const hold = await q.acquire('m', 'normal', never());
-  const waiting = q.acquire('m', 'normal', never());
-  await assert.rejects(q.acquire('m', 'critical', never()), (e: unknown) => {
+  const waiting = q.acquire('m', 'high', never());
+  for (const p of ['high', 'normal', 'low'] as const) {
+    await assert.rejects(q.acquire('m', p, never()), (e: unknown) => {
+      assert.ok(e instanceof QueueError);
+      assert.equal(e.code, -32002);
+      assert.equal(e.kind, 'queue_full');
+      assert.match(e.message, /queue\.maxSize = 1/);
+      return true;
+    });
+  }
+  hold();
+  (await waiting)();
+});
+
+test('a full queue admits a higher-priority request by displacing the lowest-priority waiting one', async () => {
+  const { q } = setup({ maxSize: () => 3 });
+  const hold = await q.acquire('m', 'normal', never());
+  const order: string[] = [];
+  const low1 = track(q, order, 'm', 'low', 'low1');
+  const normal = track(q, order, 'm', 'normal', 'normal');
+  const low2 = q.acquire('m', 'low', never());
+  // Full: the critical request takes the place of the newest of the lowest (low2), not of low1.
+  const crit = track(q, order, 'm', 'critical', 'crit');
+  await assert.rejects(low2, (e: unknown) => {
     assert.ok(e instanceof QueueError);
     assert.equal(e.code, -32002);
     assert.equal(e.kind, 'queue_full');
-    assert.match(e.message, /queue\.maxSize = 1/);
+    assert.match(e.message, /displaced from the full queue by a critical-priority request/);
+    assert.match(e.message, /lowest priority.*\(low, queue\.maxSize = 3\)/);
     return true;
   });
+  assert.deepEqual(
+    q.items().map((i) => i.priority),
+    ['critical', 'normal', 'low'],
+  );
+  // Another critical: low1 goes too; a third finds only equal or higher priorities and is refused.
+  const crit2 = track(q, order, 'm', 'critical', 'crit2');
+  await assert.rejects(low1, { code: -32002 });
+  await assert.rejects(q.acquire('m', 'normal', never()), /none of lower priority than this normal one/);
   hold();
-  (await waiting)();
+  await Promise.all([normal, crit, crit2]);
+  assert.deepEqual(order, ['crit', 'crit2', 'normal']);
+});
+
+test('aging counts when choosing whom to displace: an aged low item outranks a fresh normal one', async () => {
+  const { clock, q } = setup({ maxSize: () => 2, agingMs: 1000, maxWaitMs: () => 600_000 });
+  const hold = await q.acquire('m', 'normal', never());
+  const aged = q.acquire('m', 'low', never());
+  await clock.advance(2500); // low has aged two levels: it ranks as high now
+  const fresh = q.acquire('m', 'normal', never());
+  const crit = q.acquire('m', 'critical', never());
+  await assert.rejects(fresh, /displaced/);
+  hold();
+  (await crit)();
+  (await aged)();
 });
 
 test('maxSize 0 refuses any wait but still grants free slots', async () => {
