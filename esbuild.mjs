@@ -36,7 +36,12 @@ if (fs.existsSync('client/extension.ts')) {
 
 contexts.push({
   ...common,
-  entryPoints: { cli: 'server/cli.ts', localWorker: 'server/providers/localWorker.ts' },
+  entryPoints: {
+    cli: 'server/cli.ts',
+    localWorker: 'server/providers/localWorker.ts',
+    // Native GGUF header reads (discovery, fit estimates), out of the daemon's process.
+    ggufWorker: 'server/native/ggufWorker.ts',
+  },
   outdir: 'dist',
   platform: 'node',
   format: 'cjs',

@@ -1,5 +1,6 @@
 // Turn node-llama-cpp's GGUF file info into what Backstop shows about a model: labels,
-// capabilities, and whether the file is complete. Pure functions over already-read data.
+// capabilities, and whether the file is complete. Pure functions over already-read data (they run in
+// the GGUF reader process, server/native/ggufWorker.ts).
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
 import type { Capability } from '../../protocol/types';
 
@@ -202,4 +203,95 @@ export function summarizeGguf(
 export function huggingFaceUrl(filePath: string): string | undefined {
   const m = /[\\/]models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/]/.exec(filePath);
   return m ? `https://huggingface.co/${m[1]}/${m[2]}` : undefined;
+}
+
+/** What the scan says about one file: usable or not (with the reason), and what is known of it. */
+export interface GgufDescription {
+  ok: boolean;
+  /** Why the file cannot be used (ok: false), written for the user. */
+  reason?: string;
+  architecture?: string;
+  /** Size label, e.g. "103M", "7B". */
+  parameters?: string;
+  parameterCount?: number;
+  /** From general.file_type, e.g. "F16", "Q4_K_M". */
+  quantization?: string;
+  contextLength?: number;
+  layers?: number;
+  hasChatTemplate: boolean;
+  capabilities: Capability[];
+  sourceUrl?: string;
+}
+
+/** node-llama-cpp's enum tables (number → name), passed in so this module stays free of the native package. */
+export interface GgufTypeNames {
+  fileType: Readonly<Record<number, string | undefined>>;
+  ggmlType: Readonly<Record<number, string | undefined>>;
+}
+
+export function incompatibleGguf(reason: string): GgufDescription {
+  return { ok: false, reason, hasChatTemplate: false, capabilities: [] };
+}
+
+/** Everything the scan reports about a file whose header node-llama-cpp has read. */
+export function describeGgufInfo(
+  info: Pick<GgufFileInfo, 'metadata' | 'tensorInfo' | 'fullTensorInfo' | 'infoEndOffset'>,
+  file: { path: string; sizeBytes: number; baseName: string },
+  names: GgufTypeNames,
+): GgufDescription {
+  const truncated = truncationReason(info, file.sizeBytes);
+  if (truncated) return incompatibleGguf(truncated);
+  const summary = summarizeGguf(info, file.baseName, file.path);
+  const quantization = quantizationOf(info, names);
+  const base: GgufDescription = {
+    ok: true,
+    ...(summary.architecture !== undefined ? { architecture: summary.architecture } : {}),
+    ...(summary.parameters !== undefined ? { parameters: summary.parameters } : {}),
+    ...(summary.parameterCount > 0 ? { parameterCount: summary.parameterCount } : {}),
+    ...(quantization !== undefined ? { quantization } : {}),
+    ...(summary.contextLength !== undefined ? { contextLength: summary.contextLength } : {}),
+    ...(summary.layers !== undefined ? { layers: summary.layers } : {}),
+    hasChatTemplate: summary.hasChatTemplate,
+    capabilities: summary.capabilities,
+    ...(summary.sourceUrl !== undefined ? { sourceUrl: summary.sourceUrl } : {}),
+  };
+  if (summary.architecture === undefined)
+    return { ...base, ok: false, reason: 'GGUF file without general.architecture: not a model llama.cpp can load' };
+  if (summary.architecture === 'clip') {
+    return {
+      ...base,
+      ok: false,
+      capabilities: [],
+      reason: 'a vision projector (mmproj / clip), used alongside a model, not a model on its own',
+    };
+  }
+  return base;
+}
+
+/** "Q4_K_M" from general.file_type; old converters omit it: then the most common tensor type. */
+export function quantizationOf(
+  info: Pick<GgufFileInfo, 'metadata' | 'tensorInfo'>,
+  names: GgufTypeNames,
+): string | undefined {
+  const fileType = metaValue(info, 'general.file_type');
+  if (typeof fileType === 'number') return quantizationLabel(names.fileType[fileType]) ?? `file type ${fileType}`;
+  const counts = new Map<number, number>();
+  for (const t of info.tensorInfo ?? []) counts.set(t.ggmlType, (counts.get(t.ggmlType) ?? 0) + 1);
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return top ? names.ggmlType[top[0]] : undefined;
+}
+
+/** node-llama-cpp's reader failed on a file: why, for the user. */
+export function readFailureReason(e: unknown): string {
+  const name = typeof e === 'object' && e !== null ? e.constructor.name : '';
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (name === 'InvalidGgufMagicError' || /gguf magic/i.test(msg)) return 'not a GGUF file (bad magic)';
+  if (code === 'ENOENT') return 'the file disappeared while it was being read';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied: Backstop cannot read this file';
+  if (/version/i.test(msg)) return `unsupported GGUF version: ${msg}`;
+  if (/out of range|outside|beyond|end of/i.test(msg) || e instanceof RangeError) {
+    return `truncated or corrupt GGUF header (${msg}); download the file again`;
+  }
+  return `unreadable GGUF metadata: ${msg}`;
 }

@@ -1,14 +1,14 @@
 // Local model discovery: find GGUF files in the configured folders and the places other tools
 // keep models, read their metadata with node-llama-cpp's GGUF reader, and say plainly why a
-// file cannot be used. One bad file never fails the scan.
+// file cannot be used. One bad file never fails the scan, nor the daemon: headers are checked in
+// JavaScript first and node-llama-cpp reads them in a child process (server/native/ggufReader.ts).
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Capability } from '../../protocol/types';
 import type { Logger } from '../core/types';
-import { loadLlamaModule, type LlamaModule } from '../native/llama';
+import { sharedGgufReader } from '../native/ggufReader';
 import { discoveredModelId } from './discoveredId';
 import { findGgufFiles, type GgufFile } from './findGguf';
-import { summarizeGguf, truncationReason, quantizationLabel, metaValue } from './ggufMeta';
+import { incompatibleGguf, type GgufDescription } from './ggufMeta';
 import { LRUCache } from 'lru-cache';
 
 export interface LocalScanOptions {
@@ -22,33 +22,17 @@ export interface LocalScanOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
-export interface LocalModelEntry {
+export interface LocalModelEntry extends GgufDescription {
   /** The provider id and the file name without .gguf, as a model id. */
   id: string;
   name: string;
   path: string;
   sizeBytes: number;
   mtimeMs: number;
-  ok: boolean;
-  /** Why the file cannot be used (ok: false), written for the user. */
-  reason?: string;
-  architecture?: string;
-  /** Size label, e.g. "103M", "7B". */
-  parameters?: string;
-  parameterCount?: number;
-  /** From general.file_type, e.g. "F16", "Q4_K_M". */
-  quantization?: string;
-  contextLength?: number;
-  layers?: number;
-  hasChatTemplate: boolean;
-  capabilities: Capability[];
-  sourceUrl?: string;
 }
 
-/** Files read in parallel: metadata reads are small, but a folder can hold hundreds of models. */
+/** Files whose headers are checked in parallel (the reader process then takes them one by one). */
 const SCAN_CONCURRENCY = 4;
-/** A hung network mount must not hold discovery forever. */
-const READ_TIMEOUT_MS = 15_000;
 /** Smaller than a GGUF header (magic, version, counts): cannot be a model. */
 const MIN_GGUF_BYTES = 24;
 const METADATA_CACHE_MAX = 512;
@@ -68,7 +52,7 @@ export function wellKnownDirs(homeDir: string, scan: LocalScanOptions['scan']): 
   return dirs;
 }
 
-type Described = Omit<LocalModelEntry, 'id' | 'name' | 'path' | 'sizeBytes' | 'mtimeMs'>;
+type Described = GgufDescription;
 // Keyed by resolved path + size + mtime, so an unchanged file is not re-read on every rescan.
 const metadataCache = new LRUCache<string, Described>({ max: METADATA_CACHE_MAX });
 
@@ -79,6 +63,8 @@ const metadataCache = new LRUCache<string, Described>({ max: METADATA_CACHE_MAX 
  */
 export async function scanLocalModels(opts: LocalScanOptions): Promise<LocalModelEntry[]> {
   const providerId = opts.providerId ?? 'local';
+  const logger = opts.logger;
+  if (logger) sharedGgufReader().setWarn((m) => logger.warn(m));
   const dirs = [...opts.modelsDirs, ...wellKnownDirs(opts.homeDir ?? os.homedir(), opts.scan)];
   const named = (await findGgufFiles(dirs)).flatMap((f) => {
     const id = discoveredModelId(providerId, f.baseName, (why) => opts.logger?.warn(`${why} (${f.path})`));
@@ -102,6 +88,9 @@ export async function scanLocalModels(opts: LocalScanOptions): Promise<LocalMode
 
 async function describeCached(f: GgufFile): Promise<Described> {
   const key = `${f.realPath}\0${f.sizeBytes}\0${f.mtimeMs}`;
+  // A file whose metadata read fine may still have crashed or hung the reader since (fit estimates).
+  const crashed = await sharedGgufReader().quarantined(f.path);
+  if (crashed) return incompatibleGguf(crashed);
   const hit = metadataCache.get(key);
   if (hit) return hit;
   let d: Described;
@@ -109,86 +98,19 @@ async function describeCached(f: GgufFile): Promise<Described> {
     d = await describeGgufFile(f.path, f.sizeBytes, f.baseName);
   } catch (e) {
     // A reader bug on one odd file must not hide every other model; not cached, so a fix applies.
-    return incompatible(`unreadable GGUF metadata: ${errorMessage(e)}`);
+    return incompatibleGguf(`unreadable GGUF metadata: ${errorMessage(e)}`);
   }
   metadataCache.set(key, d);
   return d;
 }
 
-function incompatible(reason: string): Described {
-  return { ok: false, reason, hasChatTemplate: false, capabilities: [] };
-}
-
-/** Read one file's metadata; every failure becomes `ok: false` with a reason, never an exception. */
+/**
+ * Read one file's metadata; every problem with the file becomes `ok: false` with a reason, never an
+ * exception. Rejects only when the reader cannot run at all (node-llama-cpp missing).
+ */
 export async function describeGgufFile(filePath: string, sizeBytes: number, baseName: string): Promise<Described> {
-  if (sizeBytes < MIN_GGUF_BYTES) return incompatible(`not a GGUF file (only ${sizeBytes} bytes)`);
-  // Rejects only when node-llama-cpp itself is missing: describeCached reports that uncached.
-  const mod = await loadLlamaModule();
-  let info: Awaited<ReturnType<LlamaModule['readGgufFileInfo']>>;
-  try {
-    info = await mod.readGgufFileInfo(filePath, {
-      logWarnings: false,
-      sourceType: 'filesystem',
-      signal: AbortSignal.timeout(READ_TIMEOUT_MS),
-    });
-  } catch (e) {
-    return incompatible(readFailureReason(e));
-  }
-  const truncated = truncationReason(info, sizeBytes);
-  if (truncated) return incompatible(truncated);
-  const summary = summarizeGguf(info, baseName, filePath);
-  const quantization = quantizationOf(mod, info);
-  const base: Described = {
-    ok: true,
-    ...(summary.architecture !== undefined ? { architecture: summary.architecture } : {}),
-    ...(summary.parameters !== undefined ? { parameters: summary.parameters } : {}),
-    ...(summary.parameterCount > 0 ? { parameterCount: summary.parameterCount } : {}),
-    ...(quantization !== undefined ? { quantization } : {}),
-    ...(summary.contextLength !== undefined ? { contextLength: summary.contextLength } : {}),
-    ...(summary.layers !== undefined ? { layers: summary.layers } : {}),
-    hasChatTemplate: summary.hasChatTemplate,
-    capabilities: summary.capabilities,
-    ...(summary.sourceUrl !== undefined ? { sourceUrl: summary.sourceUrl } : {}),
-  };
-  if (summary.architecture === undefined)
-    return { ...base, ok: false, reason: 'GGUF file without general.architecture: not a model llama.cpp can load' };
-  if (summary.architecture === 'clip') {
-    return {
-      ...base,
-      ok: false,
-      capabilities: [],
-      reason: 'a vision projector (mmproj / clip), used alongside a model, not a model on its own',
-    };
-  }
-  return base;
-}
-
-function quantizationOf(
-  mod: LlamaModule,
-  info: { metadata: unknown; tensorInfo?: readonly { ggmlType: number }[] },
-): string | undefined {
-  const fileType = metaValue(info as Parameters<typeof metaValue>[0], 'general.file_type');
-  const fileTypeNames = mod.GgufFileType as unknown as Record<number, string | undefined>;
-  if (typeof fileType === 'number') return quantizationLabel(fileTypeNames[fileType]) ?? `file type ${fileType}`;
-  // Old converters omit file_type: name the most common tensor type instead.
-  const counts = new Map<number, number>();
-  for (const t of info.tensorInfo ?? []) counts.set(t.ggmlType, (counts.get(t.ggmlType) ?? 0) + 1);
-  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
-  return top ? (mod.GgmlType as unknown as Record<number, string | undefined>)[top[0]] : undefined;
-}
-
-function readFailureReason(e: unknown): string {
-  const name = typeof e === 'object' && e !== null ? e.constructor.name : '';
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  const msg = errorMessage(e);
-  if (name === 'InvalidGgufMagicError' || /gguf magic/i.test(msg)) return 'not a GGUF file (bad magic)';
-  if (code === 'ENOENT') return 'the file disappeared while it was being read';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied: Backstop cannot read this file';
-  if (/version/i.test(msg)) return `unsupported GGUF version: ${msg}`;
-  if (/out of range|outside|beyond|end of/i.test(msg) || e instanceof RangeError) {
-    return `truncated or corrupt GGUF header (${msg}); download the file again`;
-  }
-  return `unreadable GGUF metadata: ${msg}`;
+  if (sizeBytes < MIN_GGUF_BYTES) return incompatibleGguf(`not a GGUF file (only ${sizeBytes} bytes)`);
+  return sharedGgufReader().describe(filePath, baseName);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,8 +1,9 @@
-// One lazily created node-llama-cpp instance for the whole daemon.
-// node-llama-cpp is ESM-only and native: it is loaded with `await import()` on first use so the
-// daemon starts without it, and it stays external to the bundle. Every part of the daemon (the
-// local provider, fit estimates, discovery) shares ONE `Llama`, because each instance loads the
-// native backend and its thread pool.
+// One lazily created node-llama-cpp instance per process.
+// node-llama-cpp is ESM-only and native: it is loaded with `await import()` on first use so a
+// process starts without it, and it stays external to the bundle. The daemon itself does not call
+// it: GGUF reading and fit estimates run in the GGUF reader process (ggufWorker.ts, which uses this
+// module), inference in the local worker. Within a process everything shares ONE `Llama`, because
+// each instance loads the native backend and its thread pool.
 import type { Llama, LlamaLogLevel } from 'node-llama-cpp';
 
 export type LlamaModule = typeof import('node-llama-cpp');
