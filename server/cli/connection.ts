@@ -1,7 +1,11 @@
 // How the CLI reaches a daemon: the running one named in daemon.json (WebSocket + token), or an
-// embedded one started in this process (no listeners) when none runs. Either way the CLI holds a
-// vscode-jsonrpc connection, the daemon's own stack: every request has a timeout, and Ctrl-C
-// cancels what is in flight with $/cancelRequest.
+// embedded one started in this process (no listeners) when none runs. A daemon.json left behind by
+// a daemon that died (its pid is gone, or its port does not answer) is said so in one line on
+// stderr and removed; the embedded daemon then starts with the configuration the dead one used.
+// Either way the CLI holds a vscode-jsonrpc connection, the daemon's own stack: every request has
+// a timeout, and Ctrl-C cancels what is in flight with $/cancelRequest.
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   CancellationTokenSource,
   createMessageConnection,
@@ -15,7 +19,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import { benchmark, complete, download } from '../../protocol/methods';
 import type { ErrorData } from '../../protocol/types';
 import { nullLogger } from '../core/types';
-import { processAlive, readDaemonFile } from '../state/daemonFile';
+import { DAEMON_FILE, processAlive, readDaemonFile, removeDaemonFile, type DaemonFile } from '../state/daemonFile';
 import { startDaemon, type RunningDaemon } from '../app/main';
 import { defaultStateDir } from '../state/paths';
 import { RpcError } from '../rpc/rpcError';
@@ -80,17 +84,34 @@ export interface ConnectOptions {
   configObject?: Config;
   /** Every request's timeout in ms, instead of REQUEST_TIMEOUT_MS / LONG_REQUEST_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** Where the one-line notice about a dead daemon goes (default: stderr). */
+  notice?: (line: string) => void;
 }
 
 export async function connect(o: ConnectOptions): Promise<Conn> {
   const stateDir = o.stateDir ?? defaultStateDir();
+  let configFile = o.config;
   if (!o.embedded && !o.config && !o.configObject) {
     const info = readDaemonFile(stateDir);
-    if (info?.wsPort && processAlive(info.pid)) {
-      try {
-        return await wsConnection(info.wsPort, info.token, o.timeoutMs);
-      } catch {
-        // stale daemon.json: fall through to an embedded daemon
+    if (info) {
+      let dead: string | undefined;
+      if (!processAlive(info.pid)) dead = `its process ${info.pid} is not running`;
+      else if (info.wsPort) {
+        try {
+          return await wsConnection(info.wsPort, info.token, o.timeoutMs);
+        } catch (e) {
+          dead = `its port ${info.wsPort} does not answer (${errorText(e)})`;
+        }
+      }
+      // A live daemon without a WebSocket (HTTP only) is not stale: leave its file, embed quietly.
+      if (dead) {
+        const next = staleDaemonAction(info);
+        removeDaemonFile(stateDir, info.pid);
+        if (next.configFile) configFile = next.configFile;
+        (o.notice ?? ((l) => process.stderr.write(`${l}\n`)))(
+          `backstop: the daemon in ${path.join(stateDir, DAEMON_FILE)} is gone (${dead}); removed the stale file, ` +
+            `running an embedded daemon ${next.described}`,
+        );
       }
     }
   }
@@ -98,10 +119,24 @@ export async function connect(o: ConnectOptions): Promise<Conn> {
     stateDir,
     logToStderr: process.env.BACKSTOP_LOG_LEVEL !== undefined,
     writeDaemonFile: false,
-    ...(o.config ? { configFile: o.config } : {}),
+    ...(configFile ? { configFile } : {}),
     ...(o.configObject ? { config: o.configObject } : {}),
   });
   return embeddedConnection(d, o.timeoutMs);
+}
+
+/** Which configuration replaces a dead daemon: the file it was started with, when that still exists. */
+function staleDaemonAction(info: DaemonFile): { configFile?: string; described: string } {
+  if (info.configPath === undefined)
+    return { described: 'with the default configuration (daemon.json names no config file)' };
+  if (fs.existsSync(info.configPath))
+    return { configFile: info.configPath, described: `with its config ${info.configPath}` };
+  return { described: `with the default configuration (its config ${info.configPath} no longer exists)` };
+}
+
+function errorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code ?? (e instanceof Error ? e.message : String(e));
 }
 
 /** A daemon listening on WebSocket at 127.0.0.1:port. */
