@@ -1,14 +1,17 @@
 // Anthropic Messages API: `POST /v1/messages` with SSE (message_start → content_block_delta… →
-// message_delta {stop_reason, usage} → message_stop), `x-api-key` + `anthropic-version` headers,
-// `/v1/models` for discovery. `overloaded_error` (HTTP 529) is a retryable server error.
+// message_delta {stop_reason, usage} → message_stop) or one JSON body, `x-api-key` +
+// `anthropic-version` headers, `/v1/models` for discovery. Tools ↔ tool_use / tool_result blocks,
+// images as base64 or URL sources; no structured output (refused before the call); fill-in-the-middle
+// in chat form. `overloaded_error` (HTTP 529) is a retryable server error.
 import type { GenerateOptions, GenerateRequest, GenerateResult, Provider, ProviderModel } from '../core/types';
 import { ProviderError } from '../core/types';
-import type { ChatMessage } from '../../protocol/types';
+import type { ChatMessage, ContentPart, Tool, ToolChoice } from '../../protocol/types';
 import { isRecord } from './errorBody';
 import type { CloudContext, ErrorContext } from './http';
 import { classifyErrorPayload, getJson, joinUrl, requireKey } from './http';
-import type { StreamState, WireDecoder } from './stream';
+import type { EmitToolCall, StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
+import { fimInChatForm, imageSource, toolArguments } from './translate';
 
 export const ANTHROPIC_DEFAULT_VERSION = '2023-06-01';
 /** The Messages API requires max_tokens; used when the caller sets none. */
@@ -26,27 +29,22 @@ export class AnthropicProvider implements Provider {
   }
 
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
+    // Editor completions: the Messages API has no fill-in-the-middle, so they go in chat form.
+    if (req.suffix !== undefined && req.prompt !== undefined)
+      return fimInChatForm(req, opts, (r, o) => this.call(r, o));
+    return this.call(req, opts);
+  }
+
+  private async call(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
-    const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
-    const system = messages
-      .filter((m) => m.role === 'system')
-      .map((m) => m.content)
-      .join('\n\n');
-    const body = {
-      model: req.model,
-      max_tokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
-      messages: messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content })),
-      ...(system === '' ? {} : { system }),
-      stream: true,
-      ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-      ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop_sequences: req.stop }),
-    };
+    const stream = req.stream !== false;
+    const body = anthropicBody(ec, req, stream);
     return streamGeneration(
       ec,
-      { url: joinUrl(this.ctx.baseUrl, 'v1/messages'), headers: this.headers(req.model), body },
+      { url: joinUrl(this.ctx.baseUrl, 'v1/messages'), headers: this.headers(req.model, stream), body },
       opts.signal,
       anthropicDecoder(ec),
-      opts.onDelta,
+      { onDelta: opts.onDelta, onToolCallDelta: opts.onToolCallDelta },
     );
   }
 
@@ -68,10 +66,10 @@ export class AnthropicProvider implements Provider {
     return out;
   }
 
-  private headers(model?: string): Record<string, string> {
+  private headers(model?: string, stream = false): Record<string, string> {
     const key = requireKey(this.ctx, model);
     return {
-      accept: 'text/event-stream',
+      accept: stream ? 'text/event-stream' : 'application/json',
       ...this.ctx.headers,
       'x-api-key': key,
       'anthropic-version': this.ctx.anthropicVersion ?? ANTHROPIC_DEFAULT_VERSION,
@@ -79,10 +77,145 @@ export class AnthropicProvider implements Provider {
   }
 }
 
-const STOP_REASONS: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length' };
+/** The Messages API request: system hoisted, tools and tool turns as content blocks, images as sources. */
+export function anthropicBody(ec: ErrorContext, req: GenerateRequest, stream: boolean): Record<string, unknown> {
+  const rf = req.responseFormat;
+  // The engine skips Anthropic models for structured output by capability; this is the safety net.
+  if (rf !== undefined && rf.type !== 'text')
+    throw new ProviderError(
+      'unsupported',
+      `${ec.label}: the Anthropic Messages API lacks structured output (response_format ${rf.type}); use a model with JSON mode`,
+    );
+  const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+  const tools = req.tools?.length ? req.tools : undefined;
+  const toolChoice = tools === undefined ? undefined : anthropicToolChoice(req.toolChoice, req.parallelToolCalls);
+  return {
+    model: req.model,
+    max_tokens: req.maxTokens ?? DEFAULT_MAX_TOKENS,
+    messages: anthropicMessages(ec, messages),
+    ...(system === '' ? {} : { system }),
+    stream,
+    ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+    ...(req.topP === undefined ? {} : { top_p: req.topP }),
+    ...(req.stop === undefined || req.stop.length === 0 ? {} : { stop_sequences: req.stop }),
+    ...(tools === undefined ? {} : { tools: tools.map(anthropicTool) }),
+    ...(toolChoice === undefined ? {} : { tool_choice: toolChoice }),
+    ...(req.user === undefined ? {} : { metadata: { user_id: req.user } }),
+  };
+}
 
-function anthropicDecoder(ec: ErrorContext): WireDecoder {
+function anthropicTool(t: Tool): Record<string, unknown> {
+  return {
+    name: t.name,
+    ...(t.description === undefined ? {} : { description: t.description }),
+    // input_schema is required: a tool without parameters takes an empty object.
+    input_schema: t.parameters ?? { type: 'object', properties: {} },
+  };
+}
+
+function anthropicToolChoice(
+  choice: ToolChoice | undefined,
+  parallel: boolean | undefined,
+): Record<string, unknown> | undefined {
+  const noParallel = parallel === false ? { disable_parallel_tool_use: true } : {};
+  if (choice === undefined) return parallel === false ? { type: 'auto', ...noParallel } : undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') return { type: 'auto', ...noParallel };
+  if (choice === 'required') return { type: 'any', ...noParallel };
+  return { type: 'tool', name: choice.name, ...noParallel };
+}
+
+type Block = Record<string, unknown>;
+interface AnthropicMessage {
+  role: 'user' | 'assistant';
+  content: string | Block[];
+}
+
+/**
+ * Chat turns in Anthropic's terms. Tool results become `tool_result` blocks of a user turn; results
+ * that follow each other (and a user turn right after them) share one user turn, as the API wants
+ * the answers to one assistant turn's calls together.
+ */
+export function anthropicMessages(ec: ErrorContext, messages: readonly ChatMessage[]): AnthropicMessage[] {
+  const out: AnthropicMessage[] = [];
+  let toolTurn: Block[] | undefined;
+  for (const m of messages) {
+    switch (m.role) {
+      case 'system':
+        continue;
+      case 'tool': {
+        const block: Block = { type: 'tool_result', tool_use_id: m.toolCallId, content: m.content };
+        if (toolTurn === undefined) {
+          toolTurn = [block];
+          out.push({ role: 'user', content: toolTurn });
+        } else toolTurn.push(block);
+        continue;
+      }
+      case 'user':
+        if (toolTurn !== undefined) {
+          toolTurn.push(...userBlocks(m.content));
+          toolTurn = undefined;
+          continue;
+        }
+        out.push({
+          role: 'user',
+          content: typeof m.content === 'string' ? m.content : userBlocks(m.content),
+        });
+        continue;
+      case 'assistant':
+        toolTurn = undefined;
+        out.push(
+          m.toolCalls?.length
+            ? {
+                role: 'assistant',
+                content: [
+                  ...(m.content === '' ? [] : [{ type: 'text', text: m.content }]),
+                  ...m.toolCalls.map((c) => ({
+                    type: 'tool_use',
+                    id: c.id,
+                    name: c.name,
+                    input: toolArguments(ec, c),
+                  })),
+                ],
+              }
+            : { role: 'assistant', content: m.content },
+        );
+        continue;
+    }
+  }
+  return out;
+}
+
+function userBlocks(content: string | readonly ContentPart[]): Block[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  return content.map((p) => {
+    if (p.type === 'text') return { type: 'text', text: p.text };
+    const src = imageSource(p.url);
+    return {
+      type: 'image',
+      source:
+        src.kind === 'data'
+          ? { type: 'base64', media_type: src.mediaType, data: src.base64 }
+          : { type: 'url', url: src.url },
+    };
+  });
+}
+
+const STOP_REASONS: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+};
+
+export function anthropicDecoder(ec: ErrorContext): WireDecoder {
   let promptTokens = 0;
+  /** Content block index → the ordinal of its tool_use block (the tool call's index). */
+  const toolBlocks = new Map<number, { ordinal: number; args: boolean }>();
   const setFinish = (state: StreamState, reason: unknown): void => {
     if (typeof reason !== 'string' || reason === '') return;
     if (reason === 'refusal')
@@ -92,9 +225,20 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
       );
     state.finishReason = STOP_REASONS[reason] ?? reason;
   };
+  const blockStart = (json: Record<string, unknown>, emitToolCall: EmitToolCall): void => {
+    const b = isRecord(json.content_block) ? json.content_block : {};
+    if (b.type !== 'tool_use' || typeof json.index !== 'number') return;
+    const ordinal = toolBlocks.size;
+    toolBlocks.set(json.index, { ordinal, args: false });
+    emitToolCall({
+      index: ordinal,
+      ...(typeof b.id === 'string' ? { id: b.id } : {}),
+      ...(typeof b.name === 'string' ? { name: b.name } : {}),
+    });
+  };
   return {
     framing: 'sse',
-    onMessage(msg, state, emit) {
+    onMessage(msg, state, emit, emitToolCall) {
       const json: unknown = JSON.parse(msg.data);
       if (!isRecord(json)) return;
       switch (json.type) {
@@ -103,9 +247,26 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
           if (typeof usage.input_tokens === 'number') promptTokens = usage.input_tokens;
           return;
         }
+        case 'content_block_start':
+          return blockStart(json, emitToolCall);
         case 'content_block_delta': {
           const d = isRecord(json.delta) ? json.delta : {};
           if (d.type === 'text_delta' && typeof d.text === 'string') emit(d.text);
+          const tool = typeof json.index === 'number' ? toolBlocks.get(json.index) : undefined;
+          if (d.type === 'input_json_delta' && tool !== undefined && typeof d.partial_json === 'string') {
+            if (d.partial_json === '') return;
+            tool.args = true;
+            emitToolCall({ index: tool.ordinal, arguments: d.partial_json });
+          }
+          return;
+        }
+        case 'content_block_stop': {
+          // A call without arguments streams no JSON at all: its arguments are the empty object.
+          const tool = typeof json.index === 'number' ? toolBlocks.get(json.index) : undefined;
+          if (tool !== undefined && !tool.args) {
+            tool.args = true;
+            emitToolCall({ index: tool.ordinal, arguments: '{}' });
+          }
           return;
         }
         case 'message_delta': {
@@ -126,17 +287,21 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
         case 'error':
           throw classifyErrorPayload(ec, json);
         default:
-          return; // ping, content_block_start/stop, and event types added later
+          return; // ping, and event types added later
       }
     },
     whole(json) {
       if (!isRecord(json)) throw new SyntaxError('not an object');
       if (json.type === 'error') throw classifyErrorPayload(ec, json);
-      const text = Array.isArray(json.content)
-        ? json.content
-            .map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : ''))
-            .join('')
-        : '';
+      const blocks = Array.isArray(json.content) ? json.content.filter(isRecord) : [];
+      const text = blocks.map((b) => (b.type === 'text' && typeof b.text === 'string' ? b.text : '')).join('');
+      const toolCalls = blocks
+        .filter((b) => b.type === 'tool_use' && typeof b.name === 'string')
+        .map((b, i) => ({
+          id: typeof b.id === 'string' ? b.id : `call_${i}`,
+          name: String(b.name),
+          arguments: JSON.stringify(b.input ?? {}),
+        }));
       const state: StreamState = { text, deltas: 0, ended: true };
       setFinish(state, json.stop_reason);
       const u = isRecord(json.usage) ? json.usage : {};
@@ -148,6 +313,7 @@ function anthropicDecoder(ec: ErrorContext): WireDecoder {
         text,
         ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
         ...(usage === undefined ? {} : { usage }),
+        ...(toolCalls.length ? { toolCalls } : {}),
       };
     },
   };

@@ -1,15 +1,19 @@
-// Google Gemini (Generative Language API v1beta): `models/{m}:streamGenerateContent?alt=sse` with the
-// key in `x-goog-api-key` (never in the URL, where proxies and logs would keep it), `/v1beta/models`
-// for discovery. RESOURCE_EXHAUSTED → rate_limited with RetryInfo's retryDelay; a SAFETY-class
-// finishReason or a blocked prompt → content_filter.
+// Google Gemini (Generative Language API v1beta): `models/{m}:streamGenerateContent?alt=sse` (or
+// `:generateContent` for one JSON body) with the key in `x-goog-api-key` (never in the URL, where
+// proxies and logs would keep it), `/v1beta/models` for discovery. Tools ↔ function declarations,
+// functionCall / functionResponse parts; images as inlineData or fileData; JSON output through
+// responseMimeType / responseJsonSchema; fill-in-the-middle in chat form. RESOURCE_EXHAUSTED →
+// rate_limited with RetryInfo's retryDelay; a SAFETY-class finishReason or a blocked prompt →
+// content_filter.
 import type { GenerateOptions, GenerateRequest, GenerateResult, Provider, ProviderModel } from '../core/types';
 import { ProviderError } from '../core/types';
-import type { ChatMessage, Usage } from '../../protocol/types';
+import type { ChatMessage, ContentPart, Tool, ToolChoice, Usage } from '../../protocol/types';
 import { isRecord } from './errorBody';
 import type { CloudContext, ErrorContext } from './http';
 import { classifyErrorPayload, getJson, joinUrl, requireKey } from './http';
-import type { StreamState, WireDecoder } from './stream';
+import type { EmitToolCall, StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
+import { fimInChatForm, imageSource, imageTypeOfUrl, toolArguments, toolNamesById } from './translate';
 
 /** Discovery pages before we stop following `nextPageToken`. */
 const MAX_MODEL_PAGES = 10;
@@ -35,34 +39,24 @@ export class GeminiProvider implements Provider {
   }
 
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
+    // Editor completions: Gemini has no fill-in-the-middle endpoint, so they go in chat form.
+    if (req.suffix !== undefined && req.prompt !== undefined)
+      return fimInChatForm(req, opts, (r, o) => this.call(r, o));
+    return this.call(req, opts);
+  }
+
+  private async call(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
-    const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
-    const system = messages
-      .filter((m) => m.role === 'system')
-      .map((m) => m.content)
-      .join('\n\n');
-    const generationConfig = {
-      ...(req.maxTokens === undefined ? {} : { maxOutputTokens: req.maxTokens }),
-      ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-      ...(req.stop === undefined || req.stop.length === 0 ? {} : { stopSequences: req.stop }),
-    };
-    const body = {
-      contents: messages
-        .filter((m) => m.role !== 'system')
-        .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] })),
-      ...(system === '' ? {} : { systemInstruction: { parts: [{ text: system }] } }),
-      ...(Object.keys(generationConfig).length === 0 ? {} : { generationConfig }),
-    };
-    const url = joinUrl(
-      this.ctx.baseUrl,
-      `v1beta/models/${encodeURIComponent(bareModel(req.model))}:streamGenerateContent?alt=sse`,
-    );
+    const stream = req.stream !== false;
+    const body = geminiBody(ec, req);
+    const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
+    const url = joinUrl(this.ctx.baseUrl, `v1beta/models/${encodeURIComponent(bareModel(req.model))}:${method}`);
     return streamGeneration(
       ec,
-      { url, headers: this.headers(req.model), body },
+      { url, headers: this.headers(req.model, stream), body },
       opts.signal,
       geminiDecoder(ec),
-      opts.onDelta,
+      { onDelta: opts.onDelta, onToolCallDelta: opts.onToolCallDelta },
     );
   }
 
@@ -96,8 +90,12 @@ export class GeminiProvider implements Provider {
     return out;
   }
 
-  private headers(model?: string): Record<string, string> {
-    return { accept: 'text/event-stream', ...this.ctx.headers, 'x-goog-api-key': requireKey(this.ctx, model) };
+  private headers(model?: string, stream = false): Record<string, string> {
+    return {
+      accept: stream ? 'text/event-stream' : 'application/json',
+      ...this.ctx.headers,
+      'x-goog-api-key': requireKey(this.ctx, model),
+    };
   }
 }
 
@@ -106,8 +104,121 @@ function bareModel(name: string): string {
   return name.startsWith('models/') ? name.slice('models/'.length) : name;
 }
 
-function geminiDecoder(ec: ErrorContext): WireDecoder {
-  const apply = (json: Record<string, unknown>, state: StreamState, emit: (t: string) => void): void => {
+type Part = Record<string, unknown>;
+interface GeminiContent {
+  role: 'user' | 'model';
+  parts: Part[];
+}
+
+/** The generateContent request: contents, system instruction, tools, tool config, generation config. */
+export function geminiBody(ec: ErrorContext, req: GenerateRequest): Record<string, unknown> {
+  const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+  const rf = req.responseFormat;
+  const generationConfig = {
+    ...(req.maxTokens === undefined ? {} : { maxOutputTokens: req.maxTokens }),
+    ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+    ...(req.topP === undefined ? {} : { topP: req.topP }),
+    ...(req.seed === undefined ? {} : { seed: req.seed }),
+    ...(req.presencePenalty === undefined ? {} : { presencePenalty: req.presencePenalty }),
+    ...(req.frequencyPenalty === undefined ? {} : { frequencyPenalty: req.frequencyPenalty }),
+    ...(req.stop === undefined || req.stop.length === 0 ? {} : { stopSequences: req.stop }),
+    ...(rf === undefined || rf.type === 'text' ? {} : { responseMimeType: 'application/json' }),
+    ...(rf?.type === 'json_schema' ? { responseJsonSchema: rf.schema } : {}),
+  };
+  const tools = req.tools?.length ? req.tools : undefined;
+  const toolConfig = tools === undefined ? undefined : functionCallingConfig(req.toolChoice);
+  return {
+    contents: geminiContents(ec, messages),
+    ...(system === '' ? {} : { systemInstruction: { parts: [{ text: system }] } }),
+    ...(tools === undefined ? {} : { tools: [{ functionDeclarations: tools.map(functionDeclaration) }] }),
+    ...(toolConfig === undefined ? {} : { toolConfig: { functionCallingConfig: toolConfig } }),
+    ...(Object.keys(generationConfig).length === 0 ? {} : { generationConfig }),
+  };
+}
+
+function functionDeclaration(t: Tool): Record<string, unknown> {
+  return {
+    name: t.name,
+    ...(t.description === undefined ? {} : { description: t.description }),
+    // JSON Schema as agents write it ($schema, additionalProperties, …): `parameters` takes only
+    // Gemini's OpenAPI subset and refuses those keys; `parametersJsonSchema` takes JSON Schema.
+    ...(t.parameters === undefined ? {} : { parametersJsonSchema: t.parameters }),
+  };
+}
+
+function functionCallingConfig(choice: ToolChoice | undefined): Record<string, unknown> | undefined {
+  if (choice === undefined) return undefined;
+  if (choice === 'auto') return { mode: 'AUTO' };
+  if (choice === 'none') return { mode: 'NONE' };
+  if (choice === 'required') return { mode: 'ANY' };
+  return { mode: 'ANY', allowedFunctionNames: [choice.name] };
+}
+
+/**
+ * Chat turns in Gemini's terms: assistant → model; tool calls → functionCall parts; tool results →
+ * functionResponse parts of a user turn, named after the call they answer (consecutive results share
+ * one turn: Gemini wants the answers to one model turn's calls together).
+ */
+export function geminiContents(ec: ErrorContext, messages: readonly ChatMessage[]): GeminiContent[] {
+  const names = toolNamesById(messages);
+  const out: GeminiContent[] = [];
+  let toolTurn: Part[] | undefined;
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    if (m.role === 'tool') {
+      const name = names.get(m.toolCallId);
+      if (name === undefined)
+        throw new ProviderError(
+          'bad_request',
+          `${ec.label}: the tool result for "${m.toolCallId}" answers no earlier tool call; Gemini needs the function's name`,
+        );
+      const part: Part = { functionResponse: { name, response: { content: m.content } } };
+      if (toolTurn === undefined) {
+        toolTurn = [part];
+        out.push({ role: 'user', parts: toolTurn });
+      } else toolTurn.push(part);
+      continue;
+    }
+    toolTurn = undefined;
+    if (m.role === 'user') out.push({ role: 'user', parts: userParts(m.content) });
+    else
+      out.push({
+        role: 'model',
+        parts: m.toolCalls?.length
+          ? [
+              ...(m.content === '' ? [] : [{ text: m.content }]),
+              ...m.toolCalls.map((c) => ({ functionCall: { name: c.name, args: toolArguments(ec, c) } })),
+            ]
+          : [{ text: m.content }],
+      });
+  }
+  return out;
+}
+
+function userParts(content: string | readonly ContentPart[]): Part[] {
+  if (typeof content === 'string') return [{ text: content }];
+  return content.map((p) => {
+    if (p.type === 'text') return { text: p.text };
+    const src = imageSource(p.url);
+    return src.kind === 'data'
+      ? { inlineData: { mimeType: src.mediaType, data: src.base64 } }
+      : { fileData: { fileUri: src.url, mimeType: imageTypeOfUrl(src.url) } };
+  });
+}
+
+/** Streamed chunks carry whole function calls: each one becomes one tool call, numbered in order. */
+export function geminiDecoder(ec: ErrorContext): WireDecoder {
+  let calls = 0;
+  const apply = (
+    json: Record<string, unknown>,
+    state: StreamState,
+    emit: (t: string) => void,
+    emitToolCall: EmitToolCall,
+  ): void => {
     if (json.error !== undefined) throw classifyErrorPayload(ec, json);
     const feedback = isRecord(json.promptFeedback) ? json.promptFeedback : {};
     if (typeof feedback.blockReason === 'string' && feedback.blockReason !== '') {
@@ -120,8 +231,21 @@ function geminiDecoder(ec: ErrorContext): WireDecoder {
     const cand = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
     if (isRecord(cand)) {
       const parts = isRecord(cand.content) && Array.isArray(cand.content.parts) ? cand.content.parts : [];
-      // Thinking models stream thought summaries as parts with `thought: true`: not answer text.
-      for (const p of parts) if (isRecord(p) && p.thought !== true && typeof p.text === 'string') emit(p.text);
+      for (const p of parts) {
+        // Thinking models stream thought summaries as parts with `thought: true`: not answer text.
+        if (!isRecord(p) || p.thought === true) continue;
+        if (typeof p.text === 'string') emit(p.text);
+        const fc = isRecord(p.functionCall) ? p.functionCall : undefined;
+        if (fc !== undefined && typeof fc.name === 'string') {
+          const index = calls++;
+          emitToolCall({
+            index,
+            id: typeof fc.id === 'string' && fc.id !== '' ? fc.id : `call_${index}`,
+            name: fc.name,
+            arguments: JSON.stringify(isRecord(fc.args) ? fc.args : {}),
+          });
+        }
+      }
       const reason = cand.finishReason;
       if (typeof reason === 'string' && reason !== '' && reason !== 'FINISH_REASON_UNSPECIFIED') {
         if (FILTER_REASONS.has(reason))
@@ -132,25 +256,35 @@ function geminiDecoder(ec: ErrorContext): WireDecoder {
         state.finishReason = FINISH_REASONS[reason] ?? reason.toLowerCase();
       }
     }
+    // Gemini says STOP after function calls too: OpenAI's terms (and agents) expect "tool_calls".
+    if (state.finishReason === 'stop' && calls > 0) state.finishReason = 'tool_calls';
     const usage = usageOf(json.usageMetadata);
     if (usage !== undefined) state.usage = usage;
   };
   return {
     framing: 'sse',
-    onMessage(msg, state, emit) {
+    onMessage(msg, state, emit, emitToolCall) {
       const json: unknown = JSON.parse(msg.data);
-      if (isRecord(json)) apply(json, state, emit);
+      if (isRecord(json)) apply(json, state, emit, emitToolCall);
     },
     whole(json) {
       // generateContent answers one object; a stream endpoint without alt=sse answers an array.
       const items = Array.isArray(json) ? json.filter(isRecord) : isRecord(json) ? [json] : [];
       if (items.length === 0) throw new SyntaxError('not an object');
       const state: StreamState = { text: '', deltas: 0, ended: false };
-      for (const item of items) apply(item, state, (t) => (state.text += t));
+      const toolCalls: { id: string; name: string; arguments: string }[] = [];
+      for (const item of items)
+        apply(
+          item,
+          state,
+          (t) => (state.text += t),
+          (d) => toolCalls.push({ id: d.id ?? '', name: d.name ?? '', arguments: d.arguments ?? '{}' }),
+        );
       return {
         text: state.text,
         ...(state.finishReason === undefined ? {} : { finishReason: state.finishReason }),
         ...(state.usage === undefined ? {} : { usage: state.usage }),
+        ...(toolCalls.length ? { toolCalls } : {}),
       };
     },
   };
