@@ -137,6 +137,11 @@ export const CompleteParams = z
     topLogprobs: z.number().int().min(0).max(20).optional(),
     user: z.string().max(256).optional(),
     metadata: z.record(z.string(), z.string()).optional(),
+    /**
+     * The caller asked for a text completion (OpenAI's /v1/completions): OpenAI-compatible upstreams are
+     * asked on their /completions endpoint first, and in chat form when they have none.
+     */
+    textCompletion: z.boolean().optional(),
     /** Fields of an OpenAI-style request Backstop does not know: passed to OpenAI-compatible upstreams unchanged. */
     extra: z.record(z.string(), z.unknown()).optional(),
   })

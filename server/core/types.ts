@@ -72,6 +72,8 @@ export interface GenerateRequest {
   extra?: Record<string, unknown>;
   /** false: the caller wants the answer in one piece; ask the upstream for a plain response. */
   stream?: boolean;
+  /** The caller asked for a text completion: a server's /completions endpoint first, if it has one. */
+  textCompletion?: boolean;
 }
 
 /** The request fields that go from the caller to the provider unchanged (the engine adds the rest). */
@@ -95,6 +97,7 @@ export const PASS_THROUGH_FIELDS = [
   'user',
   'metadata',
   'extra',
+  'textCompletion',
 ] as const satisfies readonly (keyof GenerateRequest)[];
 
 export interface GenerateOptions {

@@ -3,60 +3,22 @@
 // partial answer as an assistant prefill: the next model starts over.
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { z } from 'zod';
 import { ErrorCodes } from '../../protocol/errors';
-import type { CompleteParams, CompleteResult, ErrorData } from '../../protocol/types';
+import type { CompleteParams, CompleteResult, ErrorData, ToolCallDelta } from '../../protocol/types';
 import { RpcError, toRpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
 import type { CompletionService } from '../usecases/completions';
 import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
 import { chainFor } from './chainFor';
-
-// Clients send `null` for "not set" (max_tokens: null, stop: null, …): accept it as absent.
-const stopSchema = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
-const modelList = z.array(z.string().min(1)).nullish();
-const common = {
-  // Optional when `models` is given (OpenRouter's convention); checked in requireModel below.
-  model: z.string().min(1, 'model is required ("backstop" means the configured chain)').optional(),
-  stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: z.number().int().positive().max(131_072).nullish(),
-  max_completion_tokens: z.number().int().positive().max(131_072).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  n: z.number().int().min(1).max(1, 'Backstop returns one choice per request: n must be 1').nullish(),
-  stop: stopSchema,
-  models: modelList,
-  fallbacks: modelList,
-  user: z.string().nullish(),
-};
-const requireModel = (
-  b: { model?: string | undefined; models?: string[] | null | undefined },
-  ctx: z.RefinementCtx,
-) => {
-  if (b.model === undefined && !b.models?.length)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['model'],
-      message: 'model is required ("backstop" means the configured chain), or give the whole chain in "models"',
-    });
-};
-const contentPart = z.object({ type: z.string(), text: z.string().optional() });
-const chatSchema = z
-  .object({
-    ...common,
-    messages: z
-      .array(
-        z.object({
-          role: z.enum(['system', 'user', 'assistant', 'developer']),
-          content: z.union([z.string(), z.array(contentPart)]).nullable(),
-        }),
-      )
-      .min(1, 'messages must hold at least one message'),
-  })
-  .superRefine(requireModel);
-const completionSchema = z
-  .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]), suffix: z.string().nullish() })
-  .superRefine(requireModel);
+import {
+  chatParams,
+  chatSchema,
+  completionParams,
+  completionSchema,
+  explainIssue,
+  type ChatRequest,
+  type CompletionRequest,
+} from './openaiRequest';
 
 /** What the gateway needs: the daemon's state and the completions use case it hands requests to. */
 export interface GatewayDeps {
@@ -97,19 +59,13 @@ export async function handleGateway(
       openAiError(`invalid request body: ${(e as Error).message}`, 'invalid_request_error', 'invalid_body'),
     );
   }
-  const parsed = (kind === 'chat' ? chatSchema : completionSchema).safeParse(raw);
+  const parsed = kind === 'chat' ? chatSchema.safeParse(raw) : completionSchema.safeParse(raw);
   if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    const param = i?.path.map(String).join('.') || null;
+    const i = explainIssue(parsed.error.issues);
     return sendJson(
       res,
       400,
-      openAiError(
-        `invalid request: ${param ?? 'body'}: ${i?.message ?? 'invalid'}`,
-        'invalid_request_error',
-        'invalid_value',
-        param,
-      ),
+      openAiError(`invalid request: ${i.path}: ${i.message}`, 'invalid_request_error', 'invalid_value', i.path),
     );
   }
   const body = parsed.data;
@@ -133,22 +89,8 @@ export async function handleGateway(
       ),
     );
   }
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const params: CompleteParams = {
-    chain,
-    ...(maxTokens !== undefined ? { maxTokens } : {}),
-    ...(body.temperature != null ? { temperature: body.temperature } : {}),
-    ...(body.stop != null ? { stop: typeof body.stop === 'string' ? [body.stop] : body.stop } : {}),
-  };
-  if ('messages' in body) {
-    params.messages = body.messages.map((m) => ({
-      role: m.role === 'developer' ? 'system' : m.role,
-      content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join(''),
-    }));
-  } else {
-    params.prompt = Array.isArray(body.prompt) ? (body.prompt[0] ?? '') : body.prompt;
-    if (body.suffix != null) params.suffix = body.suffix;
-  }
+  const params: CompleteParams =
+    kind === 'chat' ? chatParams(body as ChatRequest, chain) : completionParams(body as CompletionRequest, chain);
 
   const ac = new AbortController();
   res.on('close', () => {
@@ -159,7 +101,8 @@ export async function handleGateway(
 
   if (!body.stream) {
     try {
-      const r = await completions.complete(params, ac.signal);
+      // The client wants the answer in one piece: so does the upstream (no stream to reassemble).
+      const r = await completions.complete(params, ac.signal, { upstreamStream: false });
       return sendJson(
         res,
         200,
@@ -186,6 +129,13 @@ export async function handleGateway(
           ...extra,
         }
       : { id, object, created, model, choices: [{ index: 0, text: text ?? '', finish_reason: finish }], ...extra };
+  const toolChunk = (model: string, d: ToolCallDelta) => ({
+    id,
+    object,
+    created,
+    model,
+    choices: [{ index: 0, delta: { role: 'assistant', tool_calls: [openAiToolCallDelta(d)] }, finish_reason: null }],
+  });
   let broken = false;
   let sent = false;
   let attemptsEnded = 0;
@@ -203,6 +153,15 @@ export async function handleGateway(
     sse.end();
     ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'stream ended with an error'));
   };
+  // The first piece commits the response: its headers can only name the model streaming now.
+  const commit = (model: string) => {
+    if (sse.started) return;
+    sse.start({
+      'x-backstop-model': model,
+      'x-backstop-fallback': chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none',
+      'x-backstop-attempts': String(attemptsEnded + 1),
+    });
+  };
   try {
     const r = await completions.complete(
       params,
@@ -211,16 +170,16 @@ export async function handleGateway(
         ? {
             onDelta: (delta, model) => {
               if (broken) return;
-              // The first delta commits the response: its headers can only name the model streaming now.
-              if (!sse.started) {
-                sse.start({
-                  'x-backstop-model': model,
-                  'x-backstop-fallback':
-                    chain[0] !== undefined && chain[0] !== model ? `${chain[0]} -> ${model}` : 'none',
-                  'x-backstop-attempts': String(attemptsEnded + 1),
-                });
-              }
+              commit(model);
               sse.data(chunk(model, delta, null));
+              sent = true;
+            },
+            // A tool call streams like text: once a piece is out, a failure ends the stream with an
+            // error, so a half call can never pass for a complete one.
+            onToolCallDelta: (d, model) => {
+              if (broken) return;
+              commit(model);
+              sse.data(toolChunk(model, d));
               sent = true;
             },
             onReset: (model) => breakStream(model),
@@ -237,7 +196,11 @@ export async function handleGateway(
     );
     if (broken) return;
     if (!sse.started) sse.start(explainHeaders(r));
-    if (mode === 'buffer') sse.data(chunk(r.modelUsed, r.text, null));
+    if (mode === 'buffer') {
+      if (r.text !== '' || !r.toolCalls?.length) sse.data(chunk(r.modelUsed, r.text, null));
+      for (const [index, c] of (r.toolCalls ?? []).entries())
+        sse.data(toolChunk(r.modelUsed, { index, id: c.id, name: c.name, arguments: c.arguments }));
+    }
     const usage = usageOf(r);
     const trace = {
       backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
@@ -305,9 +268,19 @@ function chatBody(id: string, created: number, r: CompleteResult) {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: r.text },
+        message: r.toolCalls?.length
+          ? {
+              role: 'assistant',
+              content: r.text === '' ? null : r.text,
+              tool_calls: r.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function',
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
+          : { role: 'assistant', content: r.text },
         finish_reason: r.finishReason ?? 'stop',
-        logprobs: null,
+        logprobs: r.logprobs ?? null,
       },
     ],
     usage: usageOf(r),
@@ -321,9 +294,21 @@ function textBody(id: string, created: number, r: CompleteResult) {
     object: 'text_completion',
     created,
     model: r.modelUsed,
-    choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: null }],
+    choices: [{ index: 0, text: r.text, finish_reason: r.finishReason ?? 'stop', logprobs: r.logprobs ?? null }],
     usage: usageOf(r),
     backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
+  };
+}
+
+/** A tool-call piece in OpenAI's stream shape: id, type and name come with the first piece. */
+function openAiToolCallDelta(d: ToolCallDelta): Record<string, unknown> {
+  return {
+    index: d.index,
+    ...(d.id !== undefined ? { id: d.id, type: 'function' } : {}),
+    function: {
+      ...(d.name !== undefined ? { name: d.name } : {}),
+      arguments: d.arguments ?? '',
+    },
   };
 }
 
@@ -341,6 +326,7 @@ const STATUS_BY_CODE: Record<number, number> = {
   [ErrorCodes.QueueFull]: 429,
   [ErrorCodes.Timeout]: 504,
   [ErrorCodes.InvalidParams]: 400,
+  [ErrorCodes.Unsupported]: 400,
   [ErrorCodes.UnknownModel]: 400,
   [ErrorCodes.RequestCancelled]: 499,
   [ErrorCodes.Unauthorized]: 401,

@@ -14,6 +14,8 @@ export function workHandlers(uc: UseCases): WorkHandlers {
       const hooks: CompletionHooks = streamId
         ? {
             onDelta: (delta, model) => ctx.peer.notify(methods.stream, { streamId, delta, model }),
+            onToolCallDelta: (toolCall, model) =>
+              ctx.peer.notify(methods.stream, { streamId, delta: '', model, toolCall }),
             onReset: (model) => ctx.peer.notify(methods.stream, { streamId, delta: '', model, reset: true }),
             onMockAnswer: (text, model) => {
               ctx.peer.notify(methods.stream, { streamId, delta: '', model, reset: true });

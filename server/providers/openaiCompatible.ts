@@ -32,10 +32,33 @@ export class OpenAICompatibleProvider implements Provider {
   async generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const caps = this.ctx.modelInfo[req.model]?.capabilities;
     if (req.suffix !== undefined && req.prompt !== undefined) return this.fillInTheMiddle(req, opts, caps);
-    const completion = useCompletionsEndpoint(req, caps);
-    const r = await this.call(req, opts, completion);
-    if (completion) this.completionsOk.add(req.model);
-    return r;
+    const completion =
+      useCompletionsEndpoint(req, caps) ||
+      (req.textCompletion === true && req.prompt !== undefined && !this.completionsMissing.has(req.model));
+    if (!completion) return this.call(req, opts, false);
+    const r = await this.viaCompletions(req, opts);
+    return r ?? this.call(req, opts, false);
+  }
+
+  /**
+   * The `/completions` endpoint; undefined when the server has no such route (404/405 before any
+   * output), which is remembered and never counts against the model: the caller asks in chat form.
+   */
+  private async viaCompletions(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult | undefined> {
+    let sent = false;
+    try {
+      const r = await this.call(req, { ...opts, onDelta: (d) => ((sent = true), opts.onDelta?.(d)) }, true);
+      this.completionsOk.add(req.model);
+      return r;
+    } catch (e) {
+      if (!(isProviderError(e) && e.status !== undefined && NO_ROUTE_STATUSES.has(e.status)) || sent) throw e;
+      this.completionsMissing.add(req.model);
+      this.completionsOk.delete(req.model);
+      this.ctx.logger?.info(
+        `${this.ctx.errorContext(req.model).label}: no /completions route (${e.status}): completions go through chat`,
+      );
+      return undefined;
+    }
   }
 
   /**
@@ -50,21 +73,11 @@ export class OpenAICompatibleProvider implements Provider {
     const prefix = req.prompt ?? '';
     const suffix = req.suffix ?? '';
     const native =
-      (caps?.includes('fim') || this.completionsOk.has(req.model)) && !this.completionsMissing.has(req.model);
+      (caps?.includes('fim') || this.completionsOk.has(req.model) || req.textCompletion === true) &&
+      !this.completionsMissing.has(req.model);
     if (native) {
-      let sent = false;
-      try {
-        const r = await this.call(req, { ...opts, onDelta: (d) => ((sent = true), opts.onDelta?.(d)) }, true);
-        this.completionsOk.add(req.model);
-        return r;
-      } catch (e) {
-        if (!(isProviderError(e) && e.status !== undefined && NO_ROUTE_STATUSES.has(e.status)) || sent) throw e;
-        this.completionsMissing.add(req.model);
-        this.completionsOk.delete(req.model);
-        this.ctx.logger?.info(
-          `${this.ctx.errorContext(req.model).label}: no /completions route (${e.status}): fill-in-the-middle goes through chat`,
-        );
-      }
+      const r = await this.viaCompletions(req, opts);
+      if (r) return r;
     }
     const { suffix: _s, prompt: _p, ...rest } = req;
     const chat: GenerateRequest = { ...rest, messages: fimChatMessages(prefix, suffix) };

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { ErrorCodes } from '../../protocol/errors';
 import { isModelId, namedChainOf } from '../../protocol/modelId';
-import type { Attempt, CompleteParams, CompleteResult, FailureKind } from '../../protocol/types';
+import type { Attempt, CompleteParams, CompleteResult, FailureKind, ToolCallDelta } from '../../protocol/types';
 import { isEngineError } from '../core/engine';
 import { RpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
@@ -15,6 +15,10 @@ export const MOCK_MODEL = 'backstop/mock';
 export interface CompletionHooks {
   /** A piece of the answer from `model`. */
   onDelta?: (delta: string, model: string) => void;
+  /** A piece of a tool call from `model`. */
+  onToolCallDelta?: (delta: ToolCallDelta, model: string) => void;
+  /** false: the caller takes the answer in one piece, so upstreams are asked for one too. */
+  upstreamStream?: boolean;
   /** Discard what arrived so far: the answer moves to another model. */
   onReset?: (model: string) => void;
   onFallback?: (from: string, to: string) => void;
@@ -70,7 +74,9 @@ export class CompletionService {
         {
           requestId,
           signal,
-          onDelta: (delta, model) => hooks.onDelta?.(delta, model),
+          ...(hooks.onDelta ? { onDelta: hooks.onDelta } : {}),
+          ...(hooks.onToolCallDelta ? { onToolCallDelta: hooks.onToolCallDelta } : {}),
+          ...(hooks.upstreamStream === false ? { upstreamStream: false } : {}),
           onReset: (model) => hooks.onReset?.(model),
           ...(hooks.onFallback ? { onFallback: hooks.onFallback } : {}),
           ...(hooks.onAttempt ? { onAttempt: hooks.onAttempt } : {}),
