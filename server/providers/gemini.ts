@@ -13,7 +13,7 @@ import type { CloudContext, ErrorContext } from './http';
 import { classifyErrorPayload, getJson, joinUrl, requireKey } from './http';
 import type { EmitToolCall, StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
-import { fimInChatForm, imageSource, imageTypeOfUrl, toolArguments, toolNamesById } from './translate';
+import { fimInChatForm, imageSource, imageTypeOfUrl, newToolCallId, toolArguments, toolResultNames } from './translate';
 
 /** Discovery pages before we stop following `nextPageToken`. */
 const MAX_MODEL_PAGES = 10;
@@ -164,13 +164,13 @@ function functionCallingConfig(choice: ToolChoice | undefined): Record<string, u
  * one turn: Gemini wants the answers to one model turn's calls together).
  */
 export function geminiContents(ec: ErrorContext, messages: readonly ChatMessage[]): GeminiContent[] {
-  const names = toolNamesById(messages);
+  const names = toolResultNames(messages);
   const out: GeminiContent[] = [];
   let toolTurn: Part[] | undefined;
-  for (const m of messages) {
+  for (const [i, m] of messages.entries()) {
     if (m.role === 'system') continue;
     if (m.role === 'tool') {
-      const name = names.get(m.toolCallId);
+      const name = names[i];
       if (name === undefined)
         throw new ProviderError(
           'bad_request',
@@ -240,7 +240,7 @@ export function geminiDecoder(ec: ErrorContext): WireDecoder {
           const index = calls++;
           emitToolCall({
             index,
-            id: typeof fc.id === 'string' && fc.id !== '' ? fc.id : `call_${index}`,
+            id: typeof fc.id === 'string' && fc.id !== '' ? fc.id : newToolCallId(index),
             name: fc.name,
             arguments: JSON.stringify(isRecord(fc.args) ? fc.args : {}),
           });

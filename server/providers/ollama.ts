@@ -11,7 +11,7 @@ import type { CloudContext, ErrorContext } from './http';
 import { classifyErrorPayload, getJson, joinUrl, withAuth } from './http';
 import type { EmitToolCall, StreamState, WireDecoder } from './stream';
 import { streamGeneration } from './stream';
-import { fimInChatForm, imageSource, toolArguments, toolNamesById } from './translate';
+import { fimInChatForm, imageSource, newToolCallId, toolArguments, toolResultNames } from './translate';
 
 /** `/api/show` calls in flight at once during discovery. */
 const SHOW_CONCURRENCY = 4;
@@ -167,10 +167,10 @@ function formatOf(req: GenerateRequest): { format?: unknown } {
 /** The /api/chat fields: messages, tools, format. */
 export function ollamaChat(ec: ErrorContext, req: GenerateRequest): Record<string, unknown> {
   const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
-  const names = toolNamesById(messages);
+  const names = toolResultNames(messages);
   const tools = ollamaTools(req);
   return {
-    messages: messages.map((m) => ollamaMessage(ec, m, names)),
+    messages: messages.map((m, i) => ollamaMessage(ec, m, names[i])),
     ...(tools === undefined ? {} : { tools }),
     ...formatOf(req),
   };
@@ -194,14 +194,12 @@ function ollamaTools(req: GenerateRequest): Record<string, unknown>[] | undefine
   }));
 }
 
-function ollamaMessage(ec: ErrorContext, m: ChatMessage, names: Map<string, string>): Record<string, unknown> {
+function ollamaMessage(ec: ErrorContext, m: ChatMessage, toolName: string | undefined): Record<string, unknown> {
   switch (m.role) {
     case 'system':
       return { role: 'system', content: m.content };
-    case 'tool': {
-      const name = names.get(m.toolCallId);
-      return { role: 'tool', content: m.content, ...(name === undefined ? {} : { tool_name: name }) };
-    }
+    case 'tool':
+      return { role: 'tool', content: m.content, ...(toolName === undefined ? {} : { tool_name: toolName }) };
     case 'assistant':
       return m.toolCalls?.length
         ? {
@@ -257,7 +255,7 @@ export function ollamaDecoder(ec: ErrorContext): WireDecoder {
       const args = fn.arguments;
       emitToolCall({
         index,
-        id: isRecord(t) && typeof t.id === 'string' && t.id !== '' ? t.id : `call_${index}`,
+        id: isRecord(t) && typeof t.id === 'string' && t.id !== '' ? t.id : newToolCallId(index),
         name: fn.name,
         arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
       });

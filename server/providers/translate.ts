@@ -32,11 +32,24 @@ export function toolArguments(ec: ErrorContext, call: ToolCall): Record<string, 
   return parsed;
 }
 
-/** Tool names by call id, from the assistant turns of a conversation (formats that answer by name). */
-export function toolNamesById(messages: readonly ChatMessage[]): Map<string, string> {
+/**
+ * The function name each tool result answers (formats that answer by name), by message position:
+ * the nearest earlier assistant call with that id, so ids reused across rounds resolve correctly.
+ */
+export function toolResultNames(messages: readonly ChatMessage[]): (string | undefined)[] {
   const names = new Map<string, string>();
-  for (const m of messages) if (m.role === 'assistant') for (const c of m.toolCalls ?? []) names.set(c.id, c.name);
-  return names;
+  return messages.map((m) => {
+    if (m.role === 'assistant') for (const c of m.toolCalls ?? []) names.set(c.id, c.name);
+    return m.role === 'tool' ? names.get(m.toolCallId) : undefined;
+  });
+}
+
+/**
+ * An id for a tool call the upstream gave none (Gemini, Ollama): `call_<n>_<random>`, unique across
+ * the rounds of a conversation, as clients match results to calls by id.
+ */
+export function newToolCallId(index: number): string {
+  return `call_${index}_${globalThis.crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
 }
 
 export type ImageSource = { kind: 'data'; mediaType: string; base64: string } | { kind: 'url'; url: string };

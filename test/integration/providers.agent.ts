@@ -20,6 +20,9 @@ export const TOOL_RESULT = '42 apples';
 export const IMAGE_BYTES = Buffer.from([0x89, 0x50, 0x4e, 0x47, ...Array.from({ length: 256 }, (_, i) => i)]);
 export const IMAGE_DATA_URL = `data:image/png;base64,${IMAGE_BYTES.toString('base64')}`;
 
+/** The ids Backstop gives tool calls that arrive without one (Gemini, Ollama). */
+export const GENERATED_ID = /^call_0_[0-9a-f]{12}$/;
+
 export interface Generated {
   result: GenerateResult;
   deltas: string[];
@@ -45,15 +48,19 @@ export async function generate(p: Provider, req: GenerateRequest): Promise<Gener
 export async function toolRoundTrip(
   p: Provider,
   stream: boolean,
-  expectedId: string,
-): Promise<{ first: Generated; second: Generated; history: ChatMessage[] }> {
+  /** The upstream's id, or the pattern of the id Backstop generates when the upstream gives none. */
+  expectedId: string | RegExp,
+): Promise<{ first: Generated; second: Generated; history: ChatMessage[]; id: string }> {
   const base = { model: FAULT_MODELS.toolCaller, tools: [LOOKUP_TOOL], stream };
   const first = await generate(p, { ...base, messages: [QUESTION] });
   assert.equal(first.result.finishReason, 'tool_calls');
-  assert.deepEqual(first.result.toolCalls, [{ id: expectedId, name: 'lookup', arguments: TOOL_ARGUMENTS }]);
+  const id = first.result.toolCalls?.[0]?.id ?? '';
+  if (typeof expectedId === 'string') assert.equal(id, expectedId);
+  else assert.match(id, expectedId);
+  assert.deepEqual(first.result.toolCalls, [{ id, name: 'lookup', arguments: TOOL_ARGUMENTS }]);
   assert.equal(first.result.text, '');
   // The pieces the caller saw add up to the same call: id and name first, then the argument text.
-  assert.equal(first.toolDeltas[0]?.id, expectedId);
+  assert.equal(first.toolDeltas[0]?.id, id);
   assert.equal(first.toolDeltas[0]?.name, 'lookup');
   assert.ok(first.toolDeltas.every((d) => d.index === 0));
   assert.equal(first.toolDeltas.map((d) => d.arguments ?? '').join(''), TOOL_ARGUMENTS);
@@ -61,12 +68,12 @@ export async function toolRoundTrip(
   const history: ChatMessage[] = [
     QUESTION,
     { role: 'assistant', content: '', toolCalls: first.result.toolCalls ?? [] },
-    { role: 'tool', toolCallId: expectedId, content: TOOL_RESULT },
+    { role: 'tool', toolCallId: id, content: TOOL_RESULT },
   ];
   const second = await generate(p, { ...base, messages: history });
   assert.equal(second.result.text, `${TOOL_FINAL_ANSWER} ${TOOL_RESULT}`);
   assert.equal(second.result.finishReason, 'stop');
   assert.equal(second.result.toolCalls, undefined);
   assert.equal(second.deltas.join(''), second.result.text);
-  return { first, second, history };
+  return { first, second, history, id };
 }

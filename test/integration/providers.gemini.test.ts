@@ -5,6 +5,7 @@ import { FAULT_MODELS } from '../fixtures/faultServer';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
 import { JSON_ANSWER, JSON_ANSWER_MODEL } from '../fixtures/faultTools';
 import {
+  GENERATED_ID,
   IMAGE_BYTES,
   IMAGE_DATA_URL,
   LOOKUP_TOOL,
@@ -59,7 +60,7 @@ test('gemini: no key → auth at once, without a network call', async () => {
 
 for (const stream of [true, false])
   test(`gemini: tool-call round trip (${stream ? 'streamed' : 'not streamed'}) — function declarations, calls and responses`, async () => {
-    await toolRoundTrip(env.provider(), stream, 'call_0');
+    await toolRoundTrip(env.provider(), stream, GENERATED_ID);
     const [a1, a2] = env.server().attemptsFor(FAULT_MODELS.toolCaller);
     const method = stream ? 'streamGenerateContent' : 'generateContent';
     assert.equal(a1?.path, `/v1beta/models/${FAULT_MODELS.toolCaller}:${method}`);
@@ -129,6 +130,27 @@ test('gemini: toolChoice → functionCallingConfig; consecutive tool results sha
       ],
     },
   ]);
+});
+
+test('gemini: a call id reused in a later round names the later call (results resolve to their nearest call)', async () => {
+  await generate(env.provider(), {
+    model: FAULT_MODELS.toolCaller,
+    messages: [
+      QUESTION,
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'lookup', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'call_0', content: 'first' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'define', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'call_0', content: 'second' },
+    ],
+    tools: [LOOKUP_TOOL, { name: 'define' }],
+  });
+  const contents = env.server().attemptsFor(FAULT_MODELS.toolCaller)[0]?.body.contents as {
+    parts: { functionResponse?: { name: string } }[];
+  }[];
+  assert.deepEqual(
+    contents.flatMap((c) => c.parts.flatMap((p) => (p.functionResponse ? [p.functionResponse.name] : []))),
+    ['lookup', 'define'],
+  );
 });
 
 test('gemini: a tool result that answers no earlier call is refused before the call (Gemini needs its name)', async () => {

@@ -6,6 +6,7 @@ import { createCloudProvider } from '../../server/providers/cloud';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
 import { JSON_ANSWER, JSON_ANSWER_MODEL } from '../fixtures/faultTools';
 import {
+  GENERATED_ID,
   IMAGE_BYTES,
   IMAGE_DATA_URL,
   LOOKUP_TOOL,
@@ -60,7 +61,7 @@ test('ollama: listModels carries size, quantization and /api/show capabilities',
 
 for (const stream of [true, false])
   test(`ollama: tool-call round trip (${stream ? 'streamed' : 'not streamed'}) — tools, tool_calls and tool turns`, async () => {
-    await toolRoundTrip(env.provider(), stream, 'call_0');
+    await toolRoundTrip(env.provider(), stream, GENERATED_ID);
     const [a1, a2] = env.server().attemptsFor(FAULT_MODELS.toolCaller);
     assert.equal(a1?.path, '/api/chat');
     assert.equal(a1?.body.stream, stream);
