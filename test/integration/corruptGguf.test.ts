@@ -48,7 +48,14 @@ async function listed(): Promise<ModelInfo[]> {
     if (d.child.exitCode !== null || d.child.signalCode !== null) {
       throw new Error(`the daemon died (${d.child.signalCode ?? d.child.exitCode}): ${d.stderr()}`);
     }
-    const { models } = await d.conn.sendRequest<{ models: ModelInfo[] }>(methods.models.method, {});
+    // A daemon that aborted natively never answers: race the request with its exit.
+    const died = d.exited.then((code) => {
+      throw new Error(`the daemon died (${d.child.signalCode ?? code}): ${d.stderr().slice(-2000)}`);
+    });
+    const { models } = await Promise.race([
+      d.conn.sendRequest<{ models: ModelInfo[] }>(methods.models.method, {}),
+      died,
+    ]);
     if (EXPECTED.every((id) => models.some((m) => m.id === id))) return models;
     if (Date.now() - t0 > 20_000) throw new Error(`models never listed: ${JSON.stringify(models.map((m) => m.id))}`);
     await new Promise((r) => setTimeout(r, 100));
