@@ -1,6 +1,8 @@
 // Measure a model the way llama-bench does (pp512 / tg128), through the same Provider the engine
 // uses, so local and cloud models are compared on equal terms: time to first token, prompt
-// tokens/s, generation tokens/s, peak RSS for local models; N repetitions with mean and sample sd.
+// tokens/s, generation tokens/s, the model's own memory for local models (`peakRssBytes`: its weights
+// plus its context state, not the worker process's peak, which holds every model it ever loaded);
+// N repetitions with mean and sample sd.
 import type { BenchmarkResult } from '../../protocol/types';
 import { isProviderError, type Provider, type Store } from '../core/types';
 
@@ -21,7 +23,10 @@ export interface BenchTarget {
   /** Model name as the provider knows it (no provider prefix). */
   name: string;
   kind: 'local' | 'cloud';
-  /** Peak RSS of the process running the model, if known. */
+  /** The model's own memory (weights + context state), once it has answered: reported when known. */
+  memoryOf?: () => number | undefined;
+  /** RSS of the process running the model: its peak is reported when `memoryOf` is not given (an
+   *  in-process provider that holds just this model). */
   rssOf?: () => number | undefined;
   /** Caps the prompt so prompt + answer fit the context. */
   contextLength?: number;
@@ -83,10 +88,10 @@ export async function benchmarkModel(t: BenchTarget, opts: BenchmarkOptions): Pr
   const abort = abortPromise(opts.signal);
   let peakRss: number | undefined;
   const sampleRss = () => {
-    const v = t.rssOf?.();
-    if (v !== undefined && Number.isFinite(v)) peakRss = Math.max(peakRss ?? 0, v);
+    const v = t.memoryOf ? t.memoryOf() : t.rssOf?.();
+    if (v !== undefined && Number.isFinite(v) && v > 0) peakRss = Math.max(peakRss ?? 0, v);
   };
-  const rssTimer = t.rssOf ? setInterval(sampleRss, RSS_SAMPLE_MS) : undefined;
+  const rssTimer = t.rssOf && !t.memoryOf ? setInterval(sampleRss, RSS_SAMPLE_MS) : undefined;
   rssTimer?.unref();
   const t0 = now();
   try {

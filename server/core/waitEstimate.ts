@@ -1,5 +1,6 @@
-// How long will a request wait? Per-model processing time (EWMA of slot-hold times, or a benchmark
-// prior before any; per expected output tokens when known), the known queue replayed in dispatch order
+// How long will a request wait? Per-model processing time (EWMA of slot-hold times; before any, a prior
+// from the model's stored benchmark, its call history, or its size and the request's maxTokens; per
+// expected output tokens when known), the known queue replayed in dispatch order
 // (running requests' remaining time, priority, aging, FIFO), the higher-priority work expected to
 // arrive and jump ahead while it waits, plus download and cooldown time. Pure: time comes from the
 // injected Clock.
@@ -13,6 +14,28 @@ import type { Clock } from './types';
 export const EWMA_ALPHA = 0.2;
 /** Before any sample or benchmark: a few hundred tokens at 20–50 tok/s on a laptop-class local model. */
 export const DEFAULT_PROCESSING_MS = 10_000;
+/** Size prior (no benchmark, no history): CPU generation reads every weight once per token, so a token
+ *  costs about size ÷ memory bandwidth. Measured here: the 197 MiB f16 fixture generates 82–98 tok/s
+ *  on one thread, 17–20 GB/s; laptops have 20–60 GB/s. */
+export const LOCAL_BYTES_PER_MS = 20e6;
+/** …plus a per-token overhead that dominates for tiny models (0.5 MB: 2,600–3,400 tok/s here). */
+export const LOCAL_MIN_MS_PER_TOKEN = 0.3;
+/** …and a first token after about this many tokens' worth of time (prompt evaluation, sampling set-up):
+ *  333–522 ms for the 197 MiB fixture at ~11 ms/token. */
+export const LOCAL_TTFT_TOKENS = 40;
+/** A cloud model without benchmark or history: a typical hosted API (first token ~0.6 s, ~65 tok/s). */
+export const CLOUD_TTFT_MS = 600;
+export const CLOUD_MS_PER_TOKEN = 15;
+/** Spread of one request's time under a benchmark prior: the speed is measured (±5 %), the length is
+ *  at most maxTokens and often less. */
+export const BENCHMARK_PRIOR_SPREAD = 0.25;
+/** Spread under any other prior (history of unknown sizes, a size or kind guess): half the mean, wide
+ *  enough not to pretend precision. */
+export const GUESS_PRIOR_SPREAD = 0.5;
+/** Trust in a prior from size or kind: a physical guess, off by 2× on another machine. */
+export const GUESS_CONFIDENCE = 0.15;
+/** Trust in a prior from the model's call history (real durations, request sizes unknown). */
+export const HISTORY_CONFIDENCE = 0.25;
 /** Output length assumed when turning a benchmark's tokens/s into a processing time. */
 export const DEFAULT_EXPECTED_TOKENS = 256;
 /** Confidence reaches one half after this many samples (then shrinks with the spread). */
@@ -93,6 +116,47 @@ interface Prior {
   processingMs: number;
   ttftMs: number;
   msPerToken?: number;
+  confidence: number;
+  /** Assumed spread (sd ÷ mean) of one request's time until the first observation. */
+  spread: number;
+}
+
+/** What the daemon knows about a model before the estimator has seen it serve (a cold start): what
+ *  `PriorSource` returns. Every field is optional; the best one known is used. */
+export interface PriorFacts {
+  /** A stored benchmark: generation tokens/s and time to first token. */
+  tokensPerSecond?: number;
+  ttftMs?: number;
+  /** Mean duration of the model's recent successful calls (the persisted health history). */
+  latencyMs?: number;
+  /** A local model's file size. */
+  sizeBytes?: number;
+  kind?: 'local' | 'cloud';
+}
+export type PriorSource = (model: string) => PriorFacts | undefined;
+
+/** The prior for a sized request (`tokens` known): benchmark, then history, then size or kind; for an
+ *  unsized one: history first (it is what the model's real requests took), then the others. */
+export function priorFromFacts(f: PriorFacts, sized: boolean): Prior | undefined {
+  const bench =
+    f.tokensPerSecond !== undefined && f.tokensPerSecond > 0
+      ? speedPrior(1000 / f.tokensPerSecond, f.ttftMs ?? 0, PRIOR_CONFIDENCE, BENCHMARK_PRIOR_SPREAD)
+      : undefined;
+  const history =
+    f.latencyMs !== undefined && f.latencyMs > 0
+      ? { ttftMs: 0, processingMs: f.latencyMs, confidence: HISTORY_CONFIDENCE, spread: GUESS_PRIOR_SPREAD }
+      : undefined;
+  let guess: Prior | undefined;
+  if (f.kind === 'local' && f.sizeBytes !== undefined && f.sizeBytes > 0) {
+    const msPerToken = Math.max(LOCAL_MIN_MS_PER_TOKEN, f.sizeBytes / LOCAL_BYTES_PER_MS);
+    guess = speedPrior(msPerToken, LOCAL_TTFT_TOKENS * msPerToken, GUESS_CONFIDENCE, GUESS_PRIOR_SPREAD);
+  } else if (f.kind === 'cloud')
+    guess = speedPrior(CLOUD_MS_PER_TOKEN, CLOUD_TTFT_MS, GUESS_CONFIDENCE, GUESS_PRIOR_SPREAD);
+  return sized ? (bench ?? history ?? guess) : (history ?? bench ?? guess);
+}
+
+function speedPrior(msPerToken: number, ttftMs: number, confidence: number, spread: number): Prior {
+  return { ttftMs, msPerToken, processingMs: ttftMs + DEFAULT_EXPECTED_TOKENS * msPerToken, confidence, spread };
 }
 export type { Processing } from './waitMath';
 
@@ -114,9 +178,17 @@ export class WaitEstimator {
   private readonly priors = new Map<string, Prior>();
   private readonly arrivals = new Map<string, number[][]>();
   private readonly firstArrival = new Map<string, number>();
+  private priorSource: PriorSource | undefined;
 
-  constructor(deps: { clock: Clock }) {
+  constructor(deps: { clock: Clock; priors?: PriorSource }) {
     this.clock = deps.clock;
+    this.priorSource = deps.priors;
+  }
+
+  /** Where cold-start priors come from (stored benchmarks, health history, model sizes): consulted for
+   *  a model only while it has no observation and no prior set by `setPrior`. */
+  setPriorSource(source: PriorSource | undefined): void {
+    this.priorSource = source;
   }
 
   /** Record how long a request held its slot (what the queue waits on, success or not), and the
@@ -164,6 +236,8 @@ export class WaitEstimator {
     const prior: Prior = {
       ttftMs,
       processingMs: ttftMs + (msPerToken === undefined ? DEFAULT_PROCESSING_MS : tokens * msPerToken),
+      confidence: PRIOR_CONFIDENCE,
+      spread: msPerToken === undefined ? GUESS_PRIOR_SPREAD : BENCHMARK_PRIOR_SPREAD,
     };
     if (msPerToken !== undefined) prior.msPerToken = msPerToken;
     this.priors.set(model, prior);
@@ -186,30 +260,37 @@ export class WaitEstimator {
 
   /** Processing time believed for one request (of `tokens` expected output tokens when known). */
   processing(model: string, tokens?: number): Processing {
-    const prior = this.priors.get(model);
-    const floor = prior ? PRIOR_CONFIDENCE : NO_DATA_CONFIDENCE;
+    const sized = tokens !== undefined && tokens > 0;
     const t = this.tokenStats.get(model);
+    const s = this.stats.get(model);
+    const observed = (t !== undefined && t.n > 0) || (s !== undefined && s.n > 0);
+    const prior = this.priors.get(model) ?? (observed ? undefined : this.derivedPrior(model, sized));
+    const floor = prior ? prior.confidence : NO_DATA_CONFIDENCE;
     if (tokens !== undefined && tokens > 0 && t && t.n > 0) {
       const meanMs = predictTokens(t, tokens);
       // Until two samples exist there is no measured spread: assume half the mean.
       const cv = t.n >= 2 ? Math.sqrt(t.relVar) : 0.5;
       return { meanMs, sdMs: cv * meanMs, confidence: Math.max(floor, sampleConfidence(t.n, cv)) };
     }
-    const s = this.stats.get(model);
     if (s && s.n > 0) {
       const sd = Math.sqrt(Math.max(0, s.variance));
       const cv = s.mean > 0 ? sd / s.mean : 1;
       return { meanMs: s.mean, sdMs: sd, confidence: Math.max(floor, sampleConfidence(s.n, cv)) };
     }
-    // Without samples assume a spread of half the mean: wide enough not to pretend precision.
+    // Without samples: the prior's assumed spread (a benchmark's is narrower than a guess's).
     if (prior) {
       const meanMs =
         tokens !== undefined && tokens > 0 && prior.msPerToken !== undefined
           ? prior.ttftMs + tokens * prior.msPerToken
           : prior.processingMs;
-      return { meanMs, sdMs: meanMs / 2, confidence: PRIOR_CONFIDENCE };
+      return { meanMs, sdMs: meanMs * prior.spread, confidence: prior.confidence };
     }
     return { meanMs: DEFAULT_PROCESSING_MS, sdMs: DEFAULT_PROCESSING_MS / 2, confidence: NO_DATA_CONFIDENCE };
+  }
+
+  private derivedPrior(model: string, sized: boolean): Prior | undefined {
+    const facts = this.priorSource?.(model);
+    return facts ? priorFromFacts(facts, sized) : undefined;
   }
 
   /** Requests per ms at each priority level (index as in PRIORITIES) over the recent window. */
@@ -337,7 +418,7 @@ export class WaitEstimator {
           for (const p of pending) if (p.item >= 0 && (track === 'all' || p.item === track)) starts[p.item]?.push(t);
           break;
         }
-        while (nextArrival <= t) {
+        while (nextArrival <= t && nextArrival <= arrivals.horizonMs) {
           pending.push({ base: arrivals.pickLevel(rand()), at: nextArrival, item: -1 });
           nextArrival += exponential(rand) / arrivals.totalPerMs;
         }
@@ -367,7 +448,7 @@ export class WaitEstimator {
     model: string,
     c: number,
     none: boolean,
-  ): { totalPerMs: number; pickLevel: (u: number) => number; service: Processing } {
+  ): { totalPerMs: number; pickLevel: (u: number) => number; service: Processing; horizonMs: number } {
     const service = this.processing(model);
     const rates = none ? PRIORITIES.map(() => 0) : this.arrivalRates(model);
     let total = rates.reduce((a, b) => a + b, 0);
@@ -382,7 +463,11 @@ export class WaitEstimator {
       }
       return rates.length - 1;
     };
-    return { totalPerMs: total, pickLevel, service };
+    // Arrivals are extrapolated no further ahead than they have been observed (up to the window): the
+    // first second of a burst says nothing about the minutes after it. Steady traffic is unaffected.
+    const first = this.firstArrival.get(model);
+    const horizonMs = first === undefined ? 0 : Math.min(ARRIVAL_WINDOW_MS, this.clock.now() - first);
+    return { totalPerMs: total, pickLevel, service, horizonMs };
   }
 }
 

@@ -49,6 +49,8 @@ interface Pending {
   reject(e: ProviderError): void;
   onDelta?: (d: string) => void;
   text: string;
+  /** The model name asked for (its memory is recorded when it answers). */
+  model: string;
 }
 
 export class LocalProvider implements Provider {
@@ -62,6 +64,8 @@ export class LocalProvider implements Provider {
   private loaded = new Set<string>();
   /** Peak RSS of the worker process, as last reported (benchmarks). */
   peakRssBytes: number | undefined;
+  /** Each model's own memory (weights + context state) as the worker last reported it. */
+  private readonly modelBytes = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -140,6 +144,7 @@ export class LocalProvider implements Provider {
         },
         ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
         text: '',
+        model: req.model,
       });
       this.post({
         type: 'generate',
@@ -224,6 +229,7 @@ export class LocalProvider implements Provider {
     }
     if (m.type === 'done') {
       this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, m.peakRssBytes);
+      if (m.modelBytes !== undefined) this.modelBytes.set(p.model, m.modelBytes);
       p.resolve({
         text: m.text,
         usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens },
@@ -241,6 +247,11 @@ export class LocalProvider implements Provider {
   /** The worker's resident memory now (the process that holds the loaded models). */
   memoryBytes(): number | undefined {
     return rssOfPid(this.child?.pid);
+  }
+
+  /** One model's own memory (node-llama-cpp: its weights plus its context state), once it has answered. */
+  modelMemoryBytes(model: string): number | undefined {
+    return this.modelBytes.get(model);
   }
 
   async dispose(): Promise<void> {

@@ -21,6 +21,8 @@ interface Loaded {
   ctxSize?: number;
   gpuLayers?: number;
   bytes: number;
+  /** RSS growth while its current context was created (KV cache, compute buffers). */
+  ctxBytes?: number;
   lastUsed: number;
   busy: Promise<unknown>;
 }
@@ -154,8 +156,10 @@ async function sequenceFor(m: Loaded, size: number): Promise<LlamaSequence> {
   m.seq = undefined;
   await m.ctx?.dispose().catch(() => undefined);
   const mark = nativeLog.length;
+  const before = process.memoryUsage().rss;
   try {
     m.ctx = await m.model.createContext({ contextSize: size, threads: init.threads, sequences: 1 });
+    m.ctxBytes = Math.max(0, process.memoryUsage().rss - before);
   } catch (e) {
     m.ctx = undefined;
     if ((e as Error).constructor?.name === 'InsufficientMemoryError')
@@ -261,7 +265,11 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     // a maxTokens stop means exactly maxTokens were generated.
     if (stop === 'maxTokens') completionTokens = g.maxTokens;
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-    send({ type: 'done', id: g.id, text, promptTokens, completionTokens, finishReason, peakRssBytes });
+    // Two lower bounds of the model's own memory: node-llama-cpp's allocation (weights + context
+    // state) and the RSS growth at its load and context creation (which misses pages still unmapped
+    // and memory reused from an earlier model). Never the process's peak, which holds every model.
+    const modelBytes = Math.max(m.model.size + (m.ctx?.stateSize ?? 0), m.bytes + (m.ctxBytes ?? 0));
+    send({ type: 'done', id: g.id, text, promptTokens, completionTokens, finishReason, peakRssBytes, modelBytes });
   } finally {
     m.lastUsed = Date.now();
   }

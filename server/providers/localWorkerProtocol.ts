@@ -46,6 +46,8 @@ export type FromWorker =
       completionTokens: number;
       finishReason: string;
       peakRssBytes: number;
+      /** The serving model's own memory (weights, context state and buffers), not the process's. */
+      modelBytes?: number;
     }
   | { type: 'error'; id: number; kind: FailureKind; message: string }
   | { type: 'loaded'; modelPath: string; loaded: string[] }

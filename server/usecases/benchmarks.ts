@@ -1,7 +1,11 @@
 // The benchmark use case: measure models one after the other, keep the results, and feed the wait
-// estimator's priors with what was measured.
+// estimator's priors with what was measured — at once after a run, and from the stored results (with
+// the model's call history and size when there is no benchmark) from the daemon's start, so that the
+// first requests after a restart are not estimated from a blind default.
+import { splitModelId } from '../../protocol/modelId';
 import type { BenchmarkResult } from '../../protocol/types';
 import { benchmarkModel } from '../benchmark/benchmark';
+import type { PriorFacts } from '../core/waitEstimate';
 import type { Services } from '../app/services';
 
 export interface BenchmarkRequest {
@@ -19,7 +23,29 @@ export interface BenchmarkRun {
 }
 
 export class BenchmarkService {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: Services) {
+    s.waits.setPriorSource((id) => this.priorFacts(id));
+  }
+
+  /** What is known about a model before it has served a request in this daemon (wait estimates). */
+  priorFacts(id: string): PriorFacts | undefined {
+    const s = this.s;
+    const r = s.registry.resolve(id);
+    if (!r) return undefined;
+    const facts: PriorFacts = { kind: r.kind };
+    const b = s.benchmarks.get(id);
+    if (b?.ok && b.tokensPerSecond !== undefined && b.tokensPerSecond > 0) {
+      facts.tokensPerSecond = b.tokensPerSecond;
+      if (b.ttftMs !== undefined) facts.ttftMs = b.ttftMs;
+    }
+    const latency = s.health.latencyEwma(id);
+    if (latency !== undefined && latency > 0) facts.latencyMs = latency;
+    if (r.kind === 'local') {
+      const size = s.catalog.localEntry(splitModelId(id).provider, r.name)?.sizeBytes;
+      if (size !== undefined) facts.sizeBytes = size;
+    }
+    return facts;
+  }
 
   /** Default: every model that can answer now. */
   private defaultModels(): string[] {
@@ -45,7 +71,7 @@ export class BenchmarkService {
           name: r.name,
           kind: r.kind,
           ...(r.contextLength !== undefined ? { contextLength: r.contextLength } : {}),
-          ...(provider.memoryBytes ? { rssOf: () => provider.memoryBytes?.() } : {}),
+          ...memoryOf(provider, r.name),
         },
         {
           signal: run.signal,
@@ -68,4 +94,11 @@ export class BenchmarkService {
     s.catalog.emitIfChanged(true);
     return results;
   }
+}
+
+/** The model's own memory, from a provider that reports it per model (the local worker): never the
+ *  worker process's RSS, which holds every model loaded so far and reports the largest. */
+function memoryOf(provider: object, name: string): { memoryOf: () => number | undefined } | Record<string, never> {
+  const p = provider as { modelMemoryBytes?: (model: string) => number | undefined };
+  return typeof p.modelMemoryBytes === 'function' ? { memoryOf: () => p.modelMemoryBytes?.(name) } : {};
 }

@@ -89,6 +89,24 @@ test('peak RSS is the largest value seen', async () => {
   assert.equal(r.peakRssBytes, 300);
 });
 
+test("the model's own memory (memoryOf) is reported, never the process's RSS peak beside it", async () => {
+  const s = scripted([10, 10, 10], [1, 1, 1], 3);
+  const own = [undefined, 40, 50, 50];
+  let i = 0;
+  const r = await benchmarkModel(
+    {
+      id: 'p/m',
+      provider: s.provider,
+      name: 'm',
+      kind: 'local',
+      memoryOf: () => own[Math.min(i++, own.length - 1)],
+      rssOf: () => 900,
+    },
+    { signal, now: s.now },
+  );
+  assert.equal(r.peakRssBytes, 50);
+});
+
 test('failures are ok:false with the kind; too few tokens is a failure; one run has no sd', async () => {
   const failing: Provider = {
     id: 'p',

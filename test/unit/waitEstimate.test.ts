@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fakeClock';
-import { DEFAULT_PROCESSING_MS, WaitEstimator } from '../../server/core/waitEstimate';
+import {
+  CLOUD_MS_PER_TOKEN,
+  CLOUD_TTFT_MS,
+  DEFAULT_PROCESSING_MS,
+  LOCAL_BYTES_PER_MS,
+  LOCAL_MIN_MS_PER_TOKEN,
+  LOCAL_TTFT_TOKENS,
+  WaitEstimator,
+  type PriorFacts,
+} from '../../server/core/waitEstimate';
 import { meanResidual } from '../../server/core/waitMath';
 
 test('prior from benchmark tokens/s × expected tokens, then EWMA of observations', () => {
@@ -132,4 +141,55 @@ test('remaining time of a running request', () => {
   assert.ok(Math.abs(meanResidual(4000, 100, 1000) - 3000) < 1);
   const late = meanResidual(4000, 1000, 6000);
   assert.ok(late > 0 && late < 1000, `${late}`);
+});
+
+test('cold-start priors: stored benchmark, then call history, then model size or kind; dropped at the first observation', () => {
+  const e = new WaitEstimator({ clock: new FakeClock() });
+  const facts: Record<string, PriorFacts> = {
+    bench: { kind: 'local', tokensPerSecond: 100, ttftMs: 400, latencyMs: 9000, sizeBytes: 4e9 },
+    hist: { kind: 'cloud', latencyMs: 2500 },
+    size: { kind: 'local', sizeBytes: 200e6 },
+    tiny: { kind: 'local', sizeBytes: 500_000 },
+    cloud: { kind: 'cloud' },
+  };
+  e.setPriorSource((m) => facts[m]);
+  // Sized: the benchmark's speed × maxTokens.
+  assert.equal(e.processing('bench', 100).meanMs, 400 + 100 * 10);
+  // Unsized: what the model's calls took (its history) before a guess.
+  assert.equal(e.processing('bench').meanMs, 9000);
+  assert.equal(e.processing('hist', 64).meanMs, 2500);
+  // Size: 200 MB read once per token at LOCAL_BYTES_PER_MS; the first token after LOCAL_TTFT_TOKENS of them.
+  const msPerToken = 200e6 / LOCAL_BYTES_PER_MS;
+  assert.equal(e.processing('size', 100).meanMs, (LOCAL_TTFT_TOKENS + 100) * msPerToken);
+  assert.equal(e.processing('tiny', 100).meanMs, (LOCAL_TTFT_TOKENS + 100) * LOCAL_MIN_MS_PER_TOKEN);
+  assert.equal(e.processing('cloud', 100).meanMs, CLOUD_TTFT_MS + 100 * CLOUD_MS_PER_TOKEN);
+  assert.equal(e.processing('unknown', 100).meanMs, DEFAULT_PROCESSING_MS);
+  // A benchmark is trusted more (and assumed tighter) than a guess.
+  const b = e.processing('bench', 100);
+  const g = e.processing('size', 100);
+  assert.ok(b.confidence > g.confidence && b.sdMs / b.meanMs < g.sdMs / g.meanMs);
+  // Once the model has served, its own measurements replace the prior.
+  e.observe('size', 777, 100);
+  assert.equal(e.processing('size', 100).meanMs, 777);
+});
+
+test('before any history, a request of maxTokens n is estimated from the prior, not a 10 s default', () => {
+  const e = new WaitEstimator({ clock: new FakeClock() });
+  e.setPriorSource(() => ({ kind: 'local', tokensPerSecond: 50, ttftMs: 200 }));
+  const short = e.estimate('m', { position: 1, aheadTokens: [64], concurrency: 1, running: 0, tokens: 64 });
+  assert.equal(short.factors.processingMs, 200 + 64 * 20);
+  assert.ok(Math.abs(short.factors.queueMs - (200 + 64 * 20)) < 200, `${short.factors.queueMs}`);
+});
+
+test('arrivals are not extrapolated beyond the time they were observed: a burst at start is not a stream', async () => {
+  const clock = new FakeClock();
+  const e = new WaitEstimator({ clock });
+  for (let i = 0; i < 10; i++) e.observe('m', 1000);
+  // Ten critical requests within 100 ms of the first request ever: no 0.3/s stream of urgent work follows.
+  for (let i = 0; i < 10; i++) {
+    e.observeArrival('m', 'critical');
+    await clock.advance(10);
+  }
+  const low = e.estimate('m', { position: 3, concurrency: 1, running: 0, priority: 'low' });
+  assert.ok(low.factors.queueMs <= 3100, `${low.factors.queueMs}`);
 });
