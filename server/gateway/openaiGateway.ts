@@ -4,12 +4,12 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { ErrorCodes } from '../../protocol/errors';
-import type { CompleteParams, CompleteResult, ErrorData, ToolCallDelta } from '../../protocol/types';
+import type { CompleteParams, CompleteResult, ToolCallDelta } from '../../protocol/types';
 import { RpcError, toRpcError } from '../rpc/rpcError';
-import type { Services } from '../app/services';
-import type { CompletionService } from '../usecases/completions';
+import type { GatewayDeps } from './deps';
 import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
 import { chainFor } from './chainFor';
+import { backstopDetail, gatewayFailure } from './errors';
 import {
   chatParams,
   chatSchema,
@@ -20,31 +20,13 @@ import {
   type CompletionRequest,
 } from './openaiRequest';
 
-/** What the gateway needs: the daemon's state and the completions use case it hands requests to. */
-export interface GatewayDeps {
-  services: Services;
-  completions: CompletionService;
-}
-
-export async function handleGateway(
+/** POST /v1/chat/completions (`chat`) and POST /v1/completions (`text`). */
+export async function handleOpenAi(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  url: URL,
+  kind: 'chat' | 'text',
   { services: s, completions }: GatewayDeps,
 ): Promise<void> {
-  if (req.method === 'GET' && url.pathname === '/v1/models') return listModels(res, s);
-  const kind =
-    url.pathname === '/v1/chat/completions' ? 'chat' : url.pathname === '/v1/completions' ? 'text' : undefined;
-  if (!kind || req.method !== 'POST')
-    return sendJson(
-      res,
-      404,
-      openAiError(
-        `no route ${req.method} ${url.pathname}: the gateway serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models`,
-        'invalid_request_error',
-        'not_found',
-      ),
-    );
   let raw: unknown;
   try {
     raw = JSON.parse(await readBody(req, s.state.config.server.maxMessageBytes));
@@ -321,63 +303,14 @@ function explainHeaders(r: CompleteResult): Record<string, string> {
   };
 }
 
-const STATUS_BY_CODE: Record<number, number> = {
-  [ErrorCodes.Exhausted]: 429,
-  [ErrorCodes.QueueFull]: 429,
-  [ErrorCodes.Timeout]: 504,
-  [ErrorCodes.InvalidParams]: 400,
-  [ErrorCodes.Unsupported]: 400,
-  [ErrorCodes.UnknownModel]: 400,
-  [ErrorCodes.RequestCancelled]: 499,
-  [ErrorCodes.Unauthorized]: 401,
-};
-
-/** Failures that retrying the same request cannot fix: the request itself is the problem. */
-const REQUEST_FAULTS: ReadonlySet<string> = new Set(['bad_request', 'context_overflow', 'content_filter']);
 const OPENAI_CODE: Record<string, string> = {
   context_overflow: 'context_length_exceeded',
   content_filter: 'content_filter',
 };
 
 function sendError(res: http.ServerResponse, e: unknown): void {
-  const err = toRpcError(e);
-  const data: ErrorData = err.data;
-  const failed = (data.attempts ?? []).filter((a) => a.failure !== undefined && a.outcome !== 'skipped');
-  // An exhausted chain whose every model rejected the request itself is the caller's 400: a 429
-  // would have clients retry, unchanged, forever.
-  const requestFault =
-    err.code === ErrorCodes.Exhausted && failed.length > 0 && failed.every((a) => REQUEST_FAULTS.has(a.failure ?? ''));
-  const status = requestFault ? 400 : (STATUS_BY_CODE[err.code] ?? 500);
-  const headers: Record<string, string> = { 'x-backstop-attempts': String(data.attempts?.length ?? 0) };
-  if (status === 429) headers['retry-after'] = String(Math.max(1, Math.ceil((data.retryAfterMs ?? 1000) / 1000)));
-  const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
-  const code = requestFault ? (OPENAI_CODE[failed[0]?.failure ?? ''] ?? 'invalid_request') : data.kind;
-  sendJson(
-    res,
-    status,
-    {
-      ...openAiError(err.message, type, code),
-      backstop: { attempts: data.attempts ?? [], plan: data.plan ?? null, retryAfterMs: data.retryAfterMs ?? null },
-    },
-    headers,
-  );
-}
-
-function listModels(res: http.ServerResponse, s: Services): void {
-  const created = Math.floor(s.state.startedAt / 1000);
-  const ids = new Set<string>([
-    'backstop',
-    ...Object.keys(s.state.config.chains).map((n) => `chain:${n}`),
-    ...s.state.config.chain,
-    ...s.models().map((m) => m.id),
-  ]);
-  sendJson(res, 200, {
-    object: 'list',
-    data: [...ids].map((id) => ({
-      id,
-      object: 'model',
-      created,
-      owned_by: id.includes('/') ? id.slice(0, id.indexOf('/')) : 'backstop',
-    })),
-  });
+  const f = gatewayFailure(e);
+  const type = f.status === 429 ? 'rate_limit_error' : f.status === 400 ? 'invalid_request_error' : 'server_error';
+  const code = f.requestFault ? (OPENAI_CODE[f.requestFault] ?? 'invalid_request') : f.kind;
+  sendJson(res, f.status, { ...openAiError(f.message, type, code), backstop: backstopDetail(f) }, f.headers);
 }

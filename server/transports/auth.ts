@@ -15,12 +15,15 @@ export function checkRequest(req: IncomingMessage, token: string, allowedOrigins
   }
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
-  if (!m || !m[1]) {
+  // Anthropic's clients (Claude Code, older SDKs) send the key as x-api-key instead.
+  const apiKey = req.headers['x-api-key'];
+  const given = m?.[1] ?? (typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined);
+  if (!given) {
     const reason =
-      'missing bearer token: send "Authorization: Bearer <token>" (the token is in daemon.json in the state dir)';
+      'missing bearer token: send "Authorization: Bearer <token>" or "x-api-key: <token>" (the token is in daemon.json in the state dir)';
     return { ok: false, status: 401, reason };
   }
-  if (!safeEqual(m[1], token)) {
+  if (!safeEqual(given, token)) {
     return { ok: false, status: 401, reason: 'wrong bearer token: use the token from daemon.json in the state dir' };
   }
   return { ok: true };

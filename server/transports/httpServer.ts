@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/types';
-import { handleGateway, type GatewayDeps } from '../gateway/openaiGateway';
+import { handleGateway, type GatewayDeps } from '../gateway/router';
 import { checkRequest } from './auth';
 import { openAiError, readBody, sendJson } from './httpIo';
 import { httpRpc } from './httpRpc';

@@ -13,7 +13,7 @@ import { nullLogger } from '../../server/core/types';
 import { writeDaemonFile } from '../../server/state/daemonFile';
 import { PeerSet, type CallContext } from '../../server/rpc/handlerTable';
 import { RpcError } from '../../server/rpc/rpcError';
-import type { GatewayDeps } from '../../server/gateway/openaiGateway';
+import type { GatewayDeps } from '../../server/gateway/deps';
 import { startHttpServer } from '../../server/transports/httpServer';
 import type { Table } from '../../server/transports/serveTable';
 import { startWsServer } from '../../server/transports/wsServer';
