@@ -167,6 +167,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Browser origins allowed to open the WebSocket / call HTTP (exact match). */
       allowedOrigins: z.array(z.string()).default([]),
+      /**
+       * Host headers accepted besides 127.0.0.1, localhost and [::1] with the bound port (a defence
+       * against DNS rebinding): "name" on any port or "name:port", e.g. a reverse proxy's name.
+       * Requests naming any other host get 421 Misdirected Request.
+       */
+      allowedHosts: z.array(z.string().min(1)).default([]),
       maxMessageBytes: z
         .number()
         .int()

@@ -7,6 +7,7 @@ import { MODEL_ID_HINT, providerOf } from '../../protocol/modelId';
 import type { Status, Strategy } from '../../protocol/types';
 import type { Clock, Store } from '../core/types';
 import type { DaemonLogger } from '../app/logger';
+import { folderIssues } from '../config/loadConfig';
 import { PeerSet } from '../rpc/handlerTable';
 import { RpcError } from '../rpc/rpcError';
 
@@ -54,6 +55,13 @@ export class DaemonState {
       const first = r.issues[0];
       throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(r.issues)}`, {
         field: first?.path ?? 'config',
+      });
+    }
+    // Folders are checked on the disk when applied (exists, a directory, not a filesystem root).
+    const folders = folderIssues(r.config, { mustExist: true, unchanged: this.config });
+    if (folders.length) {
+      throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(folders)}`, {
+        field: folders[0]!.path,
       });
     }
     this.replaceConfig(r.config);

@@ -1,11 +1,45 @@
-// Who may talk to the network listeners: a bearer token (constant-time compare) and, when a
-// browser sends an Origin, only allow-listed origins — so a web page cannot drive the daemon.
+// Who may talk to the network listeners: a Host naming this machine's loopback listener (so a
+// DNS-rebinding page cannot reach it under its own name), a bearer token (constant-time compare) and,
+// when a browser sends an Origin, only allow-listed origins — so a web page cannot drive the daemon.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 
-export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+export type AuthResult = { ok: true } | { ok: false; status: 401 | 403 | 421; reason: string };
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** Split a Host header into its lower-cased name and port ("" when absent); undefined if malformed. */
+export function parseHost(host: string): { name: string; port: string } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/@[\]]+)(?::(\d{1,5}))?$/.exec(host.trim());
+  return m ? { name: m[1]!.toLowerCase(), port: m[2] ?? '' } : undefined;
+}
+
+/**
+ * Defence in depth against DNS rebinding: the Host must be 127.0.0.1, localhost or [::1] with the
+ * bound port, or match an entry of server.allowedHosts ("name" on any port, "name:port" exactly).
+ */
+export function checkHost(req: IncomingMessage, boundPort: number, allowedHosts: readonly string[]): AuthResult {
+  const raw = req.headers.host;
+  const hint = `connect to 127.0.0.1:${boundPort}, localhost:${boundPort} or [::1]:${boundPort}, or add the host to server.allowedHosts`;
+  if (!raw) return { ok: false, status: 421, reason: `misdirected request: no Host header; ${hint}` };
+  const h = parseHost(raw);
+  const refused = {
+    ok: false,
+    status: 421,
+    reason: `misdirected request: Host ${JSON.stringify(raw)} is not this daemon; ${hint}`,
+  } as const;
+  if (!h) return refused;
+  // A Host without a port means the scheme's default (80 for http / ws).
+  const port = h.port === '' ? '80' : String(Number(h.port));
+  if (LOOPBACK_HOSTS.includes(h.name) && port === String(boundPort)) return { ok: true };
+  for (const entry of allowedHosts) {
+    const a = parseHost(entry);
+    if (a && a.name === h.name && (a.port === '' || String(Number(a.port)) === port)) return { ok: true };
+  }
+  return refused;
+}
 
 export function checkRequest(req: IncomingMessage, token: string, allowedOrigins: readonly string[]): AuthResult {
   const origin = req.headers.origin;

@@ -1,5 +1,6 @@
-// Whole-message transports (WebSocket text frames, HTTP bodies, an in-process pair) as vscode-jsonrpc
-// readers and writers: one JSON-RPC message, or one batch, per frame.
+// Whole-message transports (WebSocket text frames, HTTP bodies, LSP-framed stdio bodies, node IPC
+// messages, an in-process pair) as vscode-jsonrpc readers and writers: one JSON-RPC message, or one
+// batch, per frame.
 //
 // vscode-jsonrpc answers nothing it cannot read, so the server side checks every envelope first and
 // answers each malformed frame itself (-32700, -32600, -32006), then goes on with the next one.
@@ -161,36 +162,51 @@ export class ServerChannel {
   private readonly pending = new Map<number, Pending>();
   private readonly byCallerId = new Map<string, number>();
 
+  /**
+   * `acceptResponses`: pass well-formed responses on to the connection (a peer answering requests
+   * the daemon sent it, as an LSP client may) instead of refusing them.
+   */
   constructor(
     private readonly maxBytes: () => number,
     out: (m: Message) => void | Promise<void>,
     private readonly scope: CancelScope = 'connection',
+    private readonly acceptResponses = false,
   ) {
     this.writer = new FrameWriter((m) => this.route(m, out));
   }
 
+  /** One frame as text: checked for size, parsed, then as `receiveValue`. */
   receive(text: string, answer: (p: Payload) => void): Received {
-    const ex: Exchange = { batch: false, waiting: new Set(), replies: [], answer };
-    if (this.scope === 'frame') ex.ids = new Map();
     const bytes = Buffer.byteLength(text);
     const limit = this.maxBytes();
     if (bytes > limit) {
       const why = `message of ${bytes} bytes exceeds the limit of ${limit} bytes (server.maxMessageBytes)`;
-      return this.refuse(ex, errorResponse(null, ErrorCodes.MessageTooLarge, why));
+      return this.refuse(answer, errorResponse(null, ErrorCodes.MessageTooLarge, why));
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      return this.refuse(ex, errorResponse(null, ErrorCodes.ParseError, `parse error: ${(e as Error).message}`));
+      return this.refuse(answer, errorResponse(null, ErrorCodes.ParseError, `parse error: ${(e as Error).message}`));
     }
+    return this.receiveValue(parsed, answer);
+  }
+
+  /** One frame already decoded (a node IPC message): a message or a batch, each envelope checked. */
+  receiveValue(parsed: unknown, answer: (p: Payload) => void): Received {
+    const ex: Exchange = { batch: false, waiting: new Set(), replies: [], answer };
+    if (this.scope === 'frame') ex.ids = new Map();
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) {
-        return this.refuse(ex, errorResponse(null, ErrorCodes.InvalidRequest, 'invalid request: empty batch'));
+        return this.refuse(answer, errorResponse(null, ErrorCodes.InvalidRequest, 'invalid request: empty batch'));
       }
       ex.batch = true;
     }
     for (const item of ex.batch ? (parsed as unknown[]) : [parsed]) {
+      if (this.acceptResponses && isMessage(item) && !('method' in item)) {
+        this.reader.emit(item);
+        continue;
+      }
       const c = checkCall(item);
       if ('reply' in c) ex.replies.push(c.reply);
       else if ('id' in c.message) this.request(ex, c.message);
@@ -209,9 +225,8 @@ export class ServerChannel {
     this.writer.close();
   }
 
-  private refuse(ex: Exchange, reply: ResponseMessage): Received {
-    ex.replies.push(reply);
-    this.finish(ex);
+  private refuse(answer: (p: Payload) => void, reply: ResponseMessage): Received {
+    answer(reply);
     return { answered: true, cancel: () => undefined };
   }
 

@@ -1,10 +1,10 @@
 // HTTP listener: the OpenAI-compatible gateway (/v1/…) and JSON-RPC over HTTP (POST /rpc), both
-// behind the bearer token and the Origin check, with a body size limit.
+// behind the Host check (421), the bearer token and the Origin check, with a body size limit.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/types';
 import { handleGateway, type GatewayDeps } from '../gateway/router';
-import { checkRequest } from './auth';
+import { checkHost, checkRequest } from './auth';
 import { openAiError, readBody, sendJson } from './httpIo';
 import { httpRpc } from './httpRpc';
 import type { Table } from './serveTable';
@@ -31,6 +31,8 @@ export async function startHttpServer(
   });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const host = checkHost(req, boundPort, s.state.config.server.allowedHosts ?? []);
+    if (!host.ok) return sendJson(res, 421, openAiError(host.reason, 'invalid_request_error', 'misdirected_request'));
     const auth = checkRequest(req, opts.token, s.state.config.server.allowedOrigins);
     if (!auth.ok) {
       const [type, code] =
@@ -62,12 +64,14 @@ export async function startHttpServer(
     sendJson(res, 404, openAiError(noRoute, 'invalid_request_error', 'not_found'));
   }
 
+  let boundPort = opts.port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
+  boundPort = (server.address() as AddressInfo).port;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: boundPort,
     close: () =>
       new Promise<void>((resolve) => {
         rpc.close();

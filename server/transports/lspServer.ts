@@ -1,17 +1,12 @@
 // stdio / node-IPC transport: the LSP base protocol through vscode-languageserver, as the VS Code
-// client (vscode-languageclient) and `backstop serve --stdio` speak it.
-import {
-  createConnection,
-  IPCMessageReader,
-  IPCMessageWriter,
-  ResponseError,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type Connection,
-} from 'vscode-languageserver/node';
+// client and `backstop serve --stdio` speak it. The connection reads through frame channels
+// (lspChannel.ts), so malformed headers and bodies are answered and the stream resynchronises.
+import { createConnection, ResponseError, type Connection } from 'vscode-languageserver/node';
+import { defaultConfig } from '../../protocol/config';
 import type { Logger } from '../core/types';
 import type { PeerSet } from '../rpc/handlerTable';
 import { toRpcError } from '../rpc/rpcError';
+import { ipcServerChannel, streamServerChannel } from './lspChannel';
 import { connectionPeer, serveTable, type Table } from './serveTable';
 
 export interface LspOptions {
@@ -20,13 +15,18 @@ export interface LspOptions {
   /** The client's initializationOptions (the VS Code settings), applied before any request is served. */
   onInitialize?: (initializationOptions: unknown) => Promise<void> | void;
   onClose: () => void;
+  /** Largest body accepted over stdio (default: server.maxMessageBytes's default). */
+  maxBytes?: () => number;
 }
 
 export function startLspServer(table: Table, peers: PeerSet, opts: LspOptions, logger: Logger): Connection {
-  const conn =
+  const fallbackMax = defaultConfig().server.maxMessageBytes;
+  const maxBytes = opts.maxBytes ?? (() => fallbackMax);
+  const channel =
     opts.mode === 'ipc'
-      ? createConnection(new IPCMessageReader(process), new IPCMessageWriter(process))
-      : createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+      ? ipcServerChannel(process, logger)
+      : streamServerChannel(process.stdin, process.stdout, maxBytes, logger);
+  const conn = createConnection(channel.reader, channel.writer);
 
   conn.onInitialize(async (params) => {
     try {

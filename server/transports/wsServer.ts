@@ -1,11 +1,11 @@
-// WebSocket transport: one JSON-RPC message per text frame, bearer token and Origin checked at
+// WebSocket transport: one JSON-RPC message per text frame, Host, bearer token and Origin checked at
 // the upgrade, oversized and malformed frames answered with an error — the daemon keeps serving.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../core/types';
 import type { PeerSet } from '../rpc/handlerTable';
-import { checkRequest } from './auth';
+import { checkHost, checkRequest } from './auth';
 import { serveConnection, type Table } from './serveTable';
 import { wsServerChannel } from './wsChannel';
 
@@ -14,10 +14,13 @@ export interface WsOptions {
   host: string;
   token: string;
   allowedOrigins: () => readonly string[];
+  /** Hosts accepted besides loopback with the bound port (server.allowedHosts). */
+  allowedHosts?: () => readonly string[];
   maxBytes: () => number;
 }
 
 let nextPeer = 0;
+const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 421: 'Misdirected Request' } as const;
 
 export async function startWsServer(
   table: Table,
@@ -37,10 +40,11 @@ export async function startWsServer(
     // Node drops its own error handler on an upgraded socket: without one, a client resetting the
     // connection during a refusal would be an unhandled 'error' and end the daemon.
     socket.on('error', (e) => logger.debug(`websocket upgrade socket: ${e.message}`));
-    const auth = checkRequest(req, opts.token, opts.allowedOrigins());
+    const host = checkHost(req, port, opts.allowedHosts?.() ?? []);
+    const auth = host.ok ? checkRequest(req, opts.token, opts.allowedOrigins()) : host;
     if (!auth.ok) {
       logger.warn(`websocket refused (${auth.status}): ${auth.reason}`);
-      const status = `${auth.status} ${auth.status === 401 ? 'Unauthorized' : 'Forbidden'}`;
+      const status = `${auth.status} ${STATUS_TEXT[auth.status]}`;
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${auth.reason}\n`);
       return;
     }
@@ -59,11 +63,12 @@ export async function startWsServer(
     });
   }
 
+  let port = opts.port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     port,
     close: () =>

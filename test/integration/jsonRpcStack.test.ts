@@ -18,6 +18,7 @@ import { startHttpServer } from '../../server/transports/httpServer';
 import type { Table } from '../../server/transports/serveTable';
 import { startWsServer } from '../../server/transports/wsServer';
 import { spawnCli, tmpDir, WsClient } from '../helpers/daemon';
+import { FUZZ_RUNS, fuzzOptions, garbageFrame, parseOrUndefined } from '../helpers/fuzz';
 
 const TOKEN = 'stack-test-token-0123456789';
 const note: NotificationType<unknown> = { method: 'test/note' } as NotificationType<unknown>;
@@ -77,47 +78,6 @@ type Reply = {
   error?: { code: number; message: string };
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** A message a server may run: the property below only sends frames with none of these in them. */
-const runnable = (v: unknown) =>
-  isObject(v) &&
-  v.jsonrpc === '2.0' &&
-  typeof v.method === 'string' &&
-  (!('id' in v) || typeof v.id === 'string' || typeof v.id === 'number');
-function isGarbage(text: string): boolean {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return true;
-  }
-  return Array.isArray(v) ? v.every((e) => !runnable(e)) : !runnable(v);
-}
-
-const garbageFrame = fc
-  .oneof(
-    fc.string(),
-    fc.string({ unit: 'binary' }),
-    fc.json(),
-    fc
-      .record(
-        {
-          jsonrpc: fc.oneof(fc.constant('2.0'), fc.constant('1.0'), fc.integer()),
-          id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object(), fc.boolean()),
-          method: fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string())),
-          result: fc.jsonValue(),
-          params: fc.jsonValue(),
-        },
-        { requiredKeys: [] },
-      )
-      .map((o) => JSON.stringify(o)),
-    fc
-      .tuple(fc.constantFrom('{"jsonrpc":"2.0","id":7,"method":"test/echo","params":{"a":[1,2]}}'), fc.nat(60))
-      .map(([s, n]) => s.slice(0, n)),
-    fc.array(fc.jsonValue(), { maxLength: 4 }).map((a) => JSON.stringify(a)),
-  )
-  .filter(isGarbage);
-
 describe('JSON-RPC stack over WebSocket', () => {
   const table = new StubTable();
   const peers = new PeerSet();
@@ -131,9 +91,10 @@ describe('JSON-RPC stack over WebSocket', () => {
     await ws.close();
   });
 
-  it('200 random garbage frames get exactly one error each; a valid request after them is answered', async () => {
+  // FUZZ_RUNS frames in all (2,000 in the suite), in batches; after each batch a valid request is answered.
+  it('random garbage frames get exactly one error each; a valid request after each batch is answered', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(garbageFrame, { minLength: 200, maxLength: 200 }), async (frames) => {
+      fc.asyncProperty(fc.array(garbageFrame, { minLength: 1, maxLength: 200 }), async (frames) => {
         const c = await open();
         try {
           for (const f of frames) c.ws.send(f);
@@ -142,13 +103,7 @@ describe('JSON-RPC stack over WebSocket', () => {
           const replies = c.raw.slice(0, -1) as (Reply | Reply[])[];
           assert.equal(replies.length, frames.length, 'one reply per frame');
           replies.forEach((r, i) => {
-            const parsed = (() => {
-              try {
-                return JSON.parse(frames[i]!) as unknown;
-              } catch {
-                return undefined;
-              }
-            })();
+            const parsed = parseOrUndefined(frames[i]!);
             const batch = Array.isArray(parsed) && parsed.length > 0;
             const errors = batch ? (r as Reply[]) : [r as Reply];
             assert.equal(Array.isArray(r), batch, `frame ${JSON.stringify(frames[i])}: ${JSON.stringify(r)}`);
@@ -162,7 +117,7 @@ describe('JSON-RPC stack over WebSocket', () => {
           c.close();
         }
       }),
-      { numRuns: 1 },
+      fuzzOptions(Math.ceil(FUZZ_RUNS / 100)),
     );
   });
 
@@ -316,6 +271,29 @@ describe('JSON-RPC stack over POST /rpc', () => {
     );
     const n = await post(JSON.stringify({ jsonrpc: '2.0', method: 'test/echo' }));
     assert.equal(n.status, 204);
+  });
+
+  it('random garbage bodies: one error answer each (200, JSON-RPC error); a valid body after each is answered', async () => {
+    await fc.assert(
+      fc.asyncProperty(garbageFrame, async (body) => {
+        const r = await post(body);
+        assert.equal(r.status, 200, body);
+        const reply = (await r.json()) as Reply | Reply[];
+        const parsed = parseOrUndefined(body);
+        const batch = Array.isArray(parsed) && parsed.length > 0;
+        assert.equal(Array.isArray(reply), batch, `${JSON.stringify(body)} → ${JSON.stringify(reply)}`);
+        if (batch) assert.equal((reply as Reply[]).length, (parsed as unknown[]).length);
+        for (const e of Array.isArray(reply) ? reply : [reply]) {
+          assert.ok(e.error && [-32700, -32600].includes(e.error.code), JSON.stringify(reply));
+          assert.ok(e.id === null || typeof e.id === 'string' || typeof e.id === 'number');
+        }
+      }),
+      fuzzOptions(),
+    );
+    const ok = (await (
+      await post(JSON.stringify({ jsonrpc: '2.0', id: 'after', method: 'test/echo' }))
+    ).json()) as Reply;
+    assert.deepEqual([ok.id, ok.result], ['after', { echo: null }]);
   });
 
   it("a $/cancelRequest in one body cannot reach another body's request", async () => {
