@@ -38,6 +38,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       maxTokens: num(s.get('inline.maxTokens'), DEFAULT_INLINE_MAX_TOKENS),
       timeoutMs,
       priority: 'high',
+      purpose: 'inline',
       stop: ['\n\n'],
       ...(Array.isArray(chain) && chain.length
         ? { chain: chain.filter((x): x is string => typeof x === 'string') }

@@ -70,6 +70,10 @@ export const FALLBACK_OPTION_TYPES = [
 ] as const;
 export type FallbackOptionType = (typeof FALLBACK_OPTION_TYPES)[number];
 
+/** What a request is for: editor ghost text, the Complete command, chat (vscode.lm), an HTTP client. */
+export const PURPOSES = ['inline', 'complete', 'chat', 'gateway'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -13,6 +13,7 @@ import {
   LOG_LEVELS,
   MODEL_KINDS,
   PRIORITIES,
+  PURPOSES,
   STRATEGIES,
 } from './enums';
 import { modelIdProblem, namedChainOf } from './modelId';
@@ -137,6 +138,11 @@ export const CompleteParams = z
     topLogprobs: z.number().int().min(0).max(20).optional(),
     user: z.string().max(256).optional(),
     metadata: z.record(z.string(), z.string()).optional(),
+    /**
+     * What the request is for. Inline (ghost text) requests run on tight deadlines: their timeouts say
+     * nothing about the model and never count against its health.
+     */
+    purpose: z.enum(PURPOSES).optional(),
     /**
      * The caller asked for a text completion (OpenAI's /v1/completions): OpenAI-compatible upstreams are
      * asked on their /completions endpoint first, and in chat form when they have none.

@@ -41,6 +41,7 @@ export const complete =
     const params: CompleteParams = {
       maxTokens: args.maxTokens ?? (typeof configured === 'number' ? configured : DEFAULT_MAX_TOKENS),
       priority: 'high',
+      purpose: 'complete',
     };
     if (args.prompt !== undefined) params.prompt = args.prompt;
     else if (!sel.isEmpty) params.prompt = doc.getText(sel);

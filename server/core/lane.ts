@@ -132,7 +132,7 @@ export class Lane {
         });
         return { type: 'stopped', model: this.model };
       }
-      deps.health.onFailure(this.model, o.kind, o.message, o.retryAfterMs);
+      if (countsForHealth(this.ctx.req, o.kind)) deps.health.onFailure(this.model, o.kind, o.message, o.retryAfterMs);
       if (adm.probe && o.kind !== 'rate_limited' && !COUNTS_AGAINST_MODEL.has(o.kind))
         deps.health.releaseProbe(this.model);
       this.ctx.record({
@@ -238,6 +238,17 @@ export class Lane {
   private sinceStart(): number {
     return this.ctx.deps.clock.now() - this.ctx.startedAt;
   }
+}
+
+/** Failures that say nothing about the model are kept out of its health (and its circuit). */
+const INLINE_NOT_THE_MODELS_FAULT: ReadonlySet<FailureKind> = new Set(['timeout', 'stream_interrupted']);
+
+/**
+ * Inline completions run on deadlines of a few hundred milliseconds: a model too slow for ghost text
+ * is not down for chat, so such a failure moves the inline request on without opening a circuit.
+ */
+export function countsForHealth(req: EngineRequest, kind: FailureKind): boolean {
+  return !(req.purpose === 'inline' && INLINE_NOT_THE_MODELS_FAULT.has(kind));
 }
 
 function toGenerateRequest(

@@ -155,6 +155,7 @@ export function messagesParams(body: MessagesRequest, chain: string[]): Complete
   const choice = body.tool_choice ? toolChoiceOf(body.tool_choice) : undefined;
   return {
     chain,
+    purpose: 'gateway',
     messages,
     maxTokens: body.max_tokens,
     ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),

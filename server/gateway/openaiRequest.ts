@@ -227,6 +227,7 @@ export function chatParams(body: ChatRequest, chain: string[]): CompleteParams {
   const rf = body.response_format;
   return {
     chain,
+    purpose: 'gateway',
     ...commonParams(body),
     messages: body.messages.map(toMessage),
     ...(body.tools?.length
@@ -267,6 +268,7 @@ export function chatParams(body: ChatRequest, chain: string[]): CompleteParams {
 export function completionParams(body: CompletionRequest, chain: string[]): CompleteParams {
   return {
     chain,
+    purpose: 'gateway',
     ...commonParams(body),
     textCompletion: true,
     prompt: Array.isArray(body.prompt) ? (body.prompt[0] ?? '') : body.prompt,

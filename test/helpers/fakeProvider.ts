@@ -1,7 +1,7 @@
 // A scriptable Provider on a FakeClock: per model, a queue of behaviours (deltas at given times,
 // then finish / fail / hang / end without a finish reason). Every call is recorded with its clock
 // time and whether (and when) it was aborted, so tests assert on attempts and gaps.
-import type { FailureKind, Usage } from '../../protocol/types';
+import type { Capability, FailureKind, ToolCall, Usage } from '../../protocol/types';
 import { defaultConfig } from '../../protocol/config';
 import {
   Engine,
@@ -35,6 +35,9 @@ export interface FakeStep {
   usage?: Usage;
   /** Keep running after the abort signal (a misbehaving provider). */
   ignoreAbort?: boolean;
+  /** Tool calls the answer carries (with finishReason "tool_calls"). */
+  toolCalls?: ToolCall[];
+  finishReason?: string;
 }
 
 export interface FakeCall {
@@ -176,7 +179,12 @@ export class FakeProvider implements Provider {
             // No finish reason: the engine must treat it as a truncated stream.
             resolve({ text, usage, finishReason: '' });
           } else {
-            resolve({ text, usage, finishReason: 'stop' });
+            resolve({
+              text,
+              usage,
+              finishReason: step.finishReason ?? 'stop',
+              ...(step.toolCalls ? { toolCalls: step.toolCalls } : {}),
+            });
           }
         }, endAt),
       );
@@ -188,6 +196,7 @@ export class FakeProvider implements Provider {
 export function fakeResolver(
   provider: Provider,
   contexts: Record<string, number> = {},
+  capabilities: Record<string, Capability[]> = {},
 ): (id: string) => ResolvedModel | undefined {
   return (id) => {
     if (!id.startsWith('fake/')) return undefined;
@@ -195,6 +204,8 @@ export function fakeResolver(
     const r: ResolvedModel = { id, provider, name, kind: 'cloud' };
     const ctx = contexts[name];
     if (ctx !== undefined) r.contextLength = ctx;
+    const caps = capabilities[name];
+    if (caps !== undefined) r.capabilities = caps;
     return r;
   };
 }
@@ -203,6 +214,8 @@ export interface HarnessOptions {
   config?: Partial<EngineConfig>;
   circuit?: Partial<CircuitConfig>;
   contexts?: Record<string, number>;
+  /** Known capabilities by model name (unknown: every request may try the model). */
+  capabilities?: Record<string, Capability[]>;
   random?: () => number;
   store?: Store;
   /** A queue stand-in, built on the harness clock. */
@@ -231,7 +244,7 @@ export function setupEngine(o: HarnessOptions = {}) {
     random: o.random ?? (() => 0.5),
     health,
     config: () => config,
-    resolve: fakeResolver(provider, o.contexts),
+    resolve: fakeResolver(provider, o.contexts, o.capabilities),
     onEvent: (e) => events.push(e),
   };
   if (o.acquire) deps.acquire = o.acquire(clock);
