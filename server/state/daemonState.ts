@@ -1,5 +1,8 @@
 // The daemon's state: configuration, secrets, providers and the core services, plus the events
 // that become notifications. Transports never touch this directly: they go through the handler table.
+// Configuration comes in three layers (docs/configuration.md): the config file, the VS Code settings
+// sent with initialize, and run-time edits, which are stored at once (configEdits.ts) and re-applied
+// at the next start.
 import { type Config, type ConfigInput, formatIssues, mergeConfig, validateConfig } from '../../protocol/config';
 import { ErrorCodes } from '../../protocol/errors';
 import { methods } from '../../protocol/index';
@@ -10,6 +13,7 @@ import type { DaemonLogger } from '../app/logger';
 import { folderIssues } from '../config/loadConfig';
 import { PeerSet } from '../rpc/handlerTable';
 import { RpcError } from '../rpc/rpcError';
+import { ConfigEdits } from './configEdits';
 
 export interface DaemonOptions {
   config: Config;
@@ -28,9 +32,15 @@ export class DaemonState {
   readonly startedAt: number;
   private readonly secrets = new Map<string, string>();
   private readonly configListeners: ConfigListener[] = [];
+  /** Run-time edits, stored in the state dir. */
+  readonly edits: ConfigEdits;
+  /** The VS Code settings sent with initialize (applySettings), if any. */
+  private settings: ConfigInput | undefined;
 
   constructor(readonly opts: DaemonOptions) {
-    this.config = opts.config;
+    this.edits = new ConfigEdits(opts.stateDir, opts.logger);
+    // opts.config is the config file (or the defaults): the edits that still apply go over it.
+    this.config = this.edits.effective(opts.config, opts.config);
     this.startedAt = opts.clock.now();
   }
 
@@ -65,6 +75,32 @@ export class DaemonState {
       });
     }
     this.replaceConfig(r.config);
+    // Stored before the caller hears back: a restart or a kill -9 from here on keeps the edit.
+    this.edits.record(patch ?? {}, this.config, this.opts.config, this.settings);
+    return this.config;
+  }
+
+  /**
+   * The VS Code settings sent with initialize: merged over the config file, then the run-time edits
+   * that still apply go over them (an edit loses once the setting changed since it was made). Not
+   * stored as an edit: VS Code sends its settings at every start.
+   */
+  applySettings(settings: ConfigInput | undefined): Config {
+    if (settings === undefined) return this.config;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+      throw new RpcError(ErrorCodes.InvalidParams, 'invalid params: the settings are not an object of config keys', {
+        field: 'config',
+      });
+    }
+    const r = validateConfig(mergeConfig(this.opts.config, settings));
+    const issues = r.ok ? folderIssues(r.config, { mustExist: true, unchanged: this.config }) : r.issues;
+    if (!r.ok || issues.length) {
+      throw new RpcError(ErrorCodes.InvalidParams, `invalid configuration: ${formatIssues(issues)}`, {
+        field: issues[0]?.path ?? 'config',
+      });
+    }
+    this.settings = settings;
+    this.replaceConfig(this.edits.effective(this.opts.config, r.config, settings));
     return this.config;
   }
 
