@@ -1,6 +1,7 @@
 // Start the daemon: configuration, state, services, then the transports asked for. The same
 // handler table serves stdio/IPC (LSP framing), WebSocket and HTTP.
 import fs from 'node:fs';
+import path from 'node:path';
 import { type Config, defaultConfig } from '../../protocol/config';
 import { methods } from '../../protocol/index';
 import { ConfigError, checkConfig, loadConfigFile } from '../config/loadConfig';
@@ -126,6 +127,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   const wantFile = opts.writeDaemonFile ?? (wsPort !== undefined || httpPort !== undefined);
   if (wantFile) {
     writeDaemonFile(stateDir, {
+      ...(opts.configFile ? { configPath: path.resolve(opts.configFile) } : {}),
       pid: process.pid,
       version: VERSION,
       token,
@@ -153,7 +155,8 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
 function applyInitOptions(state: DaemonState, init: unknown): void {
   const cfg = (init as { config?: unknown } | undefined)?.config;
   if (cfg === undefined) return;
-  state.setConfig(cfg as never);
+  // The settings are a source like the config file: run-time edits win until a setting changes.
+  state.applySettings(cfg as never);
 }
 
 export { ConfigError, checkConfig };
