@@ -159,7 +159,7 @@ export function lspStream(methods: readonly string[], maxItems = 12): fc.Arbitra
   return fc.array(item, { minLength: 1, maxLength: maxItems }).map((items) => {
     let next = 1_000_000_000_000;
     return items.map((it): LspItem => {
-      if (it.kind !== 'valid') return it;
+      if (it.kind !== 'valid' || !('lf' in it)) return it;
       const id = next++;
       const body = JSON.stringify({ jsonrpc: '2.0', id, method: it.method });
       // Header names in either case, with a Content-Type now and then: both are valid.
