@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     const b = await startDaemon(upstream.port);
     daemons.push(b);
     const fresh = gatewayTarget(b, 'fresh');
-    await load(fresh, false, 8, 300);
+    await load(fresh, false, 32, 2000); // past JIT warm-up, as the aged one is
     const af = [arm(gw), arm(fresh)];
     await concurrent(af, false, 32, BATCH);
     served += ROUNDS * BATCH;

@@ -95,7 +95,8 @@ export class Services {
       concurrency: (model) => this.concurrency(model),
       estimator: this.waits,
       onChange: () => {
-        state.peers.broadcast(methods.queueChanged, { items: this.queue.items() });
+        // items() runs a wait estimate per waiting request: only for someone listening.
+        if (state.peers.size() > 0) state.peers.broadcast(methods.queueChanged, { items: this.queue.items() });
         this.statusSoon();
       },
       newId: () => crypto.randomUUID(),
@@ -186,7 +187,9 @@ export class Services {
   }
 
   async start(): Promise<void> {
-    await this.system.start();
+    // The first real machine snapshot (shell commands) lands in the background; until then snapshot()
+    // answers from node:os. start() never rejects.
+    void this.system.start();
     this.catalog.start();
     await this.catalog.rescan();
   }

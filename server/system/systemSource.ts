@@ -1,13 +1,24 @@
-// What the machine has: CPU, load, memory, GPUs and VRAM, from `systeminformation`.
-// Its calls take 30 ms to 0.5 s (currentLoad's first call), so they run on a timer and callers
-// read the cached snapshot: nothing on a request path ever waits for the OS.
+// What the machine has: CPU, load, memory, GPUs and VRAM, from `systeminformation` (loaded on the first
+// refresh) and node:os (CPU load). Its calls take 30 ms to 0.5 s and spawn shell commands, so they run on
+// a timer and callers read the cached snapshot: nothing on a request path ever waits for the OS.
 import * as os from 'node:os';
-import * as si from 'systeminformation';
 import type { Systeminformation } from 'systeminformation';
 import type { GpuInfo, SystemSnapshot } from '../../protocol/types';
 
 export const SYSTEM_REFRESH_MS = 5_000;
+
+type SiModule = typeof import('systeminformation');
+let siModule: Promise<SiModule> | undefined;
+/** `systeminformation` is loaded on the first refresh, not at startup (it is large and the daemon answers first). */
+function loadSi(): Promise<SiModule> {
+  siModule ??= import('systeminformation').catch((e: unknown) => {
+    siModule = undefined;
+    throw e;
+  });
+  return siModule;
+}
 const BYTES_PER_MB = 1024 * 1024;
+const GPU_STATIC_REFRESH_MS = 60_000;
 
 export interface SystemMonitorOptions {
   refreshMs?: number;
@@ -24,6 +35,10 @@ export class SystemMonitor {
   private refreshing: Promise<void> | undefined;
   private cpuStatic: CpuStatic | undefined;
   private stopped = false;
+  private gpus: GpuInfo[] | undefined;
+  private gpusDynamic = false;
+  private gpusAt = 0;
+  private readonly load = new CpuLoad();
 
   constructor(private readonly opts: SystemMonitorOptions = {}) {
     this.refreshMs = opts.refreshMs ?? SYSTEM_REFRESH_MS;
@@ -60,18 +75,29 @@ export class SystemMonitor {
 
   private async collect(): Promise<void> {
     try {
+      const si = await loadSi();
       // The CPU's model and core counts do not change: ask once.
       const cpu = (this.cpuStatic ??= toCpu(await si.cpu()));
-      const [load, mem, graphics] = await Promise.all([
-        si.currentLoad().catch(() => undefined),
+      // GPUs are asked for (several shell commands: lspci, nvidia-smi, clinfo, …) on every refresh only
+      // when one reports free VRAM, which changes; otherwise the list is static: once a minute.
+      const askGpus = this.gpus === undefined || this.gpusDynamic || Date.now() - this.gpusAt >= GPU_STATIC_REFRESH_MS;
+      const [mem, graphics] = await Promise.all([
         si.mem(),
-        si.graphics().catch(() => ({ controllers: [] as Systeminformation.GraphicsControllerData[] })),
+        askGpus
+          ? si.graphics().catch(() => ({ controllers: [] as Systeminformation.GraphicsControllerData[] }))
+          : undefined,
       ]);
+      if (graphics) {
+        this.gpus = graphics.controllers.map(toGpu);
+        this.gpusDynamic = this.gpus.some((g) => g.vramFreeBytes !== undefined);
+        this.gpusAt = Date.now();
+      }
+      const load = this.load.sample();
       this.current = {
         platform: process.platform,
-        cpu: { ...cpu, loadPercent: roundTo(load?.currentLoad ?? this.current.cpu.loadPercent, 1) },
+        cpu: { ...cpu, loadPercent: roundTo(load ?? this.current.cpu.loadPercent, 1) },
         memory: { totalBytes: mem.total, availableBytes: mem.available },
-        gpus: graphics.controllers.map(toGpu),
+        gpus: this.gpus ?? [],
         at: new Date().toISOString(),
       };
       this.opts.onUpdate?.(this.snapshot());
@@ -100,6 +126,24 @@ function toCpu(c: Systeminformation.CpuData): CpuStatic {
   };
   if (c.physicalCores) cpu.physicalCores = c.physicalCores;
   return cpu;
+}
+
+/** CPU load in % from node:os counters between two samples (the first: since boot); no process spawned. */
+export class CpuLoad {
+  private last: { idle: number; total: number } | undefined;
+  sample(): number | undefined {
+    let idle = 0;
+    let total = 0;
+    for (const c of os.cpus()) {
+      const t = c.times;
+      idle += t.idle;
+      total += t.user + t.nice + t.sys + t.idle + t.irq;
+    }
+    const prev = this.last ?? { idle: 0, total: 0 };
+    this.last = { idle, total };
+    const dt = total - prev.total;
+    return dt > 0 ? Math.min(100, Math.max(0, (100 * (dt - (idle - prev.idle))) / dt)) : undefined;
+  }
 }
 
 /** Free VRAM across GPUs that report it (undefined when none does: an unknown, not a zero). */
