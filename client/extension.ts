@@ -3,6 +3,7 @@
 // need it explain when it is not there.
 import * as vscode from 'vscode';
 import { createApi, type BackstopApi } from './api';
+import { BackstopChatProvider, VENDOR } from './chatProvider';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { InlineProvider } from './inline';
@@ -16,6 +17,9 @@ export function activate(context: vscode.ExtensionContext): BackstopApi {
   const inline = new InlineProvider(ctx);
   const selector = INLINE_SCHEMES.map((scheme) => ({ scheme }));
   ctx.pushDisposable(vscode.languages.registerInlineCompletionItemProvider(selector, inline));
+  // The chain in Chat's model picker and in `vscode.lm` for every extension.
+  const chat = new BackstopChatProvider(ctx);
+  ctx.pushDisposable(chat, vscode.lm.registerLanguageModelChatProvider(VENDOR, chat));
   void ctx.start();
   return createApi(ctx, inline);
 }

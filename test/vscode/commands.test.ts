@@ -4,6 +4,7 @@ import { suite } from 'mocha';
 import { registerChainTests } from './chain.test';
 import { registerCompleteTests } from './complete.test';
 import { commandEnv } from './env';
+import { registerLmTests } from './lm.test';
 import { registerSecretTests } from './secrets.test';
 import { registerToolTests } from './tools.test';
 import { registerWebviewTests } from './webview.test';
@@ -16,5 +17,6 @@ export function registerCommandTests(): void {
     registerSecretTests(env);
     registerCompleteTests(env);
     registerWebviewTests(env);
+    registerLmTests(env);
   });
 }

@@ -19,7 +19,12 @@ export type Behaviour =
     }
   | { kind: 'deny' }
   | { kind: 'rate_limited'; retryAfterS: number }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /**
+   * Asks for `tool` (streamed in pieces, finish_reason "tool_calls") until the request carries a tool
+   * result; then answers `text` followed by that result.
+   */
+  | { kind: 'tool'; tool: string; arguments: string; text: string };
 
 export interface SeenRequest {
   path: string;
@@ -35,6 +40,10 @@ export class FakeCloud {
   private readonly requested = new vscode.EventEmitter<SeenRequest>();
   /** A completion request arrived (already in `seen`). */
   readonly onRequest = this.requested.event;
+  /** Requests whose connection the daemon closed before the answer ended (a cancel). */
+  readonly aborted: SeenRequest[] = [];
+  private readonly abortedEmitter = new vscode.EventEmitter<SeenRequest>();
+  readonly onAbort = this.abortedEmitter.event;
 
   constructor(readonly models: readonly string[]) {}
 
@@ -100,6 +109,11 @@ export class FakeCloud {
     }
     if (b.kind === 'hang') {
       // Headers only, then silence: the request ends when the daemon aborts it (a cancel) or stop().
+      res.on('close', () => {
+        if (res.writableEnded) return;
+        this.aborted.push(seen);
+        this.abortedEmitter.fire(seen);
+      });
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
       return;
@@ -108,6 +122,10 @@ export class FakeCloud {
       res
         .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(b.retryAfterS) })
         .end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'rate_limit_error' } }));
+      return;
+    }
+    if (b.kind === 'tool') {
+      this.toolAnswer(res, b, body);
       return;
     }
     if (b.after) await b.after;
@@ -119,6 +137,31 @@ export class FakeCloud {
     res.write(
       `data: ${JSON.stringify({ choices: [{ index: 0, ...(completion ? { text: '' } : { delta: {} }), finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`,
     );
+    res.end('data: [DONE]\n\n');
+  }
+
+  private toolAnswer(
+    res: http.ServerResponse,
+    b: Extract<Behaviour, { kind: 'tool' }>,
+    body: Record<string, unknown>,
+  ): void {
+    const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
+    const result = messages.find((m) => m.role === 'tool');
+    const send = (delta: Record<string, unknown>, finish?: string): void => {
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish ?? null }] })}\n\n`);
+    };
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (result) {
+      send({ content: `${b.text} ` });
+      send({ content: String(result.content) });
+      send({}, 'stop');
+    } else {
+      const half = Math.floor(b.arguments.length / 2);
+      send({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: b.tool, arguments: '' } }] });
+      send({ tool_calls: [{ index: 0, function: { arguments: b.arguments.slice(0, half) } }] });
+      send({ tool_calls: [{ index: 0, function: { arguments: b.arguments.slice(half) } }] });
+      send({}, 'tool_calls');
+    }
     res.end('data: [DONE]\n\n');
   }
 }
