@@ -182,6 +182,8 @@ export function summarizeGguf(
   const capabilities: Capability[] = [];
   if (chat) capabilities.push('chat');
   capabilities.push('completion');
+  // Structured output through a llama.cpp JSON grammar works on every model.
+  capabilities.push('json');
   if (CODE_NAME.test(names) || (architecture !== undefined && CODE_ARCH.test(architecture))) capabilities.push('code');
   if (hasFimTokens(info)) capabilities.push('fim');
   if (contextLength !== undefined && contextLength >= LONG_CONTEXT_TOKENS) capabilities.push('long_context');

@@ -159,6 +159,9 @@ export class LocalProvider implements Provider {
         ...(req.messages ? { messages: req.messages } : {}),
         ...(req.suffix !== undefined ? { suffix: req.suffix } : {}),
         ...(req.stop ? { stop: req.stop } : {}),
+        ...(req.responseFormat && req.responseFormat.type !== 'text'
+          ? { json: req.responseFormat.type === 'json_schema' ? { schema: req.responseFormat.schema } : {} }
+          : {}),
       });
       void child;
     });

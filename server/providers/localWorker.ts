@@ -179,6 +179,20 @@ function flatten(g: WorkerGenerate): string {
   return (g.messages ?? []).map((x) => `${x.role}: ${messageText(x)}`).join('\n') + '\nassistant:';
 }
 
+/**
+ * Structured output by grammar: every token llama.cpp samples keeps the text valid JSON (matching the
+ * schema when there is one), so even a small model answers something `JSON.parse` accepts.
+ */
+async function jsonGrammar(l: Llama, schema: Record<string, unknown> | undefined) {
+  try {
+    return schema
+      ? await l.createGrammarForJsonSchema(schema as Parameters<Llama['createGrammarForJsonSchema']>[0])
+      : await l.getGrammarFor('json');
+  } catch (e) {
+    throw new WorkerError('bad_request', `the JSON Schema cannot be turned into a grammar: ${(e as Error).message}`);
+  }
+}
+
 async function generate(g: WorkerGenerate): Promise<void> {
   const ac = new AbortController();
   aborts.set(g.id, ac);
@@ -214,7 +228,9 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     }
     let completionTokens = 0;
     let streamed = '';
+    const grammar = g.json ? await jsonGrammar(m.model.llama, g.json.schema) : undefined;
     const common = {
+      ...(grammar ? { grammar } : {}),
       maxTokens: g.maxTokens,
       temperature: g.temperature,
       signal,

@@ -22,6 +22,8 @@ export interface WorkerGenerate {
   temperature: number;
   stop?: string[];
   useChatTemplate: boolean;
+  /** Structured output: any JSON object, or one that matches this JSON Schema (a llama.cpp grammar). */
+  json?: { schema?: Record<string, unknown> };
 }
 
 export interface WorkerAbort {

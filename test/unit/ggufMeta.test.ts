@@ -68,7 +68,7 @@ test('capabilities: chat template, code names and architectures, FIM tokens, lon
     });
 
   const plain = summarizeGguf(llama({}), 'plain-7b', '/m/plain-7b.gguf');
-  assert.deepEqual(plain.capabilities, ['completion']);
+  assert.deepEqual(plain.capabilities, ['completion', 'json']);
   assert.equal(plain.contextLength, 4096);
   assert.equal(plain.layers, 2);
   assert.equal(plain.architecture, 'llama');
@@ -82,7 +82,7 @@ test('capabilities: chat template, code names and architectures, FIM tokens, lon
     'qwen2.5-coder-7b-instruct-q4_k_m',
     '/m/x.gguf',
   );
-  assert.deepEqual(chat.capabilities, ['chat', 'completion', 'code', 'long_context']);
+  assert.deepEqual(chat.capabilities, ['chat', 'completion', 'json', 'code', 'long_context']);
   assert.equal(chat.hasChatTemplate, true);
 
   const star = summarizeGguf(
@@ -93,13 +93,14 @@ test('capabilities: chat template, code names and architectures, FIM tokens, lon
     'sc2-3b',
     '/m/x.gguf',
   );
-  assert.deepEqual(star.capabilities, ['completion', 'code', 'fim']);
+  assert.deepEqual(star.capabilities, ['completion', 'json', 'code', 'fim']);
 
   assert.equal(hasFimTokens(llama({}, { fim_pre_token_id: 3 })), true);
   assert.equal(hasFimTokens(llama({}, { tokens: ['<|fim_prefix|>'] })), true);
   assert.equal(hasFimTokens(llama({}, { tokens: ['fim_prefix'] })), false);
   assert.deepEqual(summarizeGguf(llama({ name: 'DeepSeek-Coder-V2-Lite' }), 'dsc', '/m/x.gguf').capabilities, [
     'completion',
+    'json',
     'code',
   ]);
 });
