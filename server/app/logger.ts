@@ -9,10 +9,19 @@ const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, err
 export class DaemonLogger implements Logger {
   private listeners = new Set<(m: LogMessage) => void>();
   private secrets = new Set<string>();
+  private level: Level;
   constructor(
-    private level: Level = (process.env.BACKSTOP_LOG_LEVEL as Level | undefined) ?? 'info',
+    level: Level | undefined = process.env.BACKSTOP_LOG_LEVEL as Level | undefined,
     public toStderr = true,
-  ) {}
+  ) {
+    // An unknown name (a typo in BACKSTOP_LOG_LEVEL) is `info`, not "everything".
+    this.level = level !== undefined && Object.hasOwn(ORDER, level) ? level : 'info';
+  }
+
+  /** Whether a message at `level` goes anywhere: callers skip building costly messages when not. */
+  enabled(level: Level): boolean {
+    return ORDER[level] >= ORDER[this.level];
+  }
 
   addSecret(s: string): void {
     if (s.length >= 4) this.secrets.add(s);
@@ -30,7 +39,7 @@ export class DaemonLogger implements Logger {
     return () => this.listeners.delete(fn);
   }
   private emit(level: Level, msg: string): void {
-    if (ORDER[level] < ORDER[this.level]) return;
+    if (!this.enabled(level)) return;
     const m: LogMessage = { level, message: this.redact(msg), at: new Date().toISOString() };
     if (this.toStderr) process.stderr.write(`[backstop ${m.at} ${level}] ${m.message}\n`);
     for (const l of this.listeners) l(m);

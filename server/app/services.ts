@@ -157,7 +157,7 @@ export class Services {
             failure: e.failure,
             message: e.message,
           });
-        } else {
+        } else if (this.log.enabled('debug')) {
           const a = e.attempt;
           this.log.debug(
             `attempt ${e.requestId} ${a.model} #${a.retry}: ${a.outcome}${a.failure ? ` ${a.failure}` : ''} ${a.latencyMs} ms${a.message ? ` — ${a.message}` : ''}`,
