@@ -220,8 +220,15 @@ export class HealthRegistry {
     if (from !== to) this.deps.onTransition?.(model, from, to, why);
   }
 
+  /** Hand the store a view that is serialised when the store writes (a file store coalesces writes, so
+   *  once per flush instead of once per call): no copy of every model's samples on the request path. */
+  private readonly persistable = { toJSON: () => this.persisted() };
+
   private persist(): void {
-    if (!this.deps.store) return;
+    this.deps.store?.write(HEALTH_STORE_KEY, this.persistable);
+  }
+
+  private persisted(): { version: 1; models: Record<string, PersistedModel> } {
     const models: Record<string, PersistedModel> = {};
     for (const [m, r] of this.models) {
       const { circuit, ...rest } = r;
@@ -232,7 +239,7 @@ export class HealthRegistry {
         circuit: circuit.snapshot() satisfies CircuitSnapshot,
       };
     }
-    this.deps.store.write(HEALTH_STORE_KEY, { version: 1, models });
+    return { version: 1, models };
   }
 }
 

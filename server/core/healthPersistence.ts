@@ -19,8 +19,10 @@ export interface PersistedModel {
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
 
 /** Parse what the store returned under the health key; unknown or broken entries are dropped. */
-export function restoreHealth(raw: unknown): Record<string, PersistedModel> {
+export function restoreHealth(stored: unknown): Record<string, PersistedModel> {
   const out: Record<string, PersistedModel> = {};
+  // A store that keeps written values in memory may hand back the live view HealthRegistry wrote.
+  const raw = isObject(stored) && typeof stored.toJSON === 'function' ? (stored.toJSON as () => unknown)() : stored;
   if (!isObject(raw) || raw.version !== 1 || !isObject(raw.models)) return out;
   for (const [model, v] of Object.entries(raw.models)) {
     const m = restoreModel(v);

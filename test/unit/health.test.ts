@@ -207,6 +207,31 @@ describe('persistence', () => {
     assert.equal(after.latencyEwma(M), 120);
   });
 
+  it('the store gets a view serialised when it writes (no copy per call), and a caching store restores from it', () => {
+    // Like the file store: keeps what it was given and serialises at flush time.
+    const kept = new Map<string, unknown>();
+    let writes = 0;
+    const caching: Store = {
+      read: <T>(key: string) => kept.get(key) as T,
+      write: (key, value) => {
+        writes++;
+        kept.set(key, value);
+      },
+    };
+    const before = setup({ failureThreshold: 1 }, caching);
+    before.health.onSuccess(M, 120, 30);
+    const view = kept.get(HEALTH_STORE_KEY);
+    before.health.onFailure(M, 'server_error', 'HTTP 500');
+    assert.equal(kept.get(HEALTH_STORE_KEY), view, 'the same view each time, nothing copied');
+    assert.equal(writes, 2);
+    const flushed = JSON.parse(JSON.stringify(view)) as { version: number; models: Record<string, unknown> };
+    assert.equal(flushed.version, 1);
+    assert.deepEqual(Object.keys(flushed.models), [M]);
+    const after = new HealthRegistry({ clock: before.clock, config: () => before.cfg, store: caching });
+    assert.deepEqual(after.get(M), before.health.get(M));
+    assert.equal(after.admit(M).ok, false);
+  });
+
   it('a corrupt or foreign health record is ignored, not fatal', () => {
     const store = new MemoryStore();
     store.write(HEALTH_STORE_KEY, {
