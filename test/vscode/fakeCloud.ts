@@ -24,7 +24,9 @@ export type Behaviour =
    * Asks for `tool` (streamed in pieces, finish_reason "tool_calls") until the request carries a tool
    * result; then answers `text` followed by that result.
    */
-  | { kind: 'tool'; tool: string; arguments: string; text: string };
+  | { kind: 'tool'; tool: string; arguments: string; text: string }
+  /** Starts answering `text`, then the connection drops (a model that fails part-way). */
+  | { kind: 'cut'; text: string };
 
 export interface SeenRequest {
   path: string;
@@ -122,6 +124,12 @@ export class FakeCloud {
       res
         .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(b.retryAfterS) })
         .end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'rate_limit_error' } }));
+      return;
+    }
+    if (b.kind === 'cut') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: b.text } }] })}\n\n`);
+      setTimeout(() => res.destroy(), 50);
       return;
     }
     if (b.kind === 'tool') {

@@ -159,6 +159,53 @@ export function registerLmTests(env: Env): void {
     });
   });
 
+  test('an image reaches the model as a data URL image part', async () => {
+    env.fake.behave('ok', { kind: 'ok' });
+    await useChain(env, ['fake/ok']);
+    const model = await chainModel();
+    // LanguageModelDataPart is newer than the @types/vscode this builds against (^1.104).
+    const DataPart = (
+      vscode as unknown as { LanguageModelDataPart?: { image(data: Uint8Array, mime: string): unknown } }
+    ).LanguageModelDataPart;
+    assert.ok(DataPart, 'this build has LanguageModelDataPart');
+    // A real 1×1 PNG: the workbench decodes (and may resize) images before they reach a provider.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const message = vscode.LanguageModelChatMessage.User([
+      new vscode.LanguageModelTextPart('What is this?'),
+      DataPart.image(new Uint8Array(png), 'image/png') as vscode.LanguageModelTextPart,
+    ]);
+    assert.equal(textOf(await collect(await model.sendRequest([message]))), FAKE_TEXT);
+    const sent = env.fake.calls('ok').at(-1)?.body.messages as { content: unknown }[];
+    const content = sent[0]?.content as { type: string; text?: string; image_url?: { url: string } }[];
+    assert.ok(Array.isArray(content), JSON.stringify(sent));
+    assert.deepEqual(content[0], { type: 'text', text: 'What is this?' });
+    assert.equal(content[1]?.type, 'image_url');
+    assert.match(content[1]?.image_url?.url ?? '', /^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/);
+  });
+
+  test('a model that fails after it started answering stops the response with an error, not a spliced answer', async () => {
+    env.fake.behave('slow', { kind: 'cut', text: 'The first half of' });
+    env.fake.behave('ok', { kind: 'ok' });
+    await useChain(env, ['fake/slow', 'fake/ok']);
+    const model = await chainModel();
+    const parts: unknown[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const p of (await model.sendRequest([vscode.LanguageModelChatMessage.User('go')])).stream)
+          parts.push(p);
+      },
+      (e: unknown) => {
+        assert.match(e instanceof Error ? e.message : String(e), /failed part-way.*Send it again/s);
+        return true;
+      },
+    );
+    assert.ok(!textOf(parts).includes(FAKE_TEXT), `the fallback's answer is not appended: ${textOf(parts)}`);
+    env.fake.behave('slow', { kind: 'ok' });
+  });
+
   test('cancelling the token aborts the upstream request', async () => {
     env.fake.behave('slow', { kind: 'hang' });
     await useChain(env, ['fake/slow']);
