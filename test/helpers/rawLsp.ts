@@ -16,12 +16,21 @@ export type Reply = {
 /** What the daemon sent: notifications aside, replies (a batch's is an array). */
 abstract class Collector {
   readonly received: (Reply | Reply[])[] = [];
+  private readonly byId = new Map<string | number, Reply>();
   private waiters: (() => void)[] = [];
   private seq = 0;
 
   protected push(m: unknown): void {
-    this.received.push(m as Reply | Reply[]);
+    const r = m as Reply | Reply[];
+    this.received.push(r);
+    if (!Array.isArray(r) && r.method === undefined && r.id !== null && !this.byId.has(r.id)) this.byId.set(r.id, r);
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Forget what was received (long fuzz runs). */
+  reset(): void {
+    this.received.length = 0;
+    this.byId.clear();
   }
 
   /** Replies only (no notifications), in arrival order. */
@@ -44,8 +53,9 @@ abstract class Collector {
     }
   }
 
+  /** The first reply with this id. */
   find(id: string | number): Reply | undefined {
-    return this.received.find((m): m is Reply => !Array.isArray(m) && m.method === undefined && m.id === id);
+    return this.byId.get(id);
   }
 
   abstract sendValue(v: unknown): Promise<void>;
