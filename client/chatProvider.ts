@@ -44,6 +44,7 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
   private models: ModelInfo[] = [];
   private chains: Record<string, string[]> = {};
   private signature = '';
+  private lastChain = '';
   private loaded: Promise<void> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly version: string;
@@ -56,7 +57,13 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
         this.models = m;
         this.update();
       }),
-      ctx.onDidChangeStatus(() => this.update()),
+      ctx.onDidChangeStatus((st) => {
+        // A new chain may name chains configured since we last looked (setConfig from another client).
+        const chain = JSON.stringify(st.chain);
+        if (chain === this.lastChain) return this.update();
+        this.lastChain = chain;
+        void this.refresh();
+      }),
       ctx.onDidChangeDaemonState((s) => {
         if (s === 'running') void this.refresh();
         else this.update();

@@ -90,6 +90,19 @@ export function registerLmTests(env: Env): void {
     assert.equal(await chain.countTokens('12345678'), 2, 'the documented estimate: characters / 4');
   });
 
+  test('a named chain is offered as "Backstop: <name>" and answers through that chain', async () => {
+    env.fake.behave('ok', { kind: 'ok', text: 'named chain answer' });
+    await ok(env.api.request(methods.setConfig, { chains: { quick: ['fake/ok'] } }));
+    // A chain change makes the provider look at the configuration again (setConfig has no notification).
+    await useChain(env, ['fake/ok', 'fake/deny']);
+    const models = await modelsWhen('chain:quick listed', (ms) => ms.some((m) => m.id === 'chain:quick'));
+    const quick = models.find((m) => m.id === 'chain:quick')!;
+    assert.equal(quick.name, 'Backstop: quick');
+    const response = await quick.sendRequest([vscode.LanguageModelChatMessage.User('hi')]);
+    assert.equal(textOf(await collect(response)), 'named chain answer');
+    env.fake.behave('ok', { kind: 'ok' });
+  });
+
   test("sendRequest streams the chain's answer as text parts", async () => {
     env.fake.behave('ok', { kind: 'ok', text: 'Hello from the chain' });
     await useChain(env, ['fake/ok']);
