@@ -9,7 +9,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const ROOT = path.resolve(__dirname, '..');
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+/** The daemon under test; BENCH_CLI points at another build (e.g. an older commit's) for a before/after run. */
+export const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(ROOT, 'dist', 'cli.js');
 
 /** Where requests go: the upstream directly, or the daemon's gateway. */
 export interface Target {
@@ -202,7 +203,14 @@ export async function startDaemon(
     [...(opts.nodeArgs ?? []), CLI, 'serve', '--http', '0', '--state-dir', stateDir, '--config', cfg],
     { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } },
   );
-  const p = track(child);
+  const tracked = track(child);
+  const p: Proc = {
+    ...tracked,
+    stop: async () => {
+      await tracked.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
   const file = path.join(stateDir, 'daemon.json');
   for (;;) {
     if (fs.existsSync(file)) {
