@@ -14,7 +14,7 @@ const RETRY_AFTER_S = 6;
 const COUNTDOWN_TEXT = /^\$\(watch\) \d+:\d\d$/;
 
 export function registerCompleteTests(env: Env): void {
-  test('backstop.complete at the cursor sends prefix and suffix (FIM) and inserts the answer there', async () => {
+  test('backstop.complete at the cursor sends prefix and suffix (chat form on a chat model) and inserts the answer there', async () => {
     await useChain(env, ['fake/ok', 'local/tiny']);
     const before = 'function f() {\n  return ';
     const after = ';\n}\n';
@@ -24,10 +24,11 @@ export function registerCompleteTests(env: Env): void {
     });
     assert.equal(result?.modelUsed, 'fake/ok');
     assert.equal(editor.document.getText(), before + FAKE_TEXT + after);
+    // A chat model (not marked FIM-capable) is asked in chat form for the text between the two.
     const sent = env.fake.calls('ok').at(-1);
-    assert.ok(sent && sent.path.endsWith('/v1/completions'), `FIM goes to /completions: ${sent?.path}`);
-    assert.equal(sent.body.prompt, before);
-    assert.equal(sent.body.suffix, after);
+    assert.ok(sent && sent.path.endsWith('/v1/chat/completions'), `chat-form FIM: ${sent?.path}`);
+    const user = (sent.body.messages as { role: string; content: string }[]).find((m) => m.role === 'user');
+    assert.ok(user?.content.includes(before) && user.content.includes(after), JSON.stringify(sent.body.messages));
     assert.equal(env.ui.progress[0]?.options.cancellable, true, 'progress with cancel');
     assert.ok(
       env.ui.statusMessages.some((t) => t.includes('fake/ok answered')),
