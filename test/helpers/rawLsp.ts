@@ -1,9 +1,12 @@
 // Raw clients for the daemon's stdio (LSP framing) and node IPC transports: write any bytes or
 // values, collect every message the daemon sends back, wait for replies by id or by count.
 import { type ChildProcess, fork } from 'node:child_process';
+import crypto from 'node:crypto';
 import { StreamMessageReader } from 'vscode-jsonrpc/node';
 import { CLI, spawnCli, type Spawned } from './daemon';
 import { lspFrame } from './fuzz';
+
+const ID_SUFFIX = crypto.randomBytes(8).toString('hex');
 
 export type Reply = {
   jsonrpc: '2.0';
@@ -62,7 +65,8 @@ abstract class Collector {
 
   /** Send a request and wait for its reply (result or error). */
   async request(method: string, params?: unknown, timeoutMs = 10_000): Promise<Reply> {
-    const id = `req-${++this.seq}`;
+    // An id no garbage frame of a fuzz run can carry.
+    const id = `req-${++this.seq}-${ID_SUFFIX}`;
     await this.sendValue({ jsonrpc: '2.0', id, method, ...(params !== undefined ? { params } : {}) });
     await this.until(() => this.find(id) !== undefined, timeoutMs, `the reply to ${method}`);
     return this.find(id)!;

@@ -2,6 +2,7 @@
 // frame reader/writer) against a stub handler table, and the CLI's connection to them — random
 // garbage frames, batches, $/cancelRequest from Ctrl-C and timeouts.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -98,8 +99,14 @@ describe('JSON-RPC stack over WebSocket', () => {
         const c = await open();
         try {
           for (const f of frames) c.ws.send(f);
-          // Garbage is answered as it arrives, so once the echo is back every garbage reply is in.
-          assert.deepEqual(await c.request(echo, { after: 'garbage' }), { echo: { after: 'garbage' } });
+          // Garbage is answered as it arrives, so once the echo is back every garbage reply is in. Its id
+          // is one no garbage frame can carry (a garbage {"id":1} is answered with id 1).
+          const after = `after-garbage-${crypto.randomBytes(8).toString('hex')}`;
+          c.ws.send(JSON.stringify({ jsonrpc: '2.0', id: after, method: 'test/echo', params: { after: 'garbage' } }));
+          const t0 = Date.now();
+          while (c.raw.length <= frames.length && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 2));
+          const last = c.raw[frames.length] as Reply;
+          assert.deepEqual([last.id, last.result], [after, { echo: { after: 'garbage' } }]);
           const replies = c.raw.slice(0, -1) as (Reply | Reply[])[];
           assert.equal(replies.length, frames.length, 'one reply per frame');
           replies.forEach((r, i) => {
