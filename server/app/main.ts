@@ -89,6 +89,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
         host,
         token,
         allowedOrigins: () => state.config.server.allowedOrigins,
+        allowedHosts: () => state.config.server.allowedHosts,
         maxBytes: () => state.config.server.maxMessageBytes,
       },
       logger,
@@ -112,6 +113,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
       state.peers,
       {
         mode: opts.ipc ? 'ipc' : 'stdio',
+        maxBytes: () => state.config.server.maxMessageBytes,
         version: VERSION,
         onInitialize: async (init) => {
           applyInitOptions(state, init);
