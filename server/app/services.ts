@@ -65,6 +65,7 @@ export class Services {
   private readonly fallbackHistory: LastFallback[] = [];
   private inFlight = 0;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
+  private queueBroadcast: ReturnType<typeof setImmediate> | undefined;
   private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
   private lastStatusJson = '';
 
@@ -95,8 +96,7 @@ export class Services {
       concurrency: (model) => this.concurrency(model),
       estimator: this.waits,
       onChange: () => {
-        // items() runs a wait estimate per waiting request: only for someone listening.
-        if (state.peers.size() > 0) state.peers.broadcast(methods.queueChanged, { items: this.queue.items() });
+        this.queueChangedSoon();
         this.statusSoon();
       },
       newId: () => crypto.randomUUID(),
@@ -198,6 +198,7 @@ export class Services {
     this.system.stop();
     this.catalog.close();
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    if (this.queueBroadcast) clearImmediate(this.queueBroadcast);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     await this.registry.dispose();
   }
@@ -376,6 +377,16 @@ export class Services {
       ...(this.lastFallback ? { lastFallback: this.lastFallback } : {}),
       ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),
     };
+  }
+
+  /** One `backstop/queueChanged` per event-loop turn, with the queue as it stands then, and only when
+   *  someone listens: items() runs a wait estimate per waiting request. */
+  private queueChangedSoon(): void {
+    if (this.queueBroadcast || this.state.peers.size() === 0) return;
+    this.queueBroadcast = setImmediate(() => {
+      this.queueBroadcast = undefined;
+      if (this.state.peers.size() > 0) this.state.peers.broadcast(methods.queueChanged, { items: this.queue.items() });
+    });
   }
 
   /** Coalesce bursts of changes into one `statusChanged`, sent only when something differs. */
