@@ -63,7 +63,7 @@ test('reports metadata of good files and why bad ones are incompatible, without 
   assert.equal(tiny.parameterCount, expectedParams(64, 2, 128));
   assert.equal(tiny.parameters, '116K');
   assert.equal(tiny.hasChatTemplate, false);
-  assert.deepEqual(tiny.capabilities, ['completion']);
+  assert.deepEqual(tiny.capabilities, ['completion', 'json']);
 
   const l4 = byName(list, 'small-l4');
   assert.equal(l4.ok, true, l4.reason);
@@ -112,7 +112,7 @@ test('finds models in the Hugging Face cache layout (snapshot symlinks to blobs)
   assert.equal(hf.ok, true, hf.reason);
   assert.equal(hf.sourceUrl, 'https://huggingface.co/acme/tiny-coder-GGUF');
   assert.equal(hf.sizeBytes, fs.statSync(path.join(repo, 'blobs', 'f00d')).size);
-  assert.deepEqual(hf.capabilities, ['completion', 'code', 'long_context']);
+  assert.deepEqual(hf.capabilities, ['completion', 'json', 'code', 'long_context']);
 
   const off = await scanLocalModels({ modelsDirs: [], homeDir: home, scan: { huggingFace: false } });
   assert.equal(off.length, 0);
