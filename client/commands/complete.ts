@@ -9,6 +9,11 @@ import { offerToQueue } from '../exhausted';
 import { formatAttempts } from '../modelItems';
 import { describeFailure } from '../rpcErrors';
 import { CLIENT_SETTINGS } from '../settings';
+import { isModelId } from '../../protocol/modelId';
+import { queuedText } from '../../protocol/waitText';
+
+/** How often the queued countdown in the progress notification moves. */
+const COUNTDOWN_TICK_MS = 1000;
 
 /** Context sent around the cursor: enough for a completion, small enough to stay fast. */
 const PREFIX_CHARS = 6_000;
@@ -123,6 +128,34 @@ type RunOutcome =
   | { kind: 'exhausted'; retryAfterMs?: number; plan?: FallbackPlan }
   | { kind: 'failed' };
 
+/**
+ * While the request waits in the daemon's queue, the progress notification counts the estimate down
+ * ("queued behind 2 requests: about 12 s"), until the first words of the answer arrive.
+ */
+async function queuedCountdown(
+  ctx: Ctx,
+  params: CompleteParams,
+  report: (message: string) => void,
+): Promise<{ stop(): void }> {
+  const primary = params.chain?.[0] ?? ctx.status?.chain[0];
+  const noop = { stop: () => undefined };
+  if (!primary || !isModelId(primary)) return noop;
+  const est = await ctx.call(methods.estimateWait, {
+    model: primary,
+    ...(params.priority ? { priority: params.priority } : {}),
+    ...(params.maxTokens ? { maxTokens: params.maxTokens } : {}),
+  });
+  if (!est.ok || queuedText(est.value) === undefined) return noop;
+  const started = Date.now();
+  const tick = () => {
+    const text = queuedText(est.value, Date.now() - started);
+    if (text) report(text);
+  };
+  tick();
+  const timer = setInterval(tick, COUNTDOWN_TICK_MS);
+  return { stop: () => clearInterval(timer) };
+}
+
 async function run(ctx: Ctx, base: CompleteParams): Promise<RunOutcome> {
   const streamId = randomUUID();
   const params = { ...base, streamId };
@@ -131,15 +164,17 @@ async function run(ctx: Ctx, base: CompleteParams): Promise<RunOutcome> {
     async (progress, token) => {
       progress.report({ message: 'asking the chain…' });
       let chars = 0;
+      const countdown = await queuedCountdown(ctx, base, (message) => progress.report({ message }));
       const sub = ctx.onStream((d) => {
         if (d.streamId !== streamId) return;
+        countdown.stop();
         chars = d.reset ? d.delta.length : chars + d.delta.length;
         progress.report({
           message: `${d.model}${d.reset ? ' (restarted after a failure)' : ''}: ${chars} characters…`,
         });
       });
       try {
-        const r = await ctx.busy(ctx.call(methods.complete, params, token));
+        const r = await ctx.busy(ctx.call(methods.complete, params, token)).finally(() => countdown.stop());
         if (r.ok) return { kind: 'ok', result: r.value } as const;
         if (r.failure.kind === 'exhausted') {
           ctx.log.warn(`complete: exhausted: ${r.failure.message}`);

@@ -9,6 +9,8 @@ import { RpcError } from '../rpc/rpcError';
 import { cancelOnInterrupt, connect, type Conn } from './connection';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
 import { fmtBytes, formatAttempts, formatStatus, printable } from './format';
+import { isModelId } from '../../protocol/modelId';
+import { queuedText } from '../../protocol/waitText';
 
 interface Common {
   json?: boolean;
@@ -135,6 +137,21 @@ export function registerClientCommands(program: Command): void {
           c.onNotification(methods.fallback, (f) => {
             if (!o.json) process.stderr.write(`\n↪ fallback ${f.from} → ${f.to} (${f.failure}: ${f.message})\n`);
           });
+          if (!o.json) {
+            // A queued request says how long it will wait (estimated now, for the chain's first model).
+            const primary = chain?.[0] ?? (await c.request(methods.status).catch(() => undefined))?.chain[0];
+            const est =
+              primary && isModelId(primary)
+                ? await c
+                    .request(methods.estimateWait, {
+                      model: primary,
+                      ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+                    })
+                    .catch(() => undefined)
+                : undefined;
+            const text = est && queuedText(est);
+            if (text) process.stderr.write(`⏳ ${text}\n`);
+          }
           try {
             const r: CompleteResult = await c.request(methods.complete, {
               prompt,
