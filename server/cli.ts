@@ -28,7 +28,7 @@ program
   .addOption(new Option('--clientProcessId <pid>', 'VS Code client process id').hideHelp())
   .option('--ws <port>', 'serve JSON-RPC over WebSocket on 127.0.0.1:<port> (0 = free port)', port)
   .option('--http <port>', 'serve the OpenAI-compatible gateway and /rpc on 127.0.0.1:<port> (0 = free port)', port)
-  .option('--config <file>', 'configuration file (JSON or YAML)')
+  .option('--config <file>', 'configuration file (JSON with comments, or YAML)')
   .option('--state-dir <dir>', 'where state, benchmarks and daemon.json live')
   .action(
     async (o: {

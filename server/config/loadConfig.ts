@@ -1,6 +1,8 @@
-// Read a JSON or YAML config file and validate it. Errors name the file, the key and the reason.
+// Read a JSON (with comments and trailing commas, as VS Code's settings.json) or YAML config file and
+// validate it. Errors name the file, the line and column or the key, and the reason.
 import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import { parseDocument } from 'yaml';
 import { type Config, type ConfigIssue, formatIssues, validateConfig } from '../../protocol/config';
 import { expandHome } from '../state/paths';
@@ -13,26 +15,45 @@ export class ConfigError extends Error {
 }
 
 export function parseConfigText(text: string, file: string): unknown {
-  const yaml = /\.ya?ml$/i.test(file);
-  const kind = yaml ? 'YAML' : 'JSON';
+  if (!/\.ya?ml$/i.test(file)) return parseJsonText(text, file);
   let value: unknown;
   try {
-    if (yaml) {
-      // Warnings (a collection used as a key is stringified) would go to stderr: the schema judges.
-      const doc = parseDocument(text, { logLevel: 'error' });
-      if (doc.errors.length > 0) throw doc.errors[0]!;
-      // An empty document (nothing, or only comments) is not a configuration either.
-      value = doc.contents === null ? undefined : (doc.toJS() as unknown);
-    } else {
-      value = JSON.parse(text) as unknown;
-    }
+    // Warnings (a collection used as a key is stringified) would go to stderr: the schema judges.
+    const doc = parseDocument(text, { logLevel: 'error' });
+    if (doc.errors.length > 0) throw doc.errors[0]!;
+    // An empty document (nothing, or only comments) is not a configuration either.
+    value = doc.contents === null ? undefined : (doc.toJS() as unknown);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid ${kind}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError(`${file}: not valid YAML: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (value === undefined) {
-    throw new ConfigError(`${file}: the file is empty: write a ${kind} object of config keys ({} for the defaults)`);
+    throw new ConfigError(`${file}: the file is empty: write a YAML object of config keys ({} for the defaults)`);
   }
   return value;
+}
+
+/** JSON with comments and trailing commas (JSONC); the first error is reported with its line and column. */
+function parseJsonText(text: string, file: string): unknown {
+  const errors: ParseError[] = [];
+  const value = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as unknown;
+  const first = errors[0];
+  if (first) {
+    const before = text.slice(0, first.offset).split('\n');
+    const where = `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+    throw new ConfigError(
+      `${file}: not valid JSON: ${describeJsonError(printParseErrorCode(first.error))} at ${where}`,
+    );
+  }
+  // The parser assigns keys as properties: "__proto__" would set the object's prototype, not a key.
+  let proto = false;
+  visit(text, { onObjectProperty: (name) => void (proto ||= name === '__proto__') });
+  if (proto) throw new ConfigError(`${file}: "__proto__" is not a configuration key: remove it`);
+  return value;
+}
+
+/** "PropertyNameExpected" → "property name expected". */
+function describeJsonError(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 export function loadConfigFile(file: string): Config {
