@@ -51,6 +51,8 @@ contexts.push({
   define: { __BACKSTOP_VERSION__: JSON.stringify(pkg.version) },
   // Keep `await import('node-llama-cpp')` a real dynamic import in the cjs bundle.
   supported: { 'dynamic-import': true },
+  // jsonc-parser's `main` is a UMD build whose inner requires esbuild cannot follow: bundle its ES modules.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 });
 
 if (fs.existsSync('webview/main.ts')) {
