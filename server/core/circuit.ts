@@ -8,6 +8,7 @@
 // probed by one request at most once per cooldown, and one that came back carries traffic again
 // within maxCooldownMs of recovering, however long the outage was.
 // A 429 does not trip the breaker: it pauses the model ("cooling down") until its Retry-After.
+import { humanDuration, humanWait } from '../../protocol/humanTime';
 import type { CircuitState, FailureKind } from '../../protocol/types';
 
 export interface CircuitConfig {
@@ -106,10 +107,10 @@ export class Circuit {
     if (openUntil > now)
       return {
         until: Math.max(openUntil, coolingUntil),
-        reason: `circuit open after repeated failures; next probe at +${openUntil - now} ms`,
+        reason: `circuit open after repeated failures; next try in ${humanWait(openUntil - now)}`,
       };
     if (coolingUntil > now)
-      return { until: coolingUntil, reason: `rate limited; cooling down for ${coolingUntil - now} ms` };
+      return { until: coolingUntil, reason: `rate limited; cooling down for ${humanWait(coolingUntil - now)}` };
     const probeBusy =
       this.s.state === 'half_open' && this.probeSince !== undefined && now - this.probeSince <= PROBE_LEASE_MS;
     if (probeBusy)
@@ -174,8 +175,8 @@ export class Circuit {
     const pauseMs = retryAfterMs ?? Math.min(RATE_LIMIT_BASE_COOLDOWN_MS * 2 ** exp, longestCooldown(cfg));
     this.s.coolingUntil = Math.max(this.s.coolingUntil ?? 0, now + Math.max(0, pauseMs));
     return retryAfterMs === undefined
-      ? `rate limited; pausing ${pauseMs} ms`
-      : `rate limited; Retry-After ${retryAfterMs} ms`;
+      ? `rate limited; pausing for ${humanDuration(pauseMs)}`
+      : `rate limited; the provider asked to retry in ${humanWait(retryAfterMs)}`;
   }
 
   /** Public state at `now` (call refresh first: an elapsed cooldown reads open until then, so the move is reported). */
@@ -207,7 +208,7 @@ export class Circuit {
         ? now + cooldownMs
         : Math.max(probeStartedAt + cooldownMs, now + Math.min(cfg.cooldownMs, cooldownMs));
     this.probeSince = undefined;
-    return `${why}; open for ${this.s.openUntil - now} ms`;
+    return `${why}; skipped for ${humanDuration(this.s.openUntil - now)}`;
   }
 
   private trim(cfg: CircuitConfig): void {

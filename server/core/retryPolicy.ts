@@ -2,6 +2,7 @@
 // model, move to the next model whose context fits, or stop. Decided once, here, from the
 // FailureKind the provider boundary classified — the engine never looks at status codes.
 import type { FailureKind } from '../../protocol/types';
+import { humanDuration } from '../../protocol/humanTime';
 import { backoffDelayMs, type BackoffConfig } from './backoff';
 
 export type RetryDecision =
@@ -70,7 +71,7 @@ export function decideRetry(i: RetryInput): RetryDecision {
   if (i.blockedForMs > 0) return { action: 'next', why: 'the circuit opened' };
   const delayMs = backoffDelayMs(i.backoff, i.retry, i.random);
   if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a retry' };
-  return { action: 'retry', delayMs, why: `backoff ${delayMs} ms` };
+  return { action: 'retry', delayMs, why: `retrying after ${humanDuration(delayMs)}` };
 }
 
 function decideRateLimited(i: RetryInput): RetryDecision {
@@ -79,18 +80,22 @@ function decideRateLimited(i: RetryInput): RetryDecision {
     if (i.retryAfterMs > i.maxRetryAfterMs) {
       return {
         action: 'next',
-        why: `Retry-After ${i.retryAfterMs} ms exceeds maxRetryAfterMs ${i.maxRetryAfterMs} ms`,
+        why: `the provider asked for a wait of ${humanDuration(i.retryAfterMs)}, longer than maxRetryAfterMs (${humanDuration(i.maxRetryAfterMs)})`,
       };
     }
     const delayMs = Math.max(i.retryAfterMs, i.blockedForMs);
     if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left to honour Retry-After' };
-    return { action: 'retry', delayMs, why: `honouring Retry-After ${i.retryAfterMs} ms` };
+    return {
+      action: 'retry',
+      delayMs,
+      why: `retrying after the ${humanDuration(i.retryAfterMs)} the provider asked for`,
+    };
   }
   // No header: back off with full jitter, but never sooner than health's own 429 cooldown,
   // which grows with consecutive 429s — the engine must not hammer a model health has paused.
   const delayMs = Math.max(backoffDelayMs(i.backoff, i.retry, i.random), i.blockedForMs);
   if (delayMs > i.maxRetryAfterMs)
-    return { action: 'next', why: `rate-limit backoff ${delayMs} ms exceeds maxRetryAfterMs` };
+    return { action: 'next', why: `the rate-limit wait of ${humanDuration(delayMs)} is longer than maxRetryAfterMs` };
   if (delayMs >= i.timeLeftMs) return { action: 'next', why: 'no time left for a rate-limit backoff' };
-  return { action: 'retry', delayMs, why: `rate limited, backoff ${delayMs} ms` };
+  return { action: 'retry', delayMs, why: `rate limited, retrying after ${humanDuration(delayMs)}` };
 }

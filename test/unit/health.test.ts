@@ -183,7 +183,7 @@ describe('statistics and transitions', () => {
       transitions.map(([f, t]) => `${f}>${t}`),
       ['healthy>degraded', 'degraded>open', 'open>half_open', 'half_open>healthy'],
     );
-    assert.match(transitions[1]?.[2] ?? '', /2 consecutive failures; open for 10000 ms/);
+    assert.match(transitions[1]?.[2] ?? '', /2 consecutive failures; skipped for 10 s/);
   });
 
   it('nextRecovery: undefined while any model is callable, else the earliest recovery', () => {
