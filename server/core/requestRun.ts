@@ -10,6 +10,7 @@ import { contentPolicyMessage, endsRequest } from './retryPolicy';
 import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
 import { needsOf, type RequestNeeds } from './requirements';
 import { StreamGate } from './streamGate';
+import { humanWait } from '../../protocol/humanTime';
 
 /** Hedging keeps at most this many models running for one request (the original and one hedge). */
 export const MAX_HEDGE_LANES = 2;
@@ -304,10 +305,10 @@ export class RequestRun implements LaneContext {
     const message =
       models === 0
         ? 'The chain is empty: there is no model to call. Set backstop.chain (or pass params.chain) to at least one model.'
-        : `No model in the chain could answer (${models} model(s))${summarize(attempts)}.` +
+        : `No model in the chain could answer${summarize(attempts)}.` +
           (retryAfterMs === undefined
-            ? ' See data.attempts for each reason.'
-            : ` The first should be callable again in ${Math.ceil(retryAfterMs / 1000)} s (data.retryAfterMs); retry then, or add another model to the chain.`);
+            ? ''
+            : ` The first is back ${retryAfterMs > 0 ? `in ${humanWait(retryAfterMs)}` : 'now'}: retry then, or add another model to the chain.`);
     const data: ConstructorParameters<typeof EngineError>[2] = { attempts };
     if (retryAfterMs !== undefined) data.retryAfterMs = retryAfterMs;
     const primary = last
@@ -358,7 +359,10 @@ function summarize(attempts: Attempt[]): string {
   return (
     ': ' +
     [...byModel.values()]
-      .map((a) => `${a.model} — ${a.outcome === 'skipped' ? 'skipped' : (a.failure ?? a.outcome)}: ${a.message ?? ''}`)
+      .map((a) => {
+        const kind = a.outcome === 'skipped' ? 'skipped' : (a.failure ?? a.outcome).replace(/_/g, ' ');
+        return `${a.model} (${kind}${a.message ? `: ${a.message}` : ''})`;
+      })
       .join('; ')
   );
 }

@@ -291,6 +291,6 @@ describe('conduct: outage then recovery', () => {
         ['fake/b', 'skipped'],
       ],
     );
-    assert.match(e.message, /callable again in \d+ s/);
+    assert.match(e.message, /The first is back in \d+ s/);
   });
 });

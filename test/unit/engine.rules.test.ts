@@ -302,7 +302,7 @@ describe('exhaustion', () => {
     assert.ok(!o.ok && o.e instanceof EngineError);
     assert.deepEqual(o.e.data.plan, plan);
     assert.deepEqual(seen, ['fake/primary:model_load']);
-    assert.match(o.e.message, /fake\/primary — model_load: bad gguf/);
+    assert.match(o.e.message, /fake\/primary \(model load: bad gguf\)/);
     const empty = await h.run([]);
     assert.ok(!empty.ok && empty.e instanceof EngineError && /chain is empty/.test(empty.e.message));
     const unknown = await h.engine
