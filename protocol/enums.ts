@@ -57,7 +57,8 @@ export type Availability = (typeof AVAILABILITIES)[number];
 export const MODEL_KINDS = ['local', 'cloud'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
-export const HEALTH_LEVELS = ['excellent', 'good', 'fair', 'poor'] as const;
+/** `untested`: every chain model is reachable but none has been sent a request yet. */
+export const HEALTH_LEVELS = ['excellent', 'good', 'fair', 'poor', 'untested'] as const;
 export type HealthLevel = (typeof HEALTH_LEVELS)[number];
 
 export const FALLBACK_OPTION_TYPES = [

@@ -1,5 +1,6 @@
 // The system health score 0–100: weighted factors with details, a level, and recommendations a user
 // can act on. Pure: the caller passes the models (with health, fit, benchmark) and the system snapshot.
+import { humanDuration, relativeIso } from '../../protocol/humanTime';
 import type { HealthFactor, HealthLevel, ModelInfo, SystemSnapshot } from '../../protocol/types';
 import { fmtGb, isAvailable } from './scoring';
 
@@ -16,6 +17,8 @@ export interface HealthInputs {
     model: string,
     opts: { contextSize: number; gpuLayers: number },
   ) => { ramBytes: number; vramBytes: number; fits: boolean } | undefined;
+  /** Now (ms), for "retried in 4 min" in recommendations; without it no time is named. */
+  now?: number;
 }
 
 /** Weights of the factors (sum 1); a factor without data is left out and the rest renormalised.
@@ -43,6 +46,25 @@ export const LATENCY_TOLERANCE_RATIO = 1.5;
 export const LOW_SUCCESS_RATE = 0.8;
 const MIN_CONTEXT = 512;
 const CIRCUIT_SCORE = { healthy: 100, degraded: 60, half_open: 40, open: 0 } as const;
+/**
+ * How much a chain model adds to chainAvailability. Reachable is not the same as answering: a model
+ * that answered last time counts fully; one never tried yet counts for less (its provider answered a
+ * cheap check, but no request proved it); one whose last call failed (its cooldown over, so it looks
+ * callable again) counts for little; one that cannot be called counts nothing.
+ */
+export const STANDING_CREDIT = { answering: 1, untested: 0.75, failing: 0.25, unavailable: 0 } as const;
+export type Standing = keyof typeof STANDING_CREDIT;
+
+/** Whether no request has been sent to this model yet (since its health was last reset). */
+export function untested(m: ModelInfo): boolean {
+  return m.health.successCount + m.health.failureCount === 0 && m.health.lastFailure === undefined;
+}
+
+export function standingOf(m: ModelInfo | undefined): Standing {
+  if (!m || !isAvailable(m)) return 'unavailable';
+  if (untested(m)) return 'untested';
+  return m.health.consecutiveFailures > 0 || m.health.state === 'half_open' ? 'failing' : 'answering';
+}
 
 export function levelOf(score: number): HealthLevel {
   if (score >= LEVEL_THRESHOLDS.excellent) return 'excellent';
@@ -70,20 +92,19 @@ export function computeHealth(inputs: HealthInputs): {
     add('chainAvailability', 0, 'no fallback chain is configured');
     recs.push('Configure a chain: add at least one ready model with "Backstop: Set Chain".');
   } else {
-    const up = chain.map((c) => (c.m ? isAvailable(c.m) : false));
-    const w = up.map((_, i) => (i === 0 ? 2 : 1));
-    const score = (100 * up.reduce((s, u, i) => s + (u ? (w[i] ?? 1) : 0), 0)) / w.reduce((a, b) => a + b, 0);
-    add(
-      'chainAvailability',
-      score,
-      `${up.filter(Boolean).length} of ${chain.length} chain models available${up[0] ? '' : `; primary ${primary?.id} is not`}`,
-    );
+    const standing = chain.map((c) => standingOf(c.m));
+    const w = standing.map((_, i) => (i === 0 ? 2 : 1));
+    const score =
+      (100 * standing.reduce((s, st, i) => s + STANDING_CREDIT[st] * (w[i] ?? 1), 0)) / w.reduce((a, b) => a + b, 0);
+    add('chainAvailability', score, standingDetail(chain, standing));
   }
 
   const known = chain.flatMap((c) => (c.m ? [c.m] : []));
-  if (known.length > 0) {
-    const avg = known.reduce((s, m) => s + CIRCUIT_SCORE[m.health.state], 0) / known.length;
-    const bad = known
+  // A circuit nobody has called is trivially closed: it says nothing, so it is left out.
+  const tried = known.filter((m) => !untested(m));
+  if (tried.length > 0) {
+    const avg = tried.reduce((s, m) => s + CIRCUIT_SCORE[m.health.state], 0) / tried.length;
+    const bad = tried
       .filter((m) => m.health.state !== 'healthy')
       .map((m) => `${m.id} ${m.health.state.replace('_', '-')}`);
     add('circuits', avg, bad.length === 0 ? 'all circuits healthy' : bad.join(', '));
@@ -129,7 +150,30 @@ export function computeHealth(inputs: HealthInputs): {
   let score = totalW > 0 ? Math.round(factors.reduce((s, f) => s + f.score * f.weight, 0) / totalW) : 0;
   // Nothing in the chain can answer: that is poor, however healthy the rest looks.
   if (!known.some(isAvailable)) score = Math.min(score, LEVEL_THRESHOLDS.fair - 1);
-  return { score, level: levelOf(score), factors, recommendations: dedupe(recs) };
+  // Every model reachable but none tried: no request has shown whether the chain answers, so the
+  // level says so instead of "excellent".
+  const allUntested = chain.length > 0 && chain.every((c) => c.m && isAvailable(c.m) && untested(c.m));
+  if (allUntested)
+    recs.unshift('No request has gone through the chain yet: run "Backstop: Run Failover Drill" to test every model.');
+  return { score, level: allUntested ? 'untested' : levelOf(score), factors, recommendations: dedupe(recs) };
+}
+
+/** "1 answering, 1 untested, 1 failing (primary cloud/a: its last call failed)". */
+function standingDetail(chain: { id: string }[], standing: Standing[]): string {
+  const counts = new Map<Standing, number>();
+  for (const st of standing) counts.set(st, (counts.get(st) ?? 0) + 1);
+  const words: Record<Standing, string> = {
+    answering: 'answering',
+    untested: 'untested',
+    failing: 'failing',
+    unavailable: 'unavailable',
+  };
+  const parts = (['answering', 'untested', 'failing', 'unavailable'] as const)
+    .filter((st) => counts.has(st))
+    .map((st) => `${counts.get(st)} ${words[st]}`);
+  const p = standing[0];
+  const why = p === 'failing' ? 'its last call failed' : p === 'unavailable' ? 'it cannot be called now' : undefined;
+  return `${chain.length} in the chain: ${parts.join(', ')}${why ? ` (primary ${chain[0]?.id}: ${why})` : ''}`;
 }
 
 function recommendations(
@@ -148,7 +192,7 @@ function recommendations(
       return;
     }
     if (m.kind === 'local' && m.fit && !m.fit.fits) out.push(fitAdvice(m, inputs));
-    else if (!isAvailable(m)) out.push(`${role}${id} ${unavailableAdvice(m)}`);
+    else if (!isAvailable(m)) out.push(`${role}${id} ${unavailableAdvice(m, inputs.now)}`);
   });
   if (chain.length === 1)
     out.push(`Only ${chain[0]?.id} is in the chain: add a second model so a failure has somewhere to go.`);
@@ -167,7 +211,7 @@ function recommendations(
     if (lat && bench && lat > bench * LATENCY_TOLERANCE_RATIO * 2) {
       const load = inputs.system ? ` (CPU load ${Math.round(inputs.system.cpu.loadPercent)} %)` : '';
       out.push(
-        `${m.id} answers ${(lat / bench).toFixed(1)}× slower than its benchmark (${fmtS(lat)} vs ${fmtS(bench)}): the machine may be busy${load}; close heavy apps or re-run the benchmark.`,
+        `${m.id} answers ${(lat / bench).toFixed(1)}× slower than its benchmark (${humanDuration(lat)} vs ${humanDuration(bench)}): the machine may be busy${load}; close heavy apps or re-run the benchmark.`,
       );
     }
   }
@@ -201,11 +245,12 @@ function fitAdvice(m: ModelInfo, inputs: HealthInputs): string {
   return `${head}: ${fixes.join(' or ')}.`;
 }
 
-function unavailableAdvice(m: ModelInfo): string {
+function unavailableAdvice(m: ModelInfo, now: number | undefined): string {
   if (m.health.needsKey) return `has no API key: set one with "Backstop: Set API Key".`;
   if (m.health.state === 'open') {
     const why = m.health.lastFailureMessage ?? m.health.lastFailure ?? 'repeated failures';
-    return `is skipped after ${m.health.consecutiveFailures} consecutive failures (${why})${m.health.cooldownUntil ? `, retried after ${m.health.cooldownUntil}` : ''}; fallbacks serve meanwhile.`;
+    const when = now === undefined ? undefined : relativeIso(m.health.cooldownUntil, now);
+    return `is skipped after ${m.health.consecutiveFailures} consecutive failures (${why})${when ? `, tried again ${when}` : ''}; fallbacks serve meanwhile.`;
   }
   switch (m.availability) {
     case 'missing':
@@ -248,10 +293,6 @@ function need(m: ModelInfo): number {
 
 function dedupe(xs: string[]): string[] {
   return [...new Set(xs)];
-}
-
-function fmtS(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function clamp(x: number, lo: number, hi: number): number {

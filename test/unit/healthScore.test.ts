@@ -144,3 +144,58 @@ test('no chain → poor with a recommendation; single-model chain → suggests a
   const unknown = computeHealth({ chain: ['x/nope'], models: [] });
   assert.match(unknown.recommendations[0] ?? '', /x\/nope is not a known model/);
 });
+
+test('issue 17: a reachable chain no request has tried is "untested", never "excellent"', () => {
+  const a = model('cloud/w-503');
+  const b = model('local/tiny');
+  const h = computeHealth({ chain: [a.id, b.id], models: [a, b] });
+  assert.equal(h.level, 'untested');
+  assert.ok(h.score < 100, `${h.score}`);
+  assert.match(h.recommendations[0] ?? '', /Failover Drill/);
+  assert.match(h.factors.find((f) => f.name === 'chainAvailability')?.detail ?? '', /2 untested/);
+  // A circuit nobody called says nothing: no circuits factor yet.
+  assert.equal(
+    h.factors.find((f) => f.name === 'circuits'),
+    undefined,
+  );
+});
+
+test('issue 17: an unreachable primary before any request is poor, not untested', () => {
+  const a = model('cloud/down', { availability: 'unreachable', reason: 'network: ECONNREFUSED' });
+  const b = model('local/tiny', { availability: 'missing' });
+  const h = computeHealth({ chain: [a.id, b.id], models: [a, b] });
+  assert.equal(h.level, 'poor');
+});
+
+test('issue 17: primary and first fallback failing (cooldowns over) while the last answers is not "good"', () => {
+  const failing = {
+    successCount: 0,
+    failureCount: 6,
+    consecutiveFailures: 3,
+    successRate: 0,
+    state: 'half_open' as const,
+  };
+  const a = model('cloud/w-503', {}, { ...failing, lastFailure: 'server_error' });
+  const b = model('cloud/w-timeout', {}, { ...failing, lastFailure: 'timeout' });
+  const c = model('local/tiny', {}, { successCount: 6 });
+  const h = computeHealth({ chain: [a.id, b.id, c.id], models: [a, b, c], recentSuccessRate: 1 / 3, now: 0 });
+  assert.ok(h.score < 60, `${h.score} (${h.level})`);
+  assert.match(
+    h.factors.find((f) => f.name === 'chainAvailability')?.detail ?? '',
+    /primary cloud\/w-503: its last call failed/,
+  );
+});
+
+test('issue 17: a skipped model says when it is tried again in words, never an ISO time', () => {
+  const until = new Date(1_000_000 + 280_000).toISOString();
+  const a = model(
+    'cloud/w-503',
+    {},
+    { state: 'open', failureCount: 5, consecutiveFailures: 5, cooldownUntil: until, lastFailure: 'server_error' },
+  );
+  const b = model('local/tiny', {}, { successCount: 2 });
+  const h = computeHealth({ chain: [a.id, b.id], models: [a, b], now: 1_000_000 });
+  const text = h.recommendations.join(' ');
+  assert.match(text, /tried again in 4 min 40 s/);
+  assert.doesNotMatch(text, /\d{4}-\d\d-\d\dT/);
+});
