@@ -155,6 +155,14 @@ export const requests = {
     params: z.object({ limit: z.number().int().min(1).max(200).optional() }).optional(),
     result: z.object({ fallbacks: z.array(S.LastFallback) }),
   }),
+  events: request({
+    method: 'backstop/events',
+    doc:
+      'Client → daemon: the event history, newest first: the last 200 fallbacks and requests no model ' +
+      'could serve, each with its reasons. Kept across daemon restarts (in the state dir).',
+    params: z.object({ limit: z.number().int().min(1).max(200).optional() }).optional(),
+    result: z.object({ events: z.array(S.HistoryEvent) }),
+  }),
   queue: request({
     method: 'backstop/queue',
     doc: 'Client → daemon: the waiting requests.',
@@ -189,7 +197,7 @@ export const requests = {
   }),
   monitor: request({
     method: 'backstop/monitor',
-    doc: 'Client → daemon: start or stop a monitoring session (health, CPU, memory, VRAM samples).',
+    doc: 'Client → daemon: start or stop a monitoring session (health, CPU, memory, VRAM samples), or get its samples so far.',
     params: z.discriminatedUnion('action', [
       z.object({
         action: z.literal('start'),
@@ -197,6 +205,8 @@ export const requests = {
         intervalMs: z.number().int().min(100).max(60_000).optional(),
       }),
       z.object({ action: z.literal('stop') }),
+      /** The samples of the running (or last) session so far: for views that follow a session live. */
+      z.object({ action: z.literal('get') }),
     ]),
     result: MonitorResult,
   }),

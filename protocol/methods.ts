@@ -74,6 +74,14 @@ export type FallbacksResult = ResultOf<'fallbacks'>;
 /** Client → daemon: the most recent fallbacks the daemon saw (up to 200), newest first, with their reasons. */
 export const fallbacks = new RequestType<FallbacksParams, FallbacksResult, void>('backstop/fallbacks');
 
+export type EventsParams = ParamsIn<'events'>;
+export type EventsResult = ResultOf<'events'>;
+/**
+ * Client → daemon: the event history, newest first: the last 200 fallbacks and requests no model could serve,
+ * each with its reasons. Kept across daemon restarts (in the state dir).
+ */
+export const events = new RequestType<EventsParams, EventsResult, void>('backstop/events');
+
 export type QueueResult = ResultOf<'queue'>;
 /** Client → daemon: the waiting requests. */
 export const queue = new RequestType0<QueueResult, void>('backstop/queue');
@@ -102,7 +110,10 @@ export const setSecret = new RequestType<SetSecretParams, SetSecretResult, void>
 
 export type MonitorParams = ParamsIn<'monitor'>;
 export type MonitorResult = ResultOf<'monitor'>;
-/** Client → daemon: start or stop a monitoring session (health, CPU, memory, VRAM samples). */
+/**
+ * Client → daemon: start or stop a monitoring session (health, CPU, memory, VRAM samples), or get its samples so
+ * far.
+ */
 export const monitor = new RequestType<MonitorParams, MonitorResult, void>('backstop/monitor');
 
 export type DownloadParams = ParamsIn<'download'>;

@@ -263,6 +263,31 @@ export const FallbackEvent = z.object({
 
 export const LastFallback = FallbackEvent.extend({ at: isoTime });
 
+/** One model's part in a request no model could serve. */
+export const FailedModel = z.object({
+  model: z.string(),
+  failure: FailureKind.optional(),
+  message: z.string().optional(),
+});
+
+/**
+ * An entry of the daemon's event history (backstop/events): a request moved to another model
+ * (`fallback`, with `from`, `to` and the reason), or no model in the chain could serve it (`failed`,
+ * with each model tried and its reason).
+ */
+export const HistoryEvent = z.object({
+  /** Unique within the history. */
+  id: z.string(),
+  at: isoTime,
+  kind: z.enum(['fallback', 'failed']),
+  requestId: z.string(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  failure: FailureKind,
+  message: z.string(),
+  models: z.array(FailedModel).optional(),
+});
+
 export const Status = z.object({
   version: z.string(),
   uptimeMs: ms,

@@ -26,6 +26,7 @@ export type BenchmarkResult = z.infer<typeof S.BenchmarkResult>;
 export type ModelInfo = z.infer<typeof S.ModelInfo>;
 export type FallbackEvent = z.infer<typeof S.FallbackEvent>;
 export type LastFallback = z.infer<typeof S.LastFallback>;
+export type HistoryEvent = z.infer<typeof S.HistoryEvent>;
 export type Status = z.infer<typeof S.Status>;
 export type GpuInfo = z.infer<typeof S.GpuInfo>;
 export type SystemSnapshot = z.infer<typeof S.SystemSnapshot>;

@@ -7,6 +7,7 @@ import type {
   FallbackEvent,
   FallbackPlan,
   HealthReport,
+  HistoryEvent,
   LastFallback,
   ModelInfo,
   Status,
@@ -20,6 +21,7 @@ import { computeHealth } from '../core/healthScore';
 import { planFallback } from '../core/planner';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
+import { EventHistory } from '../core/eventHistory';
 import type { Clock } from '../core/types';
 import { WaitEstimator } from '../core/waitEstimate';
 import type { DaemonState } from '../state/daemonState';
@@ -35,8 +37,6 @@ export const DEFAULT_CLOUD_CONCURRENCY = 16;
 /** Local models run one generation at a time unless configured otherwise. */
 export const DEFAULT_LOCAL_CONCURRENCY = 1;
 const STATUS_DEBOUNCE_MS = 50;
-/** How many fallbacks the daemon remembers for backstop/fallbacks. */
-export const FALLBACK_HISTORY_MAX = 200;
 
 /**
  * llama.cpp threads: the physical cores, except on machines with two or fewer, where one core is
@@ -61,8 +61,8 @@ export class Services {
   readonly engine: Engine;
   readonly fitTable: FitTable;
   lastFallback: LastFallback | undefined;
-  /** The most recent fallbacks, oldest first (backstop/fallbacks). */
-  private readonly fallbackHistory: LastFallback[] = [];
+  /** Fallbacks and failed requests, persisted (backstop/events, backstop/fallbacks). */
+  readonly events: EventHistory;
   private inFlight = 0;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
   private queueBroadcast: ReturnType<typeof setImmediate> | undefined;
@@ -88,6 +88,7 @@ export class Services {
       },
     });
     this.stats = new StatsRecorder(store);
+    this.events = new EventHistory(store);
     this.waits = new WaitEstimator({ clock });
     this.queue = new RequestQueue({
       clock,
@@ -339,15 +340,26 @@ export class Services {
   recordFallback(fb: FallbackEvent): void {
     const at = { ...fb, at: new Date(this.clock.now()).toISOString() };
     this.lastFallback = at;
-    this.fallbackHistory.push(at);
-    if (this.fallbackHistory.length > FALLBACK_HISTORY_MAX) this.fallbackHistory.shift();
+    this.events.add({ ...at, kind: 'fallback' });
     this.state.peers.broadcast(methods.fallback, fb);
     this.statusSoon();
   }
 
   /** The most recent fallbacks, newest first. */
-  recentFallbacks(limit = FALLBACK_HISTORY_MAX): LastFallback[] {
-    return this.fallbackHistory.slice(-limit).reverse();
+  recentFallbacks(limit?: number): LastFallback[] {
+    return this.events.recent(limit, 'fallback').map((e) => ({
+      requestId: e.requestId,
+      from: e.from ?? '',
+      to: e.to ?? '',
+      failure: e.failure,
+      message: e.message,
+      at: e.at,
+    }));
+  }
+
+  /** No model could serve a request: remember it with each model's reason. */
+  recordFailed(e: Omit<HistoryEvent, 'id' | 'at' | 'kind'>): void {
+    this.events.add({ ...e, kind: 'failed', at: new Date(this.clock.now()).toISOString() });
   }
 
   status(): Status {

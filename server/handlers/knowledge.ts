@@ -19,6 +19,7 @@ type KnowledgeHandlers = Pick<
   | 'queue'
   | 'queueCancel'
   | 'fallbacks'
+  | 'events'
 >;
 
 export function knowledgeHandlers(s: Services): KnowledgeHandlers {
@@ -31,6 +32,7 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
     system: () => s.systemSnapshot(),
     queue: () => ({ items: s.queue.items() }),
     fallbacks: (p) => ({ fallbacks: s.recentFallbacks(p?.limit) }),
+    events: (p) => ({ events: s.events.recent(p?.limit) }),
     queueCancel: (p) => ({ cancelled: s.queue.cancel(p.id) }),
     models: async (p) => {
       if (p?.refresh) await Promise.all([s.catalog.rescan(), s.catalog.cloud.refresh(true)]);

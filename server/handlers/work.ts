@@ -31,7 +31,12 @@ export function workHandlers(uc: UseCases): WorkHandlers {
         onProgress: (model, done, total) => ctx.peer.notify(methods.benchmarkProgress, { model, done, total }),
       }),
     }),
-    monitor: (p) => (p.action === 'stop' ? uc.monitor.stop() : uc.monitor.start(p.durationS, p.intervalMs)),
+    monitor: (p) =>
+      p.action === 'stop'
+        ? uc.monitor.stop()
+        : p.action === 'get'
+          ? uc.monitor.get()
+          : uc.monitor.start(p.durationS, p.intervalMs),
     download: (p, ctx) => uc.downloads.download(p.model, ctx.signal),
   };
 }

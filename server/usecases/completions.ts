@@ -6,6 +6,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import { isModelId, namedChainOf } from '../../protocol/modelId';
 import type { Attempt, CompleteParams, CompleteResult, FailureKind, ToolCallDelta } from '../../protocol/types';
 import { isEngineError } from '../core/engine';
+import { failedEvent, fellBack } from '../core/eventHistory';
 import { RpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
 
@@ -89,8 +90,16 @@ export class CompletionService {
         return this.mock(e.message, e.data.attempts ?? [], s.clock.now() - started, requestId, chain, hooks);
       }
       // A request the caller cancelled (inline completions do, as the user types) is not a failure.
-      if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled)
-        s.stats.record({ fallback: false, ok: false });
+      if ((e as { code?: unknown }).code !== ErrorCodes.RequestCancelled) {
+        const attempts = isEngineError(e) ? (e.data.attempts ?? []) : [];
+        // A request that fell through several models before failing did fall back.
+        s.stats.record({ fallback: fellBack(attempts), ok: false });
+        s.recordFailed({
+          requestId,
+          message: e instanceof Error ? e.message : String(e),
+          ...failedEvent(attempts),
+        });
+      }
       if (isEngineError(e)) throw new RpcError(e.code, e.message, e.data);
       throw e;
     } finally {

@@ -15,6 +15,8 @@ interface Session {
 
 export class MonitorService {
   private session: Session | undefined;
+  /** The session that ended last: its samples stay readable through get(). */
+  private last: Session | undefined;
 
   constructor(
     private readonly s: Services,
@@ -30,11 +32,22 @@ export class MonitorService {
     return { samples: session.samples, running: session.timer !== undefined };
   }
 
+  /** The samples of the running session so far (or of the last one, which stays readable after it ends). */
+  get(): { samples: MonitorSample[]; running: boolean } {
+    const session = this.session ?? this.last;
+    return {
+      samples: session?.samples ?? [],
+      running: !!session && session === this.session && session.timer !== undefined,
+    };
+  }
+
   /** Stop the session; answers with the samples taken so far. */
   stop(): { samples: MonitorSample[]; running: boolean } {
     const session = this.session;
     this.session = undefined;
+    if (session) this.last = session;
     if (session?.timer !== undefined) this.clock.clearTimeout(session.timer);
+    if (session) session.timer = undefined;
     return { samples: session?.samples ?? [], running: false };
   }
 

@@ -24,6 +24,16 @@ export function writeConfig(dir: string, config: unknown, name = 'config.json'):
   return file;
 }
 
+/** A local provider over an empty folder that scans nothing else: a daemon with no real models. */
+export function emptyLocalProvider(dir: string): Record<string, unknown> {
+  return {
+    id: 'local',
+    type: 'local',
+    modelsDirs: [path.join(dir, 'models')],
+    scan: { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false },
+  };
+}
+
 export interface Spawned {
   child: ChildProcess;
   stderr: () => string;
