@@ -180,6 +180,17 @@ export const configSchema = z.strictObject({
         .default(8 * 1024 * 1024),
     })
     .prefault({}),
+  privacy: z
+    .strictObject({
+      localOnly: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Every request stays on this machine: cloud models are skipped ("privacy: local only"); ' +
+            'a request no local model can answer fails instead of leaking.',
+        ),
+    })
+    .prefault({}),
   inline: z
     .strictObject({
       chain: z.array(z.string()).default([]),

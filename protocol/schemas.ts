@@ -144,6 +144,11 @@ export const CompleteParams = z
      */
     purpose: z.enum(PURPOSES).optional(),
     /**
+     * The privacy guard: true keeps the request on this machine. Cloud models are skipped with the
+     * reason "privacy: local only"; when no local model can answer, the request fails and says so.
+     */
+    localOnly: z.boolean().optional(),
+    /**
      * The caller asked for a text completion (OpenAI's /v1/completions): OpenAI-compatible upstreams are
      * asked on their /completions endpoint first, and in chat form when they have none.
      */

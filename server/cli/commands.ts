@@ -107,10 +107,18 @@ export function registerClientCommands(program: Command): void {
     .option('--stream', 'print tokens as they arrive')
     .option('--max-tokens <n>', 'maximum tokens to generate', (v) => Number(v))
     .option('--temperature <t>', 'sampling temperature', (v) => Number(v))
+    .option('--local-only', 'keep the request on this machine: cloud models are skipped (privacy guard)')
     .action(
       (
         prompt: string,
-        o: Common & { model?: string; chain?: string; stream?: boolean; maxTokens?: number; temperature?: number },
+        o: Common & {
+          model?: string;
+          chain?: string;
+          stream?: boolean;
+          maxTokens?: number;
+          temperature?: number;
+          localOnly?: boolean;
+        },
       ) =>
         run(o, async (c) => {
           const status = await c.request(methods.status);
@@ -159,6 +167,7 @@ export function registerClientCommands(program: Command): void {
               ...(streamId ? { streamId } : {}),
               ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
               ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+              ...(o.localOnly ? { localOnly: true } : {}),
             });
             spinner?.stop();
             if (o.json) out(true, r, () => '');

@@ -8,6 +8,7 @@ import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedMode
 import { decideRetry } from './retryPolicy';
 import type { StreamGate } from './streamGate';
 import { DEFAULT_COMPLETION_TOKENS, fitFimToContext, unmetNeed, type RequestNeeds } from './requirements';
+import { PRIVACY_SKIP, privacyForbids } from './privacy';
 import { PASS_THROUGH_FIELDS, sleep, type GenerateRequest, type GenerateResult } from './types';
 
 /** What a lane needs from the request it belongs to (RequestRun implements it). */
@@ -69,6 +70,8 @@ export class Lane {
     const resolved = deps.resolve(this.model);
     if (!resolved)
       return this.skip('model_missing', `unknown model "${this.model}": no configured provider serves it`, 0);
+    // Before admission, queue or drill: not one byte of a local-only request goes to a cloud model.
+    if (privacyForbids(this.ctx.req, resolved)) return this.skip('unsupported', PRIVACY_SKIP, 0);
     // Fill-in-the-middle prompts are trimmed to the model's context instead (toGenerateRequest).
     const unmet = unmetNeed(this.ctx.needs, resolved, { checkContext: this.ctx.req.suffix === undefined });
     if (unmet) return this.skip('unsupported', unmet, 0);

@@ -9,6 +9,7 @@ import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
 import { contentPolicyMessage, endsRequest } from './retryPolicy';
 import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
 import { needsOf, type RequestNeeds } from './requirements';
+import { PRIVACY_SKIP, privacyError, privacyForbids } from './privacy';
 import { StreamGate } from './streamGate';
 import { humanWait } from '../../protocol/humanTime';
 
@@ -118,10 +119,27 @@ export class RequestRun implements LaneContext {
   /** No model callable now (every circuit open or cooling down): answer at once, without a call. */
   private precheck(): void {
     const { health } = this.deps;
-    const known = this.chain.filter((m) => this.deps.resolve(m));
+    const allowed = (m: string) => {
+      const r = this.deps.resolve(m);
+      return r !== undefined && !privacyForbids(this.req, r);
+    };
+    const known = this.chain.filter(allowed);
     if (known.length > 0 && health.nextRecovery(known) === undefined) return;
     for (const m of this.chain) {
-      const b = this.deps.resolve(m) ? health.blocked(m) : undefined;
+      const r = this.deps.resolve(m);
+      if (r && privacyForbids(this.req, r)) {
+        this.record({
+          model: m,
+          outcome: 'skipped',
+          failure: 'unsupported',
+          message: PRIVACY_SKIP,
+          latencyMs: 0,
+          retry: 0,
+          startedAtMs: 0,
+        });
+        continue;
+      }
+      const b = r ? health.blocked(m) : undefined;
       const failure: FailureKind = b ? (health.get(m).lastFailure ?? 'unknown') : 'model_missing';
       const message = b?.reason ?? `unknown model "${m}": no configured provider serves it`;
       this.record({ model: m, outcome: 'skipped', failure, message, latencyMs: 0, retry: 0, startedAtMs: 0 });
@@ -288,6 +306,8 @@ export class RequestRun implements LaneContext {
         attempts: [...this.attempts],
       });
     }
+    const guarded = privacyError(this.req, this.attempts);
+    if (guarded) return guarded;
     const unsupported = this.attempts.filter((a) => a.failure === 'unsupported');
     if (unsupported.length > 0 && unsupported.length === this.attempts.length) {
       const needs = this.needs.capabilities.length ? ` (it needs ${this.needs.capabilities.join(', ')})` : '';

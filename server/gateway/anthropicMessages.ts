@@ -10,6 +10,7 @@ import { RpcError, toRpcError } from '../rpc/rpcError';
 import { BodyTooLarge, readBody, sendJson } from '../transports/httpIo';
 import { messagesParams, messagesSchema, stopReason, toolInput, type MessagesRequest } from './anthropicRequest';
 import { chainFor } from './chainFor';
+import { gatewayContext } from './requestContext';
 import { backstopDetail, gatewayFailure } from './errors';
 import type { GatewayDeps } from './deps';
 import { explainIssue } from './openaiRequest';
@@ -73,6 +74,8 @@ export async function handleMessages(
   const { services: s, completions } = deps;
   const body = await readRequest(req, res, deps);
   if (!body) return;
+  const context = gatewayContext(req.headers);
+  if (!context.ok) return sendJson(res, 400, anthropicError(400, context.message));
   let chain: string[];
   try {
     chain = chainFor(s, completions, { model: body.model });
@@ -84,7 +87,7 @@ export async function handleMessages(
       anthropicError(404, `${err.message}. Use "backstop" for the configured chain; GET /v1/models lists the models.`),
     );
   }
-  const params = messagesParams(body, chain);
+  const params = { ...messagesParams(body, chain), ...context.value };
   const ac = new AbortController();
   res.on('close', () => {
     if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected'));

@@ -9,6 +9,7 @@ import { RpcError, toRpcError } from '../rpc/rpcError';
 import type { GatewayDeps } from './deps';
 import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
 import { chainFor } from './chainFor';
+import { gatewayContext } from './requestContext';
 import { backstopDetail, gatewayFailure } from './errors';
 import {
   chatParams,
@@ -51,6 +52,13 @@ export async function handleOpenAi(
     );
   }
   const body = parsed.data;
+  const context = gatewayContext(req.headers);
+  if (!context.ok)
+    return sendJson(
+      res,
+      400,
+      openAiError(`invalid request: ${context.message}`, 'invalid_request_error', 'invalid_header'),
+    );
   let chain: string[];
   try {
     chain = chainFor(s, completions, {
@@ -71,8 +79,10 @@ export async function handleOpenAi(
       ),
     );
   }
-  const params: CompleteParams =
-    kind === 'chat' ? chatParams(body as ChatRequest, chain) : completionParams(body as CompletionRequest, chain);
+  const params: CompleteParams = {
+    ...(kind === 'chat' ? chatParams(body as ChatRequest, chain) : completionParams(body as CompletionRequest, chain)),
+    ...context.value,
+  };
 
   const ac = new AbortController();
   res.on('close', () => {

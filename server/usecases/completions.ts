@@ -66,12 +66,14 @@ export class CompletionService {
   async complete(p: CompleteParams, signal: AbortSignal, hooks: CompletionHooks = {}): Promise<CompleteResult> {
     const s = this.s;
     const chain = this.resolveChain(p.chain);
+    // The daemon-wide guard applies to every front end; a request can only add to it.
+    const localOnly = p.localOnly === true || s.state.config.privacy.localOnly;
     const requestId = crypto.randomUUID();
     const started = s.clock.now();
     s.requestStarted();
     try {
       const result = await s.engine.run(
-        { ...p, chain },
+        { ...p, chain, ...(localOnly ? { localOnly } : {}) },
         {
           requestId,
           signal,
