@@ -1,20 +1,22 @@
 // `backstop` — the daemon and its command line. `serve` runs the daemon; every other command talks
 // to the running daemon (found through daemon.json) or starts an embedded one for the call.
-import { Command, Option } from 'commander';
+import { releaseEarlyInterrupt } from './cli/earlyInterrupt';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from './config/loadConfig';
 import { startDaemon } from './app/main';
 import { registerClientCommands } from './cli/commands';
 import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
+import { usageExitCodes } from './cli/flags';
 
 const port = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`"${v}" is not a port (0..65535; 0 picks a free one)`);
+    throw new InvalidArgumentError(`"${v}" is not a port (0..65535; 0 picks a free one).`);
   return n;
 };
 
-const program = new Command()
+const program = usageExitCodes(new Command())
   .name('backstop')
   .description('Keeps AI completions working when a model fails: fallback chains over local GGUF and cloud models.')
   .version(VERSION)
@@ -66,6 +68,7 @@ program
         const shutdown = () => void d.stop().then(() => process.exit(EXIT_OK));
         process.on('SIGINT', shutdown);
         process.on('SIGTERM', shutdown);
+        releaseEarlyInterrupt();
       } catch (e) {
         const msg = (e as Error).message;
         process.stderr.write(`backstop: ${msg}\n`);

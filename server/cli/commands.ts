@@ -9,6 +9,8 @@ import { RpcError } from '../rpc/rpcError';
 import { cancelOnInterrupt, connect, type Conn } from './connection';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
 import { fmtBytes, formatAttempts, formatStatus, printable } from './format';
+import { intFlag, numberFlag } from './flags';
+import { releaseEarlyInterrupt } from './earlyInterrupt';
 import { isModelId } from '../../protocol/modelId';
 import { queuedText } from '../../protocol/waitText';
 
@@ -37,7 +39,9 @@ async function run(o: Common, fn: (c: Conn) => Promise<number>): Promise<void> {
       ...(o.config ? { config: o.config } : {}),
       ...(o.embedded ? { embedded: true } : {}),
     });
+    // The new handler first: with no SIGINT listener for a moment, node drops a pending Ctrl-C.
     release = cancelOnInterrupt(conn);
+    releaseEarlyInterrupt();
     code = await fn(conn);
   } catch (e) {
     code = report(e, o.json);
@@ -105,8 +109,8 @@ export function registerClientCommands(program: Command): void {
     .option('--model <id>', 'try this model first, then the chain')
     .option('--chain <ids>', 'comma-separated chain instead of the configured one')
     .option('--stream', 'print tokens as they arrive')
-    .option('--max-tokens <n>', 'maximum tokens to generate', (v) => Number(v))
-    .option('--temperature <t>', 'sampling temperature', (v) => Number(v))
+    .option('--max-tokens <n>', 'maximum tokens to generate', intFlag(1, 131_072))
+    .option('--temperature <t>', 'sampling temperature', numberFlag(0, 2))
     .option('--local-only', 'keep the request on this machine: cloud models are skipped (privacy guard)')
     .action(
       (
@@ -191,9 +195,9 @@ export function registerClientCommands(program: Command): void {
       .description('benchmark models: time to first token, prompt and generation tokens/s')
       .argument('[models...]', 'model ids (default: all ready models)'),
   )
-    .option('--repetitions <n>', 'runs per model', (v) => Number(v))
-    .option('--max-tokens <n>', 'tokens to generate per run', (v) => Number(v))
-    .option('--prompt-tokens <n>', 'prompt length in tokens', (v) => Number(v))
+    .option('--repetitions <n>', 'runs per model', intFlag(1, 20))
+    .option('--max-tokens <n>', 'tokens to generate per run', intFlag(1, 4096))
+    .option('--prompt-tokens <n>', 'prompt length in tokens', intFlag(1, 8192))
     .action((models: string[], o: Common & { repetitions?: number; maxTokens?: number; promptTokens?: number }) =>
       run(o, async (c) => {
         const spinner =

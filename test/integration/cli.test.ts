@@ -97,3 +97,61 @@ describe('backstop CLI', () => {
     }
   });
 });
+
+describe('backstop CLI: exit codes as documented (issue 18)', () => {
+  let dir: string;
+  before(() => {
+    dir = tmpDir();
+  });
+
+  it('usage errors exit 2: a missing argument, an unknown command or option, a subcommand left out', async () => {
+    const state = ['--state-dir', path.join(dir, 'usage'), '--embedded'];
+    for (const args of [['complete'], ['chain', 'set'], ['nosuch'], ['status', '--nosuch'], ['chain']]) {
+      const r = await cli([...args, ...state]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /error: /);
+    }
+    assert.equal((await cli(['--version'])).code, 0);
+    assert.equal((await cli(['complete', '--help'])).code, 0);
+  });
+
+  it('numeric flags are checked: a bad value exits 2 with a message naming the flag and its range', async () => {
+    const state = ['--state-dir', path.join(dir, 'flags'), '--embedded'];
+    for (const [args, flag] of [
+      [['bench', '--repetitions', 'abc'], '--repetitions'],
+      [['bench', '--repetitions', '0'], '--repetitions'],
+      [['bench', '--max-tokens', '1.5'], '--max-tokens'],
+      [['complete', 'x', '--max-tokens', '-3'], '--max-tokens'],
+      [['complete', 'x', '--temperature', 'hot'], '--temperature'],
+      [['serve', '--ws', 'abc'], '--ws'],
+    ] as const) {
+      const r = await cli([...args, ...state]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(flag), r.stderr);
+      assert.match(r.stderr, /invalid/);
+    }
+  });
+
+  it('Ctrl-C while the embedded daemon starts exits 4 (cancelled), not by the signal', async () => {
+    const fault = await startFaultServer();
+    try {
+      const cfg = writeConfig(
+        dir,
+        {
+          providers: [{ id: 'fault', type: 'openai-compatible', baseUrl: `${fault.url}/v1` }],
+          chain: [`fault/${FAULT_MODELS.silent}`],
+        },
+        'silent.json',
+      );
+      // Debug logging puts the embedded daemon's start-up on stderr: the first line means it is starting.
+      const c = spawnCli(['complete', 'hi', '--config', cfg, '--state-dir', path.join(dir, 'sigint')], {
+        BACKSTOP_LOG_LEVEL: 'debug',
+      });
+      await new Promise<void>((resolve) => c.child.stderr?.once('data', () => resolve()));
+      c.child.kill('SIGINT');
+      assert.equal(await c.exited, 4, c.stderr());
+    } finally {
+      await fault.close();
+    }
+  });
+});
