@@ -293,18 +293,26 @@ export const HistoryEvent = z.object({
   models: z.array(FailedModel).optional(),
 });
 
+export const HealthFactor = z.object({ name: z.string(), score: z.number(), weight: z.number(), detail: z.string() });
+
 export const Status = z.object({
   version: z.string(),
   uptimeMs: ms,
   healthScore: z.number().min(0).max(100),
   healthLevel: HealthLevel,
+  /** The model that served the last request (null before any request). */
   activeModel: z.string().nullable(),
+  /** When activeModel answered. */
+  activeAt: isoTime.optional(),
   chain: z.array(z.string()),
   strategy: z.string(),
   exhausted: z.boolean(),
   exhaustedUntil: isoTime.optional(),
   queueLength: count,
-  models: z.object({ total: count, ready: count }),
+  /** Every model known; ready = callable now; untested = ready but never sent a request; failing = last call failed. */
+  models: z.object({ total: count, ready: count, untested: count.optional(), failing: count.optional() }),
+  /** What the health score is made of (see backstop/health), so a tooltip can explain it. */
+  factors: z.array(HealthFactor).optional(),
   /** Requests running right now. */
   inFlight: count.optional(),
   lastFallback: LastFallback.optional(),
@@ -325,8 +333,6 @@ export const SystemSnapshot = z.object({
   gpus: z.array(GpuInfo),
   at: isoTime.optional(),
 });
-
-export const HealthFactor = z.object({ name: z.string(), score: z.number(), weight: z.number(), detail: z.string() });
 
 export const HealthReport = z.object({
   score: z.number(),

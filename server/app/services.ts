@@ -17,7 +17,7 @@ import type {
 import { BenchmarkStore } from '../benchmark/benchmark';
 import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
-import { computeHealth } from '../core/healthScore';
+import { computeHealth, untested } from '../core/healthScore';
 import { planFallback } from '../core/planner';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
@@ -310,6 +310,7 @@ export class Services {
       system: this.system.snapshot(),
       recentSuccessRate: this.recentSuccessRate(),
       estimateFit: (m, o) => this.estimateFit(m, o),
+      now: this.clock.now(),
     });
     return { ...h, perModel: this.health.all() };
   }
@@ -370,21 +371,28 @@ export class Services {
     const next = cfg.chain.length ? this.health.nextRecovery(cfg.chain) : undefined;
     const exhausted = next !== undefined && next > now;
     if (exhausted) this.scheduleRecoveryStatus(next - now);
-    const active =
-      cfg.chain.find((id) => !this.health.blocked(id) && models.find((m) => m.id === id)?.availability !== 'missing') ??
-      null;
+    // The model that served the last request: what "active" means to someone whose primary fails.
+    const served = this.health.lastServed();
+    const ready = models.filter((m) => m.availability === 'ready');
     return {
       version: VERSION,
       uptimeMs: now - this.state.startedAt,
       healthScore: report.score,
       healthLevel: report.level,
-      activeModel: active,
+      activeModel: served?.model ?? null,
+      ...(served ? { activeAt: new Date(served.at).toISOString() } : {}),
       chain: cfg.chain,
       strategy: cfg.strategy,
       exhausted,
       ...(exhausted ? { exhaustedUntil: new Date(next).toISOString() } : {}),
       queueLength: this.queue.length(),
-      models: { total: models.length, ready: models.filter((m) => m.availability === 'ready').length },
+      models: {
+        total: models.length,
+        ready: ready.length,
+        untested: ready.filter(untested).length,
+        failing: models.filter((m) => m.health.consecutiveFailures > 0).length,
+      },
+      factors: report.factors,
       inFlight: this.inFlight,
       ...(this.lastFallback ? { lastFallback: this.lastFallback } : {}),
       ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),

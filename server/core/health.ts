@@ -29,6 +29,8 @@ interface ModelRecord extends Omit<PersistedModel, 'circuit'> {
 
 export class HealthRegistry {
   private readonly models = new Map<string, ModelRecord>();
+  /** The last successful call: the model that served the latest answer (not persisted: "since start"). */
+  private served: { model: string; at: number } | undefined;
 
   constructor(private readonly deps: HealthDeps) {
     for (const [model, p] of Object.entries(restoreHealth(deps.store?.read<unknown>(HEALTH_STORE_KEY)))) {
@@ -59,6 +61,7 @@ export class HealthRegistry {
   }
 
   onSuccess(model: string, latencyMs: number, ttftMs?: number): void {
+    this.served = { model, at: this.deps.clock.now() };
     this.mutate(model, (r) => {
       r.successCount++;
       r.needsKey = false;
@@ -98,6 +101,11 @@ export class HealthRegistry {
       const opened = r.circuit.failure(now, this.deps.config());
       return { result: undefined, why: opened ?? `${kind}: ${message}` };
     });
+  }
+
+  /** The model that answered last, and when (ms): the "active model" a user sees. */
+  lastServed(): { model: string; at: number } | undefined {
+    return this.served;
   }
 
   get(model: string): ModelHealth {
