@@ -180,7 +180,9 @@ export function summarizeGguf(
   const chat = hasChatTemplate(info);
   const names = `${fileName} ${metaString(info, 'general.name') ?? ''} ${metaString(info, 'general.basename') ?? ''}`;
   const capabilities: Capability[] = [];
-  if (chat) capabilities.push('chat');
+  // Function calling through node-llama-cpp's chat wrappers needs a chat template (the wrapper
+  // documents the functions in the system prompt and parses the calls; "required" is grammar-forced).
+  if (chat) capabilities.push('chat', 'tools');
   capabilities.push('completion');
   // Structured output through a llama.cpp JSON grammar works on every model.
   capabilities.push('json');

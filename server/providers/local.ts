@@ -12,6 +12,7 @@ import {
   ProviderError,
 } from '../core/types';
 import type { FromWorker, ToWorker } from './localWorkerProtocol';
+import { fimInChatForm } from './translate';
 import { rssOfPid } from '../native/processMemory';
 
 /** What the provider needs to know of a discovered file. */
@@ -21,6 +22,8 @@ export interface LocalModelRef {
   reason?: string;
   contextLength?: number;
   hasChatTemplate: boolean;
+  /** From the GGUF's metadata: 'fim' when its vocabulary has fill-in-the-middle tokens. */
+  capabilities?: readonly string[];
 }
 
 export const DEFAULT_LOCAL_CONTEXT = 4096;
@@ -48,6 +51,7 @@ interface Pending {
   resolve(r: GenerateResult): void;
   reject(e: ProviderError): void;
   onDelta?: (d: string) => void;
+  onToolCallDelta?: GenerateOptions['onToolCallDelta'];
   text: string;
   /** The model name asked for (its memory is recorded when it answers). */
   model: string;
@@ -98,6 +102,10 @@ export class LocalProvider implements Provider {
         'model_load',
         `local model "${req.model}" cannot be loaded: ${ref.reason ?? 'incompatible file'}`,
       );
+    // Fill-in-the-middle: by the model's own FIM tokens (infill), else in chat form on a chat model
+    // (a plain completion of the prefix would ignore the text after the cursor).
+    if (req.suffix !== undefined && !ref.capabilities?.includes('fim') && ref.hasChatTemplate)
+      return fimInChatForm(req, opts, (r, o) => this.generate(r, o));
     const trained = ref.contextLength;
     const contextSize =
       req.contextSize ?? this.cfg.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
@@ -143,6 +151,7 @@ export class LocalProvider implements Provider {
           reject(e);
         },
         ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
+        ...(opts.onToolCallDelta ? { onToolCallDelta: opts.onToolCallDelta } : {}),
         text: '',
         model: req.model,
       });
@@ -159,6 +168,14 @@ export class LocalProvider implements Provider {
         ...(req.messages ? { messages: req.messages } : {}),
         ...(req.suffix !== undefined ? { suffix: req.suffix } : {}),
         ...(req.stop ? { stop: req.stop } : {}),
+        ...(req.tools?.length ? { tools: req.tools } : {}),
+        ...(req.toolChoice !== undefined ? { toolChoice: req.toolChoice } : {}),
+        ...(req.parallelToolCalls !== undefined ? { parallelToolCalls: req.parallelToolCalls } : {}),
+        ...(req.topP !== undefined ? { topP: req.topP } : {}),
+        ...(req.seed !== undefined ? { seed: req.seed } : {}),
+        ...(req.presencePenalty !== undefined ? { presencePenalty: req.presencePenalty } : {}),
+        ...(req.frequencyPenalty !== undefined ? { frequencyPenalty: req.frequencyPenalty } : {}),
+        ...(req.logitBias ? { logitBias: req.logitBias } : {}),
         ...(req.responseFormat && req.responseFormat.type !== 'text'
           ? { json: req.responseFormat.type === 'json_schema' ? { schema: req.responseFormat.schema } : {} }
           : {}),
@@ -231,12 +248,19 @@ export class LocalProvider implements Provider {
       void this.dispose();
     }
     if (m.type === 'done') {
+      this.deps.logger.debug(`local ${p.model}: answered by ${m.mode}`);
       this.peakRssBytes = Math.max(this.peakRssBytes ?? 0, m.peakRssBytes);
       if (m.modelBytes !== undefined) this.modelBytes.set(p.model, m.modelBytes);
+      // Tool calls arrive whole when the model has finished them: id and name, then the arguments.
+      m.toolCalls?.forEach((c, index) => {
+        p.onToolCallDelta?.({ index, id: c.id, name: c.name });
+        p.onToolCallDelta?.({ index, arguments: c.arguments });
+      });
       p.resolve({
         text: m.text,
         usage: { promptTokens: m.promptTokens, completionTokens: m.completionTokens },
         finishReason: m.finishReason,
+        ...(m.toolCalls?.length ? { toolCalls: m.toolCalls } : {}),
       });
     } else {
       p.reject(new ProviderError(m.kind, m.message));

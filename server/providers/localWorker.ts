@@ -5,6 +5,8 @@
 import type { FailureKind } from '../../protocol/types';
 import type { FromWorker, ToWorker, WorkerGenerate, WorkerInit } from './localWorkerProtocol';
 import { messageText } from '../../protocol/messages';
+import type { ToolCall } from '../../protocol/types';
+import { forcedCallSchema, toChatHistory, toFunctions } from './localTools';
 
 type Nlc = typeof import('node-llama-cpp');
 type Llama = Awaited<ReturnType<Nlc['getLlama']>>;
@@ -193,6 +195,43 @@ async function jsonGrammar(l: Llama, schema: Record<string, unknown> | undefined
   }
 }
 
+let calls = 0;
+const callId = () => `call_local_${process.pid.toString(36)}_${(++calls).toString(36)}`;
+
+/**
+ * The grammar-forced answer `{ "name": …, "arguments": … }` as a tool call. The arguments are kept
+ * as the model wrote them (a re-serialised `1e999` would become `null`).
+ */
+function forcedCall(json: string): ToolCall {
+  let v: { name?: unknown };
+  try {
+    v = JSON.parse(json) as typeof v;
+  } catch {
+    // Only when generation stopped mid-object (maxTokens): the caller sees an error, never half a call.
+    throw new WorkerError('server_error', `the model's tool call was cut off at maxTokens: raise maxTokens`);
+  }
+  const key = /"arguments"\s*:\s*/.exec(json);
+  const raw = key
+    ? json
+        .slice(key.index + key[0].length)
+        .trimEnd()
+        .replace(/\}$/, '')
+        .trimEnd()
+    : '{}';
+  return { id: callId(), name: String(v.name), arguments: raw };
+}
+
+/** OpenAI's logit_bias (token id → -100…100) as node-llama-cpp's token bias; -100 bans the token. */
+function tokenBias(model: LlamaModel, bias: Record<string, number>) {
+  const tb = new nlc!.TokenBias(model.tokenizer);
+  for (const [id, b] of Object.entries(bias)) {
+    const token = Number(id);
+    if (!Number.isInteger(token) || token < 0) continue;
+    tb.set(token as never, b <= -100 ? 'never' : { logit: b });
+  }
+  return tb;
+}
+
 async function generate(g: WorkerGenerate): Promise<void> {
   const ac = new AbortController();
   aborts.set(g.id, ac);
@@ -228,15 +267,33 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     }
     let completionTokens = 0;
     let streamed = '';
-    const grammar = g.json ? await jsonGrammar(m.model.llama, g.json.schema) : undefined;
+    const forced = g.messages && g.useChatTemplate ? forcedCallSchema(g.tools, g.toolChoice) : undefined;
+    const grammar = forced
+      ? await jsonGrammar(m.model.llama, forced as Record<string, unknown>)
+      : g.json
+        ? await jsonGrammar(m.model.llama, g.json.schema)
+        : undefined;
+    const penalties =
+      g.presencePenalty !== undefined || g.frequencyPenalty !== undefined
+        ? {
+            repeatPenalty: {
+              ...(g.presencePenalty !== undefined ? { presencePenalty: g.presencePenalty } : {}),
+              ...(g.frequencyPenalty !== undefined ? { frequencyPenalty: g.frequencyPenalty } : {}),
+            },
+          }
+        : {};
     const common = {
-      ...(grammar ? { grammar } : {}),
       maxTokens: g.maxTokens,
       temperature: g.temperature,
+      ...(g.topP !== undefined ? { topP: g.topP } : {}),
+      ...(g.seed !== undefined ? { seed: g.seed } : {}),
+      ...penalties,
+      ...(g.logitBias ? { tokenBias: tokenBias(m.model, g.logitBias) } : {}),
       signal,
       onToken: (t: readonly unknown[]) => (completionTokens += t.length),
       onTextChunk: (text: string) => {
-        if (!text || signal.aborted) return;
+        // A forced tool call is grammar-shaped JSON, not text for the reader: it is sent whole at the end.
+        if (!text || signal.aborted || forced) return;
         streamed += text;
         send({ type: 'delta', id: g.id, text });
       },
@@ -244,29 +301,44 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     };
     let text: string;
     let stop: string;
+    let toolCalls: ToolCall[] = [];
+    let mode: 'chat' | 'infill' | 'completion' = 'chat';
     if (g.messages && g.useChatTemplate) {
-      const session = new n.LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false });
-      const last = g.messages[g.messages.length - 1];
-      const history = g.messages
-        .slice(0, -1)
-        .map((x) =>
-          x.role === 'system'
-            ? { type: 'system' as const, text: x.content }
-            : x.role === 'user' || x.role === 'tool'
-              ? { type: 'user' as const, text: messageText(x) }
-              : { type: 'model' as const, response: [x.content] },
-        );
-      session.setChatHistory(history);
-      const r = await session.promptWithMeta(last ? messageText(last) : '', common);
-      text = r.responseText;
-      stop = r.stopReason;
-      session.dispose({ disposeSequence: false });
+      const chat = new n.LlamaChat({ contextSequence: seq, autoDisposeSequence: false });
+      const history = toChatHistory(g.messages);
+      const functions = forced ? undefined : toFunctions(g.tools, g.toolChoice);
+      const r = await chat.generateResponse(
+        history,
+        functions
+          ? {
+              ...common,
+              functions,
+              documentFunctionParams: true,
+              ...(g.parallelToolCalls === false ? { maxParallelFunctionCalls: 1 } : {}),
+            }
+          : { ...common, ...(grammar ? { grammar } : {}) },
+      );
+      stop = r.metadata.stopReason;
+      if (forced) {
+        toolCalls = [forcedCall(r.response)];
+        text = '';
+      } else {
+        text = r.response;
+        toolCalls = (r.functionCalls ?? []).map((c) => ({
+          id: callId(),
+          name: c.functionName,
+          arguments: JSON.stringify(c.params ?? {}),
+        }));
+      }
+      chat.dispose({ disposeSequence: false });
     } else {
       const completion = new n.LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
+      const opts = { ...common, ...(grammar ? { grammar } : {}) };
+      mode = g.suffix !== undefined && completion.infillSupported ? 'infill' : 'completion';
       const r =
-        g.suffix !== undefined && completion.infillSupported
-          ? await completion.generateInfillCompletionWithMeta(promptText, g.suffix, common)
-          : await completion.generateCompletionWithMeta(promptText, common);
+        mode === 'infill'
+          ? await completion.generateInfillCompletionWithMeta(promptText, g.suffix ?? '', opts)
+          : await completion.generateCompletionWithMeta(promptText, opts);
       text = r.response;
       stop = r.metadata.stopReason;
       completion.dispose({ disposeSequence: false });
@@ -276,7 +348,7 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     // into the final text: send the rest so the streamed deltas always add up to the answer.
     if (text.length > streamed.length && text.startsWith(streamed))
       send({ type: 'delta', id: g.id, text: text.slice(streamed.length) });
-    const finishReason = stop === 'maxTokens' ? 'length' : 'stop';
+    const finishReason = toolCalls.length ? 'tool_calls' : stop === 'maxTokens' ? 'length' : 'stop';
     // onToken misses tokens held back that way (measured: maxTokens − 1, or + 1 after a long run);
     // a maxTokens stop means exactly maxTokens were generated.
     if (stop === 'maxTokens') completionTokens = g.maxTokens;
@@ -285,7 +357,18 @@ async function runOn(m: Loaded, g: WorkerGenerate, signal: AbortSignal): Promise
     // state) and the RSS growth at its load and context creation (which misses pages still unmapped
     // and memory reused from an earlier model). Never the process's peak, which holds every model.
     const modelBytes = Math.max(m.model.size + (m.ctx?.stateSize ?? 0), m.bytes + (m.ctxBytes ?? 0));
-    send({ type: 'done', id: g.id, text, promptTokens, completionTokens, finishReason, peakRssBytes, modelBytes });
+    send({
+      type: 'done',
+      id: g.id,
+      text,
+      promptTokens,
+      completionTokens,
+      finishReason,
+      mode,
+      ...(toolCalls.length ? { toolCalls } : {}),
+      peakRssBytes,
+      modelBytes,
+    });
   } finally {
     m.lastUsed = Date.now();
   }

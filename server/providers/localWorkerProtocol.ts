@@ -1,5 +1,5 @@
 // Messages between the daemon and its local-inference child process (internal, not public API).
-import type { ChatMessage, FailureKind } from '../../protocol/types';
+import type { ChatMessage, FailureKind, Tool, ToolCall, ToolChoice } from '../../protocol/types';
 
 export interface WorkerInit {
   type: 'init';
@@ -24,6 +24,16 @@ export interface WorkerGenerate {
   useChatTemplate: boolean;
   /** Structured output: any JSON object, or one that matches this JSON Schema (a llama.cpp grammar). */
   json?: { schema?: Record<string, unknown> };
+  /** Function calling through node-llama-cpp's chat wrappers (chat-template models only). */
+  tools?: Tool[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  /** Sampling: nucleus, seed, OpenAI-style penalties and logit bias (token id → bias, -100…100). */
+  topP?: number;
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  logitBias?: Record<string, number>;
 }
 
 export interface WorkerAbort {
@@ -47,6 +57,9 @@ export type FromWorker =
       promptTokens: number;
       completionTokens: number;
       finishReason: string;
+      /** How it was generated: the chat template, the model's infill tokens, or a plain completion. */
+      mode: 'chat' | 'infill' | 'completion';
+      toolCalls?: ToolCall[];
       peakRssBytes: number;
       /** The serving model's own memory (weights, context state and buffers), not the process's. */
       modelBytes?: number;

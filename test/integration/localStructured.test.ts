@@ -1,6 +1,6 @@
 // Structured output on a local GGUF through the daemon: a JSON grammar makes even a random-weight
-// model answer valid JSON that matches the requested schema. A request needing tools skips the local
-// model (no function calling there yet) with its reason.
+// model answer valid JSON that matches the requested schema. A request needing tools skips a local
+// model without a chat template (tool calls need one: see localTools.test.ts) with its reason.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

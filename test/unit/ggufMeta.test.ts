@@ -82,7 +82,7 @@ test('capabilities: chat template, code names and architectures, FIM tokens, lon
     'qwen2.5-coder-7b-instruct-q4_k_m',
     '/m/x.gguf',
   );
-  assert.deepEqual(chat.capabilities, ['chat', 'completion', 'json', 'code', 'long_context']);
+  assert.deepEqual(chat.capabilities, ['chat', 'tools', 'completion', 'json', 'code', 'long_context']);
   assert.equal(chat.hasChatTemplate, true);
 
   const star = summarizeGguf(
