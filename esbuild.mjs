@@ -58,12 +58,14 @@ contexts.push({
 if (fs.existsSync('webview/main.ts')) {
   contexts.push({
     ...common,
-    entryPoints: { webview: 'webview/main.ts' },
+    // The codicon font and its CSS on their own: the webview links them with the id that
+    // @vscode-elements/elements looks for (vscode-codicon-stylesheet) to show icons in its components.
+    entryPoints: { webview: 'webview/main.ts', codicon: 'node_modules/@vscode/codicons/dist/codicon.css' },
     outdir: 'dist',
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
-    loader: { '.css': 'css' },
+    loader: { '.css': 'css', '.ttf': 'file' },
   });
 }
 

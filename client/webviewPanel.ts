@@ -1,9 +1,12 @@
 // Hosts the diagnostics webview: strict CSP (nonce from crypto.randomBytes, only dist/ loadable),
 // typed messages checked by a runtime guard, and live updates from daemon notifications while open.
+// A serializer brings the panel back after a window reload.
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import * as methods from '../protocol/methods';
-import type { ChainResult } from '../protocol/types';
+import type { ChainResult, ModelInfo } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { persistChain } from './commands/switchPrimary';
 import { describeFailure, type DaemonFailure } from './rpcErrors';
@@ -18,6 +21,10 @@ import {
 
 const VIEW_TYPE = 'backstop.diagnostics';
 const SETTINGS_KEYS: readonly (keyof SettingsValues)[] = ['timeoutMs', 'maxRetries', 'autoSwitch', 'monitorVram'];
+/** After a status change (a request finished, a fallback) the history and counters are re-read once. */
+const HISTORY_REFRESH_MS = 400;
+/** How often a running monitoring session is read back (the daemon samples once a second). */
+const MONITOR_POLL_MS = 1000;
 
 export class DiagnosticsPanel implements vscode.Disposable {
   private static current: DiagnosticsPanel | undefined;
@@ -28,6 +35,8 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** While the view's settings are written, one snapshot follows at the end instead of one per key. */
   private savingSettings = false;
   private disposed = false;
+  private historyTimer: ReturnType<typeof setTimeout> | undefined;
+  private monitorTimer: ReturnType<typeof setInterval> | undefined;
   /** Every message sent to the webview (the extension-host tests observe the replies here). */
   readonly onDidPost = this.postEmitter.event;
 
@@ -36,12 +45,35 @@ export class DiagnosticsPanel implements vscode.Disposable {
       DiagnosticsPanel.current.panel.reveal();
       return DiagnosticsPanel.current;
     }
-    const dist = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist');
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'Backstop Diagnostics', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [dist],
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'Backstop Diagnostics',
+      vscode.ViewColumn.Active,
+      webviewOptions(ctx),
+    );
+    return DiagnosticsPanel.adopt(ctx, panel);
+  }
+
+  /** Take over a panel VS Code restored after a reload (or any panel of this view type). */
+  static adopt(ctx: Ctx, panel: vscode.WebviewPanel): DiagnosticsPanel {
+    DiagnosticsPanel.current?.dispose();
+    panel.webview.options = webviewOptions(ctx);
+    DiagnosticsPanel.current = new DiagnosticsPanel(ctx, panel, webviewOptions(ctx).localResourceRoots[0]);
+    return DiagnosticsPanel.current;
+  }
+
+  /** Restores the panel after a window reload, where it was, with a fresh snapshot. */
+  static registerSerializer(ctx: Ctx): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: (panel) => {
+        DiagnosticsPanel.adopt(ctx, panel);
+        return Promise.resolve();
+      },
     });
-    DiagnosticsPanel.current = new DiagnosticsPanel(ctx, panel, dist);
+  }
+
+  /** The panel that is open, if any. */
+  static get open(): DiagnosticsPanel | undefined {
     return DiagnosticsPanel.current;
   }
 
@@ -54,9 +86,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
     this.subs.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
-      ctx.onDidChangeStatus((status) => this.post({ type: 'status', status })),
+      ctx.onDidChangeStatus((status) => {
+        this.post({ type: 'status', status });
+        this.historySoon();
+      }),
       ctx.onModels((models) => this.post({ type: 'models', models })),
-      ctx.onFallback((event) => this.post({ type: 'fallback', event })),
+      ctx.onFallback((event) => {
+        this.post({ type: 'fallback', event });
+        this.historySoon();
+      }),
       ctx.onBenchmarkProgress((progress) => this.post({ type: 'benchmarkProgress', progress })),
       ctx.onQueue((items) => this.event('info', 'queue', `queue: ${items.length} waiting`)),
       ctx.onLog((m) => {
@@ -128,14 +166,48 @@ export class DiagnosticsPanel implements vscode.Disposable {
           methods.monitor,
           m.type === 'monitorStart' ? { action: 'start', durationS: m.durationS } : { action: 'stop' },
         );
-        if (r.ok) this.post({ type: 'monitor', samples: r.value.samples, running: r.value.running ?? false });
-        else {
+        if (r.ok) {
+          this.post({ type: 'monitor', samples: r.value.samples, running: r.value.running ?? false });
+          this.followMonitor(r.value.running ?? false);
+        } else {
           this.post({ type: 'monitor', samples: [], running: false });
           this.unavailable('monitor', r.failure);
         }
         return;
       }
     }
+  }
+
+  /** While a session runs, read its samples back every second so the chart grows live. */
+  private followMonitor(running: boolean): void {
+    if (!running || this.disposed) {
+      if (this.monitorTimer) clearInterval(this.monitorTimer);
+      this.monitorTimer = undefined;
+      return;
+    }
+    this.monitorTimer ??= setInterval(() => void this.pollMonitor(), MONITOR_POLL_MS);
+  }
+
+  private async pollMonitor(): Promise<void> {
+    const r = await this.ctx.call(methods.monitor, { action: 'get' });
+    if (!r.ok) return this.followMonitor(false);
+    const running = r.value.running ?? false;
+    this.post({ type: 'monitor', samples: r.value.samples, running });
+    if (!running) this.followMonitor(false);
+  }
+
+  private historySoon(): void {
+    if (this.historyTimer || this.disposed) return;
+    this.historyTimer = setTimeout(() => {
+      this.historyTimer = undefined;
+      void this.sendHistory();
+    }, HISTORY_REFRESH_MS);
+  }
+
+  private async sendHistory(): Promise<void> {
+    const [events, stats] = await Promise.all([this.ctx.call(methods.events, {}), this.ctx.call(methods.stats)]);
+    if (events.ok)
+      this.post({ type: 'history', events: events.value.events, ...(stats.ok ? { stats: stats.value } : {}) });
   }
 
   private async benchmark(models: string[] | undefined): Promise<void> {
@@ -197,12 +269,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** One round of requests for the full picture; sections the daemon lacks say so instead of failing the view. */
   private async sendSnapshot(): Promise<void> {
     const c = this.ctx;
-    const [status, health, system, models, stats] = await Promise.all([
+    const [status, health, system, models, stats, history, config, monitor] = await Promise.all([
       c.call(methods.status),
       c.call(methods.health),
       c.call(methods.system),
       c.call(methods.models, {}),
       c.call(methods.stats),
+      c.call(methods.events, {}),
+      c.call(methods.getConfig),
+      c.call(methods.monitor, { action: 'get' }),
     ]);
     const unavailable: Snapshot['unavailable'] = {};
     const note = (s: Section, r: { ok: boolean; failure?: DaemonFailure }): void => {
@@ -229,24 +304,60 @@ export class DiagnosticsPanel implements vscode.Disposable {
       ...(system.ok ? { system: system.value } : {}),
       ...(models.ok ? { models: models.value.models } : {}),
       ...(stats.ok ? { stats: stats.value } : {}),
+      ...(history.ok ? { history: history.value.events } : {}),
+      ...(config.ok && models.ok ? { configured: configuredModels(config.value, models.value.models) } : {}),
     };
     this.post({ type: 'snapshot', snapshot });
+    // A session that runs on (the view was reloaded meanwhile) is followed again.
+    if (monitor.ok && monitor.value.samples.length) {
+      this.post({ type: 'monitor', samples: monitor.value.samples, running: monitor.value.running ?? false });
+      this.followMonitor(monitor.value.running ?? false);
+    }
   }
 
   dispose(): void {
     DiagnosticsPanel.current = undefined;
     this.disposed = true;
     this.benchmarkCts?.cancel();
+    if (this.historyTimer) clearTimeout(this.historyTimer);
+    this.followMonitor(false);
     for (const d of this.subs.splice(0)) d.dispose();
     this.postEmitter.dispose();
     this.panel.dispose();
   }
 }
 
+function webviewOptions(ctx: Ctx): vscode.WebviewOptions & { localResourceRoots: [vscode.Uri] } {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist')] };
+}
+
+type DaemonConfig = { chain: string[]; providers: { id: string; models?: string[]; modelsDirs?: string[] }[] };
+
+/**
+ * The models the user named: the chain, each provider's `models`, and the local models found in a
+ * provider's own `modelsDirs` (not in the well-known folders it also scans).
+ */
+export function configuredModels(config: DaemonConfig, models: readonly ModelInfo[]): string[] {
+  const out = new Set<string>(config.chain);
+  const home = (d: string): string => path.resolve(d.replace(/^~(?=$|[\\/])/, os.homedir()));
+  for (const p of config.providers) {
+    for (const n of p.models ?? []) out.add(`${p.id}/${n}`);
+    const dirs = (p.modelsDirs ?? []).map(home);
+    if (!dirs.length) continue;
+    for (const m of models) {
+      if (m.provider !== p.id || !m.path) continue;
+      const file = path.resolve(m.path);
+      if (dirs.some((d) => file === d || file.startsWith(d + path.sep))) out.add(m.id);
+    }
+  }
+  return [...out];
+}
+
 function html(webview: vscode.Webview, dist: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
+  const codicons = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicon.css'));
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
@@ -261,6 +372,7 @@ function html(webview: vscode.Webview, dist: vscode.Uri): string {
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet">
 <title>Backstop Diagnostics</title>
 </head>
 <body>

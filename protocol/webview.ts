@@ -8,6 +8,7 @@ import type {
   BenchmarkResult,
   FallbackEvent,
   HealthReport,
+  HistoryEvent,
   ModelInfo,
   MonitorSample,
   Stats,
@@ -82,6 +83,13 @@ export interface Snapshot {
   system?: SystemSnapshot;
   models?: ModelInfo[];
   stats?: Stats;
+  /** The daemon's event history (fallbacks and failed requests), newest first. */
+  history?: HistoryEvent[];
+  /**
+   * Models the user configured: in the chain, named in a provider's `models`, or found in a provider's
+   * own `modelsDirs`. The view lists these first and folds the other discovered models away.
+   */
+  configured?: string[];
   settings: SettingsValues;
   /** Sections the daemon cannot serve yet, with the reason shown in their place. */
   unavailable: Partial<Record<Section, string>>;
@@ -97,6 +105,8 @@ export type ToWebview =
   | { type: 'benchmarkProgress'; progress: BenchmarkProgress }
   | { type: 'benchmarkResults'; results: BenchmarkResult[] }
   | { type: 'monitor'; samples: MonitorSample[]; running: boolean }
+  /** The daemon's history and counters, re-read after requests finish. */
+  | { type: 'history'; events: HistoryEvent[]; stats?: Stats }
   | { type: 'unavailable'; section: Section; message: string }
   | { type: 'busy'; section: Section; busy: boolean }
   /** After saveSettings/resetSettings: which settings were written (none when nothing changed). */
@@ -113,6 +123,7 @@ const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set(
     benchmarkProgress: true,
     benchmarkResults: true,
     monitor: true,
+    history: true,
     unavailable: true,
     busy: true,
     settingsSaved: true,

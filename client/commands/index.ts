@@ -32,4 +32,5 @@ export const COMMANDS: Record<string, Factory> = {
 export function registerCommands(ctx: Ctx): void {
   for (const [id, factory] of Object.entries(COMMANDS))
     ctx.pushDisposable(vscode.commands.registerCommand(id, factory(ctx)));
+  ctx.pushDisposable(DiagnosticsPanel.registerSerializer(ctx));
 }
