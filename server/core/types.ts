@@ -177,6 +177,8 @@ export interface Store {
 }
 
 export interface Logger {
+  /** Whether a message at `level` goes anywhere (skip building costly messages when not); absent: yes. */
+  enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
   debug(msg: string): void;
   info(msg: string): void;
   warn(msg: string): void;

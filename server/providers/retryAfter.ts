@@ -1,11 +1,13 @@
 // Rate-limit timing from response headers. Providers disagree on the header and its unit, and a
 // wrong reading either hammers a limited API or idles for nothing, so every form we know is here.
+import type { HeaderReader } from './httpClient';
+
 /**
  * Milliseconds to wait, from (in order of precision) `retry-after-ms`, `Retry-After` (seconds or an
  * HTTP date), then the `x-ratelimit-reset-*` family ("1s", "6m0s", "250ms"). Among the reset
  * headers, the one whose `remaining` is 0 wins; if that is unknown, the longest (never hammer).
  */
-export function parseRetryAfterMs(headers: Headers, nowMs: number): number | undefined {
+export function parseRetryAfterMs(headers: HeaderReader, nowMs: number): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.max(0, Number(ms));
   const ra = headers.get('retry-after');

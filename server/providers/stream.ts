@@ -11,6 +11,7 @@ import { ProviderError, isProviderError } from '../core/types';
 import type { ToolCall, ToolCallDelta, Usage } from '../../protocol/types';
 import type { ErrorContext } from './http';
 import { cancelledError, httpFetch, networkErrorCode, throwHttpError } from './http';
+import type { WireResponse } from './httpClient';
 import { redact } from './redact';
 
 /** How much of an unparseable chunk is quoted in the error. */
@@ -98,9 +99,12 @@ export async function streamGeneration(
   }
 }
 
+/** What reading an answer needs of a response. */
+export type AnswerResponse = Pick<WireResponse, 'headers' | 'body' | 'text'>;
+
 export async function readGeneration(
   ctx: ErrorContext,
-  res: Response,
+  res: AnswerResponse,
   signal: AbortSignal,
   decoder: WireDecoder,
   sinks: DeltaSinks | ((text: string) => void) = {},
@@ -156,12 +160,14 @@ export async function readGeneration(
     }
   };
 
-  const reader = res.body.getReader();
   const utf8 = new TextDecoder();
+  const chunks = res.body[Symbol.asyncIterator]();
+  // Leaving early (complete answer, bad chunk, abort) hands the rest of the body back to the client.
+  const leave = (): void => void chunks.return?.()?.catch(() => undefined);
   for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
+    let chunk: IteratorResult<Uint8Array>;
     try {
-      chunk = await reader.read();
+      chunk = await chunks.next();
     } catch (e) {
       if (signal.aborted) throw cancelledError(ctx, signal);
       const code = networkErrorCode(e);
@@ -170,20 +176,20 @@ export async function readGeneration(
         `the connection broke mid-stream after ${state.deltas} deltas${code === undefined ? '' : ` (${code})`}`,
       );
     }
-    feed(chunk.done ? utf8.decode() : utf8.decode(chunk.value, { stream: true }), chunk.done);
+    feed(chunk.done ? utf8.decode() : utf8.decode(chunk.value, { stream: true }), chunk.done === true);
     try {
       drain();
     } catch (e) {
-      void reader.cancel().catch(() => undefined);
+      leave();
       throw e;
     }
     if (signal.aborted) {
-      void reader.cancel().catch(() => undefined);
+      leave();
       throw cancelledError(ctx, signal);
     }
     if (isComplete(state)) {
       // Release the connection now: a missing [DONE] or a lingering body must not delay the answer.
-      if (!chunk.done) void reader.cancel().catch(() => undefined);
+      if (!chunk.done) leave();
       return result(state);
     }
     if (chunk.done) break;
@@ -214,7 +220,7 @@ function result(state: StreamState): GenerateResult {
 
 async function readWhole(
   ctx: ErrorContext,
-  res: Response,
+  res: AnswerResponse,
   signal: AbortSignal,
   decoder: WireDecoder,
   onDelta?: (text: string) => void,

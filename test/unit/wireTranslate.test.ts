@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isProviderError } from '../../server/core/types';
 import type { ToolCallDelta } from '../../protocol/types';
@@ -21,7 +22,11 @@ const sse = (type: string, data: Record<string, unknown>): string =>
   `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 function read(decoder: WireDecoder, body: string, toolDeltas: ToolCallDelta[] = []) {
-  const res = new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+  const res = {
+    headers: new Headers({ 'content-type': 'text/event-stream' }),
+    body: Readable.from([Buffer.from(body)]),
+    text: () => Promise.resolve(body),
+  };
   return readGeneration(ec, res, AbortSignal.timeout(5000), decoder, { onToolCallDelta: (d) => toolDeltas.push(d) });
 }
 
