@@ -17,6 +17,7 @@ import type { CompleteParams, ModelInfo, StreamDelta, Tool, ToolCall } from '../
 import { estimateTokens, toChatMessages } from './chatMessages';
 import type { Ctx } from './ctx';
 import { formatAttempts } from './modelItems';
+import { guardFor } from './privacy';
 import { describeFailure } from './rpcErrors';
 
 export const VENDOR = 'backstop';
@@ -186,6 +187,8 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
     const params: CompleteParams = {
       messages: toChatMessages(messages),
       purpose: 'chat',
+      // Chat about the active editor is under that file's guard (backstop.privacy.*).
+      ...guardFor(vscode.window.activeTextEditor?.document),
       priority: 'high',
       streamId,
       ...modelOptions(options.modelOptions),

@@ -6,6 +6,7 @@ import * as methods from '../protocol/methods';
 import type { CompleteParams } from '../protocol/types';
 import type { Ctx } from './ctx';
 import { isSecretsFile } from './inlineFilter';
+import { guardFor } from './privacy';
 import { CLIENT_SETTINGS } from './settings';
 
 const DEFAULT_DEBOUNCE_MS = 300;
@@ -39,6 +40,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       timeoutMs,
       priority: 'high',
       purpose: 'inline',
+      ...guardFor(doc),
       stop: ['\n\n'],
       ...(Array.isArray(chain) && chain.length
         ? { chain: chain.filter((x): x is string => typeof x === 'string') }

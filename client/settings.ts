@@ -25,6 +25,8 @@ export const CLIENT_SETTINGS = {
   inlineEnabled: 'inlineCompletions.enabled',
   inlineDebounceMs: 'inline.debounceMs',
   completeMaxTokens: 'complete.maxTokens',
+  privacyLocalOnly: 'privacy.localOnly',
+  privacyLocalOnlyFiles: 'privacy.localOnlyFiles',
   wsPort: 'server.wsPort',
 } as const;
 

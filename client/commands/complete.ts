@@ -8,6 +8,7 @@ import type { Ctx } from '../ctx';
 import { offerToQueue } from '../exhausted';
 import { formatAttempts } from '../modelItems';
 import { describeFailure } from '../rpcErrors';
+import { guardFor } from '../privacy';
 import { CLIENT_SETTINGS } from '../settings';
 import { isModelId } from '../../protocol/modelId';
 import { queuedText } from '../../protocol/waitText';
@@ -47,6 +48,7 @@ export const complete =
       maxTokens: args.maxTokens ?? (typeof configured === 'number' ? configured : DEFAULT_MAX_TOKENS),
       priority: 'high',
       purpose: 'complete',
+      ...guardFor(doc),
     };
     if (args.prompt !== undefined) params.prompt = args.prompt;
     else if (!sel.isEmpty) params.prompt = doc.getText(sel);

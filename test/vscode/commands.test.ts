@@ -5,6 +5,7 @@ import { registerChainTests } from './chain.test';
 import { registerCompleteTests } from './complete.test';
 import { commandEnv } from './env';
 import { registerLmTests } from './lm.test';
+import { registerPrivacyTests } from './privacy.test';
 import { registerSecretTests } from './secrets.test';
 import { registerToolTests } from './tools.test';
 import { registerWebviewTests } from './webview.test';
@@ -18,5 +19,6 @@ export function registerCommandTests(): void {
     registerCompleteTests(env);
     registerWebviewTests(env);
     registerLmTests(env);
+    registerPrivacyTests(env);
   });
 }

@@ -1,0 +1,93 @@
+// The local-only privacy guard from the editor: backstop.privacy.localOnly and
+// backstop.privacy.localOnlyFiles make Backstop: Complete, inline completions and chat through vscode.lm
+// carry localOnly, so the chain [fake/ok (cloud), local/tiny] answers locally and the scripted cloud
+// receives nothing; a file outside the globs still reaches the cloud (the control).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'mocha';
+import * as vscode from 'vscode';
+import type { CompleteResult } from '../../protocol';
+import { cfg, editorWith, useChain, type Env } from './env';
+
+const CHAIN = ['fake/ok', 'local/tiny'];
+
+/** A real file on disk (globs match paths), opened in an editor with the cursor at its end. */
+async function fileEditor(rel: string, text: string): Promise<vscode.TextEditor> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-privacy-')), rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  const editor = await vscode.window.showTextDocument(vscode.Uri.file(file));
+  const end = editor.document.positionAt(text.length);
+  editor.selection = new vscode.Selection(end, end);
+  return editor;
+}
+
+const complete = () =>
+  vscode.commands.executeCommand<CompleteResult | undefined>('backstop.complete', { maxTokens: 4 });
+
+export function registerPrivacyTests(env: Env): void {
+  test('privacy: backstop.privacy.localOnly keeps Backstop: Complete and vscode.lm chat off the cloud', async () => {
+    await useChain(env, CHAIN);
+    await cfg().update('privacy.localOnly', true, vscode.ConfigurationTarget.Workspace);
+    try {
+      const seen = env.fake.seen.length;
+      await editorWith('const secret = ', { start: 15 });
+      const r = await complete();
+      assert.equal(r?.modelUsed, 'local/tiny', JSON.stringify(r?.attempts));
+      assert.ok(r.attempts.some((a) => a.model === 'fake/ok' && a.message === 'privacy: local only'));
+      const [chat] = await vscode.lm.selectChatModels({ vendor: 'backstop', id: 'backstop' });
+      assert.ok(chat, 'the Backstop chat model is offered');
+      const response = await chat.sendRequest([vscode.LanguageModelChatMessage.User('the secret is 42')], {
+        modelOptions: { maxTokens: 4 },
+      });
+      for await (const part of response.stream) void part;
+      assert.equal(env.fake.seen.length, seen, 'the cloud received nothing');
+    } finally {
+      await cfg().update('privacy.localOnly', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('privacy: a file matching backstop.privacy.localOnlyFiles stays local; another file reaches the cloud', async () => {
+    await useChain(env, CHAIN);
+    const seen = env.fake.seen.length;
+    await fileEditor(path.join('secrets', 'keys.js'), 'const key = ');
+    const guarded = await complete();
+    assert.equal(guarded?.modelUsed, 'local/tiny', JSON.stringify(guarded?.attempts));
+    assert.equal(env.fake.seen.length, seen, 'nothing from secrets/** reached the cloud');
+    await fileEditor('plain.js', 'const x = ');
+    const open = await complete();
+    assert.equal(open?.modelUsed, 'fake/ok', 'outside the globs the chain runs as configured');
+    assert.equal(env.fake.seen.length, seen + 1);
+  });
+
+  test('privacy: inline completions under the guard never reach the cloud', async () => {
+    await useChain(env, CHAIN);
+    await cfg().update('inlineCompletions.enabled', true, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('privacy.localOnly', true, vscode.ConfigurationTarget.Workspace);
+    try {
+      const seen = env.fake.seen.length;
+      const editor = await editorWith('function add(a, b) {\n  return ', { start: 31 });
+      const doc = editor.document;
+      const context = {
+        triggerKind: vscode.InlineCompletionTriggerKind.Invoke,
+        selectedCompletionInfo: undefined,
+      } as vscode.InlineCompletionContext;
+      const items = await Promise.resolve(
+        env.api.inlineProvider.provideInlineCompletionItems(
+          doc,
+          doc.positionAt(31),
+          context,
+          new vscode.CancellationTokenSource().token,
+        ),
+      );
+      const list = Array.isArray(items) ? items : (items?.items ?? []);
+      assert.equal(list.length, 1, 'the local model answered the inline request');
+      assert.equal(env.fake.seen.length, seen, 'the cloud received nothing');
+    } finally {
+      await cfg().update('inlineCompletions.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg().update('privacy.localOnly', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+}
