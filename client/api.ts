@@ -15,6 +15,9 @@ export interface BackstopApi {
   /** The daemon's process id while it runs. */
   readonly daemonPid: number | undefined;
   readonly statusBarText: string;
+  /** The status item's tooltip (Markdown) and background colour id, as VS Code shows them. */
+  readonly statusBarTooltip: string;
+  readonly statusBarBackground: string | undefined;
   readonly configRejection: ConfigRejection | undefined;
   readonly onDidChangeStatus: vscode.Event<Status>;
   readonly onDidChangeDaemonState: vscode.Event<DaemonState>;
@@ -47,6 +50,12 @@ export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemP
     },
     get statusBarText() {
       return ctx.statusBar.text;
+    },
+    get statusBarTooltip() {
+      return ctx.statusBar.tooltip;
+    },
+    get statusBarBackground() {
+      return ctx.statusBar.background;
     },
     get configRejection() {
       return ctx.settings.rejection;

@@ -5,16 +5,25 @@ import * as vscode from 'vscode';
 import { renderStatus, SHOW_DIAGNOSTICS_COMMAND, type StatusViewInput } from './statusView';
 
 const COUNTDOWN_TICK_MS = 1000;
+/** backstop.statusBar.compact: the icon and the score, without the name. */
+export const COMPACT_SETTING = 'statusBar.compact';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private input: Omit<StatusViewInput, 'nowMs'> = { daemon: 'starting', busy: 0 };
   private ticker: ReturnType<typeof setInterval> | undefined;
+  private compact = readCompact();
+  private readonly configSub: vscode.Disposable;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('backstop.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'Backstop';
     this.item.command = SHOW_DIAGNOSTICS_COMMAND;
+    this.configSub = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(`backstop.${COMPACT_SETTING}`)) return;
+      this.compact = readCompact();
+      this.render();
+    });
     this.render();
     this.item.show();
   }
@@ -29,8 +38,17 @@ export class StatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The tooltip's Markdown, its background colour id (for tests). */
+  get tooltip(): string {
+    const t = this.item.tooltip;
+    return typeof t === 'string' ? t : (t?.value ?? '');
+  }
+  get background(): string | undefined {
+    return this.item.backgroundColor?.id;
+  }
+
   private render(): void {
-    const view = renderStatus({ ...this.input, nowMs: Date.now() });
+    const view = renderStatus({ ...this.input, nowMs: Date.now(), compact: this.compact });
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
     tooltip.isTrusted = {
@@ -61,6 +79,11 @@ export class StatusBar implements vscode.Disposable {
 
   dispose(): void {
     if (this.ticker) clearInterval(this.ticker);
+    this.configSub.dispose();
     this.item.dispose();
   }
+}
+
+function readCompact(): boolean {
+  return vscode.workspace.getConfiguration('backstop').get<boolean>(COMPACT_SETTING) === true;
 }

@@ -1,7 +1,7 @@
 // The ONE function that renders daemon health into the status bar (rust-analyzer's pattern).
 // Pure: takes everything it shows as input, returns text/tooltip/colour; statusBar.ts applies it.
-import type { LastFallback, Status } from '../protocol/types';
-import { formatDuration } from './rpcErrors';
+import { humanWait, relativeTime } from '../protocol/humanTime';
+import type { HealthFactor, HealthLevel, LastFallback, Status } from '../protocol/types';
 
 export type DaemonState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
 
@@ -14,6 +14,8 @@ export interface StatusViewInput {
   busy: number;
   lastFallback?: LastFallback;
   nowMs: number;
+  /** backstop.statusBar.compact: the icon and the score without the name. */
+  compact?: boolean;
 }
 
 export interface StatusView {
@@ -30,45 +32,59 @@ export const SHOW_DIAGNOSTICS_COMMAND = 'backstop.showDiagnostics';
 export function renderStatus(input: StatusViewInput): StatusView {
   const links =
     '[Diagnostics](command:backstop.showDiagnostics) · [Switch primary](command:backstop.switchPrimary) · [Logs](command:backstop.showLogs)';
+  const name = input.compact ? '' : ' Backstop';
   if (input.daemon !== 'running' || !input.status) {
     const labels: Record<DaemonState, [string, string]> = {
-      starting: ['$(sync~spin) Backstop', 'starting the daemon…'],
-      restarting: ['$(sync~spin) Backstop', 'the daemon stopped; restarting…'],
-      stopped: ['$(circle-slash) Backstop', 'the daemon is stopped.'],
-      failed: ['$(error) Backstop', 'the daemon is not running.'],
-      running: ['$(sync~spin) Backstop', 'waiting for the first status…'],
+      starting: ['$(sync~spin)', 'starting the daemon…'],
+      restarting: ['$(sync~spin)', 'the daemon stopped; restarting…'],
+      stopped: ['$(circle-slash)', 'the daemon is stopped.'],
+      failed: ['$(error)', 'the daemon is not running.'],
+      running: ['$(sync~spin)', 'waiting for the first status…'],
     };
     const label = labels[input.daemon];
     const detail = input.daemonDetail ? `\n\n${md(input.daemonDetail)}` : '';
     return {
-      text: label[0],
+      // The name stays even in the compact form: an icon alone says nothing while the daemon is down.
+      text: `${label[0]} Backstop`,
       tooltip: `**Backstop** — ${label[1]}${detail}\n\n[Restart daemon](command:backstop.restartDaemon) · [Logs](command:backstop.showLogs)`,
       background: input.daemon === 'failed' ? 'error' : undefined,
       ticking: false,
     };
   }
   const s = input.status;
-  const lines: string[] = [`**Backstop** — health ${s.healthScore} (${s.healthLevel})`];
-  lines.push(`Active model: ${code(s.activeModel ?? 'none')}`);
+  const now = input.nowMs;
+  const untested = s.healthLevel === 'untested';
+  const lines: string[] = [
+    untested
+      ? `**Backstop** — not tested yet: no request has gone through the chain (reachability ${s.healthScore} of 100)`
+      : `**Backstop** — health ${s.healthScore} of 100 (${s.healthLevel})`,
+  ];
+  lines.push(
+    s.activeModel
+      ? `Answering: ${code(s.activeModel)}${s.activeAt ? ` (last answer ${md(ago(s.activeAt, now))})` : ''}`
+      : 'Answering: no request answered yet',
+  );
   lines.push(
     `Chain: ${s.chain.length ? s.chain.map(code).join(' → ') : '_empty — add models with "Backstop: Edit Fallback Chain"_'} (${md(s.strategy)})`,
   );
+  const factors = factorLines(s.factors ?? []);
+  if (factors.length) lines.push(`Score:\n\n${factors.join('\n')}`);
+  if (s.topRecommendation) lines.push(`**Recommendation:** ${md(s.topRecommendation)}`);
   const fb = latestFallback(s.lastFallback, input.lastFallback);
   if (fb)
     lines.push(
-      `Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure)}: ${md(fb.message)}${fb.at ? ` (${md(timeOf(fb.at))})` : ''}`,
+      `Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure.replace(/_/g, ' '))}: ${md(fb.message)} (${md(ago(fb.at, now))})`,
     );
-  lines.push(`Queue: ${s.queueLength} waiting · Models: ${s.models.ready}/${s.models.total} ready`);
-  if (s.topRecommendation) lines.push(`Recommendation: ${md(s.topRecommendation)}`);
+  lines.push(`Queue: ${s.queueLength} waiting · Models: ${md(modelCounts(s))}`);
 
   let remainingMs: number | undefined;
   if (s.exhausted) {
     const until = s.exhaustedUntil ? Date.parse(s.exhaustedUntil) : NaN;
-    remainingMs = Number.isFinite(until) ? Math.max(0, until - input.nowMs) : undefined;
+    remainingMs = Number.isFinite(until) ? Math.max(0, until - now) : undefined;
     lines.splice(
       1,
       0,
-      `**Exhausted**: every model failed or is cooling down${remainingMs !== undefined ? `; retry in ${formatDuration(remainingMs)}` : ''}.`,
+      `**Exhausted**: every model failed or is cooling down${remainingMs !== undefined ? `; retry in ${humanWait(remainingMs)} (at ${md(localClock(until))})` : ''}.`,
     );
   }
   lines.push(links);
@@ -76,16 +92,63 @@ export function renderStatus(input: StatusViewInput): StatusView {
 
   if (s.exhausted) {
     return {
-      text: `$(watch) ${remainingMs !== undefined ? clock(remainingMs) : 'exhausted'}`,
+      text: `$(watch)${name} ${remainingMs !== undefined ? clock(remainingMs) : 'exhausted'}`,
       tooltip,
       background: 'error',
       ticking: remainingMs !== undefined,
     };
   }
   const busy = input.busy > 0 || (s.inFlight ?? 0) > 0;
-  const icon = busy ? '$(loading~spin)' : '$(pulse)';
-  const background = s.healthLevel === 'poor' ? 'error' : s.healthLevel === 'fair' ? 'warning' : undefined;
-  return { text: `${icon} ${s.healthScore}`, tooltip, background, ticking: false };
+  const icon = busy ? '$(loading~spin)' : untested ? '$(circle-large-outline)' : '$(pulse)';
+  return {
+    text: `${icon}${name} ${untested ? 'untested' : s.healthScore}`,
+    tooltip,
+    background: bandBackground(s.healthLevel),
+    ticking: false,
+  };
+}
+
+/** The background of a score band: none while it is good (or not measured yet), then warning, then error. */
+export function bandBackground(level: HealthLevel): StatusView['background'] {
+  return level === 'poor' ? 'error' : level === 'fair' ? 'warning' : undefined;
+}
+
+/** Each factor in words: its name, its share of the score in points, and what it saw. */
+export function factorLines(factors: readonly HealthFactor[]): string[] {
+  const total = factors.reduce((a, f) => a + f.weight, 0);
+  if (total <= 0) return [];
+  return factors.map((f) => {
+    const max = (100 * f.weight) / total;
+    const got = (f.score * f.weight) / total;
+    return `- ${FACTOR_NAMES[f.name] ?? md(f.name)}: ${Math.round(got)} of ${Math.round(max)} points — ${md(f.detail)}`;
+  });
+}
+
+const FACTOR_NAMES: Record<string, string> = {
+  chainAvailability: 'Chain models answering',
+  circuits: 'Circuit breakers',
+  successRate: 'Recent requests',
+  memoryHeadroom: 'Memory headroom',
+  primaryFits: 'Primary fits in memory',
+  latency: 'Speed vs benchmark',
+};
+
+function modelCounts(s: Status): string {
+  const parts = [`${s.models.ready} callable`];
+  if (s.models.untested) parts.push(`${s.models.untested} of them untested`);
+  if (s.models.failing) parts.push(`${s.models.failing} failing`);
+  return `${parts.join(', ')} (${s.models.total} found)`;
+}
+
+/** "2 min ago (14:03:12)"; an unparseable time is shown as the text it is. */
+function ago(iso: string, now: number): string {
+  const at = Date.parse(iso);
+  if (!Number.isFinite(at)) return iso;
+  return `${relativeTime(at, now)}, ${localClock(at)}`;
+}
+
+function localClock(ms: number): string {
+  return new Date(ms).toLocaleTimeString();
 }
 
 function latestFallback(a: LastFallback | undefined, b: LastFallback | undefined): LastFallback | undefined {
@@ -98,11 +161,6 @@ function latestFallback(a: LastFallback | undefined, b: LastFallback | undefined
 export function clock(ms: number): string {
   const s = Math.max(0, Math.ceil(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-function timeOf(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString();
 }
 
 /** Escape Markdown so daemon-provided text cannot inject links or formatting. */

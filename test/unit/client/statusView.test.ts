@@ -23,7 +23,7 @@ function status(over: Partial<Status> = {}): Status {
 
 test('a healthy daemon shows its score with the pulse icon and no background', () => {
   const v = renderStatus({ daemon: 'running', status: status(), busy: 0, nowMs: NOW });
-  assert.equal(v.text, '$(pulse) 87');
+  assert.equal(v.text, '$(pulse) Backstop 87');
   assert.equal(v.background, undefined);
   assert.equal(v.ticking, false);
 });
@@ -42,10 +42,13 @@ test('fair is a warning, poor an error', () => {
 });
 
 test('a spinner while a request runs, here or in another client', () => {
-  assert.equal(renderStatus({ daemon: 'running', status: status(), busy: 1, nowMs: NOW }).text, '$(loading~spin) 87');
+  assert.equal(
+    renderStatus({ daemon: 'running', status: status(), busy: 1, nowMs: NOW }).text,
+    '$(loading~spin) Backstop 87',
+  );
   assert.equal(
     renderStatus({ daemon: 'running', status: status({ inFlight: 1 }), busy: 0, nowMs: NOW }).text,
-    '$(loading~spin) 87',
+    '$(loading~spin) Backstop 87',
   );
 });
 
@@ -56,13 +59,14 @@ test('exhausted: a countdown to exhaustedUntil, ticking', () => {
     busy: 0,
     nowMs: NOW,
   });
-  assert.equal(v.text, '$(watch) 1:23');
+  assert.equal(v.text, '$(watch) Backstop 1:23');
+  assert.match(v.tooltip, /retry in 1 min 23 s/);
   assert.equal(v.background, 'error');
   assert.equal(v.ticking, true);
   assert.match(v.tooltip, /\*\*Exhausted\*\*/);
 });
 
-test('the tooltip has active model, chain, last fallback, queue and recommendation', () => {
+test('the tooltip has the answering model, chain, last fallback, queue and recommendation', () => {
   const v = renderStatus({
     daemon: 'running',
     busy: 0,
@@ -77,11 +81,11 @@ test('the tooltip has active model, chain, last fallback, queue and recommendati
       at: new Date(NOW).toISOString(),
     },
   });
-  assert.match(v.tooltip, /Active model: `local\/tiny`/);
+  assert.match(v.tooltip, /Answering: `local\/tiny`/);
   assert.match(v.tooltip, /Chain: `cloud\/gpt-x` → `local\/tiny`/);
   assert.match(v.tooltip, /Last fallback: `cloud\/gpt-x` → `local\/tiny` — network: ECONNREFUSED/);
   assert.match(v.tooltip, /Queue: 2 waiting/);
-  assert.match(v.tooltip, /Recommendation: Add a local model/);
+  assert.match(v.tooltip, /\*\*Recommendation:\*\* Add a local model/);
 });
 
 test('the newer of the status and notification fallbacks is shown', () => {
@@ -143,4 +147,75 @@ test('a last-fallback time the client cannot parse is shown as text, never as Ma
   const v = renderStatus({ daemon: 'running', status: status({ lastFallback }), busy: 0, nowMs: NOW });
   assert.ok(v.tooltip.includes(md(at)), v.tooltip);
   assert.ok(!v.tooltip.includes(`(${at})`), 'no raw link in the tooltip');
+});
+
+/** What issue 17 forbids in anything a person reads: raw milliseconds over a second, "+N ms", ISO times. */
+const RAW_TIME = [/\b\d{4,} ?ms\b/, /\+\d+ ?ms/, /\d{4}-\d\d-\d\dT\d\d:\d\d/];
+
+test('the name is on the item; the compact setting leaves the icon and the score', () => {
+  assert.equal(
+    renderStatus({ daemon: 'running', status: status(), busy: 0, nowMs: NOW, compact: true }).text,
+    '$(pulse) 87',
+  );
+  const ex = status({ exhausted: true, exhaustedUntil: new Date(NOW + 83_000).toISOString() });
+  assert.equal(
+    renderStatus({ daemon: 'running', status: ex, busy: 0, nowMs: NOW, compact: true }).text,
+    '$(watch) 1:23',
+  );
+  // Down, the name stays: an icon alone says nothing.
+  assert.equal(renderStatus({ daemon: 'failed', busy: 0, nowMs: NOW, compact: true }).text, '$(error) Backstop');
+});
+
+test('untested: no number pretends to be health, no background, and the tooltip says why', () => {
+  const v = renderStatus({
+    daemon: 'running',
+    status: status({ healthLevel: 'untested', healthScore: 75, activeModel: null }),
+    busy: 0,
+    nowMs: NOW,
+  });
+  assert.equal(v.text, '$(circle-large-outline) Backstop untested');
+  assert.equal(v.background, undefined);
+  assert.match(v.tooltip, /not tested yet/);
+  assert.match(v.tooltip, /no request answered yet/);
+});
+
+test('each factor in words with its points, summing to the score', () => {
+  const factors = [
+    { name: 'chainAvailability', score: 44, weight: 0.3, detail: '3 in the chain: 1 answering, 2 failing' },
+    { name: 'circuits', score: 60, weight: 0.2, detail: 'cloud/a half-open' },
+    { name: 'successRate', score: 33, weight: 0.2, detail: '33 % of recent requests succeeded' },
+  ];
+  const v = renderStatus({
+    daemon: 'running',
+    status: status({ healthScore: 45, healthLevel: 'fair', factors }),
+    busy: 0,
+    nowMs: NOW,
+  });
+  assert.match(v.tooltip, /Chain models answering: 19 of 43 points — 3 in the chain: 1 answering, 2 failing/);
+  assert.match(v.tooltip, /Circuit breakers: 17 of 29 points/);
+  assert.match(v.tooltip, /Recent requests: 9 of 29 points/);
+  assert.doesNotMatch(v.tooltip, /chainAvailability/);
+  const points = [...v.tooltip.matchAll(/: (\d+) of \d+ points/g)].reduce((a, m) => a + Number(m[1]), 0);
+  assert.ok(Math.abs(points - 45) <= 2, `${points}`);
+  assert.equal(v.background, 'warning');
+});
+
+test('no raw milliseconds or ISO times in the tooltip (issue 17)', () => {
+  const at = new Date(NOW - 125_000).toISOString();
+  const v = renderStatus({
+    daemon: 'running',
+    busy: 0,
+    nowMs: NOW,
+    status: status({
+      exhausted: true,
+      exhaustedUntil: new Date(NOW + 280_631).toISOString(),
+      activeAt: at,
+      lastFallback: { requestId: 'r', from: 'a/x', to: 'b/y', failure: 'server_error', message: 'HTTP 503', at },
+      factors: [{ name: 'circuits', score: 0, weight: 0.2, detail: 'a/x open' }],
+    }),
+  });
+  for (const re of RAW_TIME) assert.doesNotMatch(v.tooltip, re);
+  assert.match(v.tooltip, /retry in 4 min 41 s/);
+  assert.match(v.tooltip, /2 min 5 s ago/);
+  assert.match(v.tooltip, /server error: HTTP 503/);
 });
