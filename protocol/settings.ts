@@ -100,6 +100,9 @@ const PROVIDER_FIELDS = {
   anthropicVersion: { description: 'The `anthropic-version` header to send.' },
 } satisfies Record<ProviderField, PropertyMeta>;
 
+/** Files whose text is secrets by convention: requests from them stay local unless the user says otherwise. */
+export const DEFAULT_LOCAL_ONLY_FILES = ['**/.env*', '**/secrets/**', '**/*.pem', '**/*.key'] as const;
+
 export const SETTINGS = {
   'backstop.providers': {
     schema: config.providers,
@@ -202,6 +205,36 @@ export const SETTINGS = {
   'backstop.complete.maxTokens': {
     schema: z.number().int().min(1).max(8192).default(128),
     meta: { order: 25, description: 'Most tokens "Backstop: Complete" may generate.' },
+  },
+  'backstop.privacy.localOnly': {
+    schema: z.boolean().default(false),
+    meta: {
+      order: 26,
+      scope: 'resource',
+      markdownDescription:
+        'Keep every request from this workspace on this machine: cloud models are skipped ("privacy: local only") ' +
+        'and a request no local model can answer fails instead of leaking. The status bar shows a lock while the ' +
+        'guard applies to the active editor.',
+    },
+  },
+  'backstop.privacy.localOnlyFiles': {
+    schema: z.array(z.string().min(1)).default([...DEFAULT_LOCAL_ONLY_FILES]),
+    meta: {
+      order: 27,
+      scope: 'resource',
+      markdownDescription:
+        'Glob patterns of files whose requests (inline completions, **Backstop: Complete**, chat with the file ' +
+        'active) never reach a cloud model, e.g. `**/.env*`, `**/secrets/**`.',
+    },
+  },
+  'backstop.statusBar.compact': {
+    schema: z.boolean().default(false),
+    meta: {
+      order: 29,
+      scope: 'window',
+      markdownDescription:
+        'Show only the icon and the health score in the status bar (`$(pulse) 66`) instead of `$(pulse) Backstop 66`.',
+    },
   },
   'backstop.statusBar.compact': {
     schema: z.boolean().default(false),
