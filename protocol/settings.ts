@@ -236,15 +236,6 @@ export const SETTINGS = {
         'Show only the icon and the health score in the status bar (`$(pulse) 66`) instead of `$(pulse) Backstop 66`.',
     },
   },
-  'backstop.statusBar.compact': {
-    schema: z.boolean().default(false),
-    meta: {
-      order: 29,
-      scope: 'window',
-      markdownDescription:
-        'Show only the icon and the health score in the status bar (`$(pulse) 66`) instead of `$(pulse) Backstop 66`.',
-    },
-  },
   'backstop.server.wsPort': {
     schema: z.number().int().min(0).max(65_535).nullable().default(null),
     meta: {
