@@ -190,6 +190,11 @@ export const CompleteResult = z.object({
   toolCalls: z.array(ToolCall).optional(),
   /** Token log probabilities as the upstream reported them (OpenAI's `logprobs` object), when asked for. */
   logprobs: z.unknown().optional(),
+  /**
+   * Request parameters the serving model's API has no way to honour (by their OpenAI names, e.g.
+   * `seed` on Anthropic): it was asked without them. The gateway repeats them in `x-backstop-ignored-params`.
+   */
+  ignoredParams: z.array(z.string()).optional(),
   /** Set when the answer came from mock generation (only when the user enabled it). */
   mock: z.boolean().optional(),
 });

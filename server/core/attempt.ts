@@ -4,7 +4,14 @@
 // ignores its signal cannot hold the request hostage. Stream integrity is judged here: a result
 // without a finish reason is a truncated answer, never a success.
 import type { FailureKind, ToolCallDelta } from '../../protocol/types';
-import { isProviderError, type Clock, type GenerateRequest, type GenerateResult, type Provider } from './types';
+import {
+  ignoredParams,
+  isProviderError,
+  type Clock,
+  type GenerateRequest,
+  type GenerateResult,
+  type Provider,
+} from './types';
 
 export interface AttemptLimits {
   attemptMs: number;
@@ -139,7 +146,8 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
           );
         }
         if (ttftMs === undefined) ttftMs = clock.now() - start;
-        finish({ ok: true, result, ...common() });
+        const ignored = ignoredParams(p.request, p.provider.ignores);
+        finish({ ok: true, result: ignored.length ? { ...result, ignoredParams: ignored } : result, ...common() });
       },
       (e: unknown) => {
         if (ended) return;

@@ -275,6 +275,7 @@ export class RequestRun implements LaneContext {
     if (won.result.usage) r.usage = won.result.usage;
     if (won.result.toolCalls?.length) r.toolCalls = won.result.toolCalls;
     if (won.result.logprobs !== undefined) r.logprobs = won.result.logprobs;
+    if (won.result.ignoredParams?.length) r.ignoredParams = won.result.ignoredParams;
     return r;
   }
 

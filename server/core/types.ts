@@ -99,6 +99,15 @@ export const PASS_THROUGH_FIELDS = [
   'extra',
   'textCompletion',
 ] as const satisfies readonly (keyof GenerateRequest)[];
+export type PassThroughField = (typeof PASS_THROUGH_FIELDS)[number];
+
+/** The fields of `req` a provider cannot carry, by their OpenAI wire names (`presencePenalty` → `presence_penalty`). */
+export function ignoredParams(req: GenerateRequest, ignores: readonly PassThroughField[] | undefined): string[] {
+  if (!ignores?.length) return [];
+  return ignores
+    .filter((k) => req[k] !== undefined)
+    .map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+}
 
 export interface GenerateOptions {
   signal: AbortSignal;
@@ -117,6 +126,8 @@ export interface GenerateResult {
   toolCalls?: ToolCall[];
   /** The upstream's log probabilities, as it sent them (OpenAI format), when asked for. */
   logprobs?: unknown;
+  /** Request parameters the serving API has no way to honour, by their OpenAI names (set by the engine). */
+  ignoredParams?: string[];
 }
 
 /** A failure classified once, at the provider boundary. */
@@ -162,6 +173,8 @@ export interface Provider {
   /** The wire format's type name ("local", "openai-compatible", …): the engine never branches on it. */
   readonly type: string;
   readonly kind: 'local' | 'cloud';
+  /** Request fields this wire format cannot carry: sent without them, and named in the result. */
+  readonly ignores?: readonly PassThroughField[];
   generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult>;
   /** The provider's model list; rejects with a ProviderError (auth, network) when it cannot tell. */
   listModels?(signal: AbortSignal): Promise<ProviderModel[]>;

@@ -14,6 +14,7 @@ import { gatewayContext } from './requestContext';
 import { backstopDetail, gatewayFailure } from './errors';
 import type { GatewayDeps } from './deps';
 import { explainIssue } from './openaiRequest';
+import { explainHeaders } from './explain';
 
 const ERROR_TYPE: Record<number, string> = {
   400: 'invalid_request_error',
@@ -179,15 +180,6 @@ function messageBody(id: string, r: CompleteResult): Record<string, unknown> {
     stop_sequence: null,
     usage: { input_tokens: r.usage?.promptTokens ?? 0, output_tokens: r.usage?.completionTokens ?? 0 },
     backstop: { fallbackOccurred: r.fallbackOccurred, attempts: r.attempts, ...(r.mock ? { mock: true } : {}) },
-  };
-}
-
-function explainHeaders(r: CompleteResult): Record<string, string> {
-  const first = r.attempts[0]?.model;
-  return {
-    'x-backstop-model': r.modelUsed,
-    'x-backstop-fallback': r.fallbackOccurred && first ? `${first} -> ${r.modelUsed}` : 'none',
-    'x-backstop-attempts': String(r.attempts.length),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type ChatRequest,
   type CompletionRequest,
 } from './openaiRequest';
+import { explainHeaders } from './explain';
 
 /** POST /v1/chat/completions (`chat`) and POST /v1/completions (`text`). */
 export async function handleOpenAi(
@@ -301,15 +302,6 @@ function openAiToolCallDelta(d: ToolCallDelta): Record<string, unknown> {
       ...(d.name !== undefined ? { name: d.name } : {}),
       arguments: d.arguments ?? '',
     },
-  };
-}
-
-function explainHeaders(r: CompleteResult): Record<string, string> {
-  const first = r.attempts[0]?.model;
-  return {
-    'x-backstop-model': r.modelUsed,
-    'x-backstop-fallback': r.fallbackOccurred && first ? `${first} -> ${r.modelUsed}` : 'none',
-    'x-backstop-attempts': String(r.attempts.length),
   };
 }
 

@@ -20,6 +20,16 @@ const DEFAULT_MAX_TOKENS = 4096;
 const MAX_MODEL_PAGES = 10;
 
 export class AnthropicProvider implements Provider {
+  /** The Messages API has no seed, penalties, logit bias, log probabilities or free-form metadata (`user` is sent). */
+  readonly ignores = [
+    'seed',
+    'presencePenalty',
+    'frequencyPenalty',
+    'logitBias',
+    'logprobs',
+    'topLogprobs',
+    'metadata',
+  ] as const;
   readonly type = 'anthropic' as const;
   readonly kind = 'cloud' as const;
   readonly id: string;

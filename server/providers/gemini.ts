@@ -30,6 +30,8 @@ const FILTER_REASONS = new Set([
 ]);
 
 export class GeminiProvider implements Provider {
+  /** generateContent has no logit bias, end-user id or metadata; log probabilities are not carried back. */
+  readonly ignores = ['logitBias', 'logprobs', 'topLogprobs', 'user', 'metadata'] as const;
   readonly type = 'gemini' as const;
   readonly kind = 'cloud' as const;
   readonly id: string;

@@ -58,6 +58,8 @@ interface Pending {
 }
 
 export class LocalProvider implements Provider {
+  /** llama.cpp runs here: log probabilities are not reported; an end-user id and metadata mean nothing. */
+  readonly ignores = ['logprobs', 'topLogprobs', 'user', 'metadata'] as const;
   readonly type = 'local' as const;
   readonly kind = 'local' as const;
   private child: ChildProcess | undefined;

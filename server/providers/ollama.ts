@@ -24,6 +24,8 @@ const CAPABILITY_MAP: Record<string, Capability[]> = {
 };
 
 export class OllamaProvider implements Provider {
+  /** Ollama's /api/chat has no logit bias, log probabilities, end-user id or metadata. */
+  readonly ignores = ['logitBias', 'logprobs', 'topLogprobs', 'user', 'metadata'] as const;
   readonly type = 'ollama' as const;
   readonly kind = 'cloud' as const;
   readonly id: string;

@@ -120,6 +120,7 @@ function redacting(p: Provider, redact: (t: string) => string): Provider {
     id: p.id,
     type: p.type,
     kind: p.kind,
+    ...(p.ignores ? { ignores: p.ignores } : {}),
     generate: (req, opts) =>
       p.generate(req, opts).catch((e: unknown) => {
         throw clean(e);

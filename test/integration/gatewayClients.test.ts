@@ -183,6 +183,28 @@ describe('gateway: real clients', () => {
     );
   });
 
+  it('parameters an upstream API cannot carry are named in x-backstop-ignored-params, never silently lost', async () => {
+    const client = new OpenAI({ baseURL: `${d.base}/v1`, apiKey: d.token, maxRetries: 0 });
+    const body = {
+      model: 'claude/ok+ignored',
+      messages: [{ role: 'user' as const, content: 'hi' }],
+      seed: 7,
+      presence_penalty: 0.5,
+      top_p: 0.9,
+      user: 'dev-1',
+    };
+    const { data, response } = await client.chat.completions.create(body).withResponse();
+    assert.equal(data.model, 'claude/ok+ignored');
+    assert.equal(response.headers.get('x-backstop-ignored-params'), 'seed,presence_penalty');
+    const sent = fault.attemptsFor('ok+ignored').at(-1)?.body ?? {};
+    assert.equal(sent.top_p, 0.9, 'what Anthropic has is carried');
+    assert.deepEqual(sent.metadata, { user_id: 'dev-1' });
+    assert.ok(!('seed' in sent) && !('presence_penalty' in sent), JSON.stringify(sent));
+    // The same request on an OpenAI-compatible upstream carries everything: no header.
+    const same = await client.chat.completions.create({ ...body, model: `fault/${FAULT_MODELS.ok}` }).withResponse();
+    assert.equal(same.response.headers.get('x-backstop-ignored-params'), null);
+  });
+
   it('an agent loop of three tool rounds completes while the primary fails mid-loop', async () => {
     const client = new OpenAI({ baseURL: `${d.base}/v1`, apiKey: d.token, maxRetries: 0 });
     const primary = 'fault/tool-caller~rounds-3~fail-after-2';
