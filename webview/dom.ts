@@ -1,4 +1,5 @@
 // A tiny hyperscript helper: every piece of daemon data goes in through textContent, never innerHTML.
+import { humanDuration, relativeIso } from '../protocol/humanTime';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | undefined | ((e: Event) => void)>;
@@ -51,12 +52,45 @@ export function bytes(n: number | undefined): string {
   return `${v.toFixed(v < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
 }
 
+/** A duration as people read it ("350 ms", "2.5 s", "4 min 40 s"). */
 export function ms(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '–';
-  return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
+  return humanDuration(n);
 }
 
+/** A local clock time, with the date when it is not today. */
 export function time(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString();
+  if (Number.isNaN(d.getTime())) return '–';
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString() : d.toLocaleString();
+}
+
+/** "2 min ago" for a past moment. */
+export function ago(iso: string, nowMs = Date.now()): string {
+  return relativeIso(iso, nowMs) ?? '';
+}
+
+/** "chainAvailability" → "Chain availability"; "server_error" → "server error". */
+export function words(id: string): string {
+  const spaced = id
+    .replace(/_/g, ' ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+  return spaced;
+}
+
+/**
+ * A model id that wraps only after the provider ("cloud/" ⏎ "gpt-4o-mini"), never inside a name.
+ */
+export function modelId(id: string): HTMLElement {
+  const slash = id.indexOf('/');
+  if (slash < 0) return h('span', { class: 'mid' }, h('span', { class: 'nowrap' }, id));
+  return h(
+    'span',
+    { class: 'mid', title: id },
+    h('span', { class: 'nowrap mid-provider' }, id.slice(0, slash + 1)),
+    document.createElement('wbr'),
+    h('span', { class: 'nowrap' }, id.slice(slash + 1)),
+  );
 }

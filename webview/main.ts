@@ -1,9 +1,18 @@
 // The diagnostics webview: state, message handling and per-section rendering. Runs in the browser.
 import './main.css';
+// The VS Code look: only the components the view uses (each registers its custom element).
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { h } from './dom';
 import { isToWebview, type FromWebview, type ToWebview } from '../protocol/webview';
 import * as sections from './sections';
-import type { Actions, ViewState } from './sections';
+import { DEFAULT_MONITOR_DURATION_S, type Actions, type ViewState } from './sections';
 
 interface VsCodeApi {
   postMessage(m: FromWebview): void;
@@ -22,6 +31,7 @@ interface Persisted {
   events: ViewState['events'];
   benchmarks: ViewState['benchmarks'];
   monitorSamples: ViewState['monitorSamples'];
+  monitorDurationS?: number;
   chainDraft?: string[];
 }
 const saved = vscode.getState() as Partial<Persisted> | undefined;
@@ -31,6 +41,10 @@ const state: ViewState = {
   benchmarkBusy: false,
   monitorSamples: Array.isArray(saved?.monitorSamples) ? saved.monitorSamples : [],
   monitorRunning: false,
+  monitorDurationS:
+    typeof saved?.monitorDurationS === 'number' && Number.isFinite(saved.monitorDurationS)
+      ? saved.monitorDurationS
+      : DEFAULT_MONITOR_DURATION_S,
   settingsDirty: false,
   ...(Array.isArray(saved?.chainDraft) ? { chainDraft: saved.chainDraft } : {}),
 };
@@ -44,6 +58,10 @@ const actions: Actions = {
   },
   settingsEdited: () => {
     state.settingsDirty = true;
+  },
+  setMonitorDuration: (s) => {
+    state.monitorDurationS = s;
+    persist();
   },
 };
 
@@ -61,14 +79,16 @@ const renderers: Record<SectionName, () => HTMLElement[]> = {
 const ORDER: SectionName[] = [
   'header',
   'health',
-  'models',
   'chain',
-  'benchmark',
+  'models',
   'events',
+  'benchmark',
+  'monitor',
   'system',
   'settings',
-  'monitor',
 ];
+/** Sections that take the full width; the others pair up in two columns when the view is wide. */
+const WIDE: ReadonlySet<SectionName> = new Set(['header', 'models', 'events']);
 const containers = new Map<SectionName, HTMLElement>();
 
 function mount(): void {
@@ -79,7 +99,11 @@ function mount(): void {
       const el =
         name === 'header'
           ? h('header', { id: 'sec-header' })
-          : h('section', { id: `sec-${name}`, 'aria-labelledby': `sec-${name}-h` });
+          : h('section', {
+              id: `sec-${name}`,
+              'aria-labelledby': `sec-${name}-h`,
+              class: WIDE.has(name) ? 'wide' : 'half',
+            });
       containers.set(name, el);
       return el;
     }),
@@ -114,6 +138,7 @@ function persist(): void {
     events: state.events,
     benchmarks: state.benchmarks,
     monitorSamples: state.monitorSamples,
+    monitorDurationS: state.monitorDurationS,
     ...(state.chainDraft ? { chainDraft: state.chainDraft } : {}),
   };
   vscode.setState(p);
@@ -126,28 +151,15 @@ function addEvent(e: ViewState['events'][number]): void {
 
 function onMessage(m: ToWebview): void {
   switch (m.type) {
-    case 'snapshot': {
+    case 'snapshot':
       state.snapshot = m.snapshot;
-      // A fallback from before the view opened still belongs in the log.
-      const last = m.snapshot.status?.lastFallback;
-      if (last && !state.events.some((e) => e.id === last.requestId)) {
-        state.events = [
-          ...state.events,
-          {
-            id: last.requestId,
-            at: last.at,
-            level: 'warn' as const,
-            kind: 'fallback' as const,
-            text: `fallback ${last.from} → ${last.to} (${last.failure}): ${last.message}`,
-          },
-        ]
-          .sort((a, b) => b.at.localeCompare(a.at))
-          .slice(0, MAX_EVENTS);
-        render('events');
-      }
-      render(...ORDER.filter((n) => n !== 'events'));
+      render(...ORDER);
       return;
-    }
+    case 'history':
+      if (state.snapshot)
+        state.snapshot = { ...state.snapshot, history: m.events, ...(m.stats ? { stats: m.stats } : {}) };
+      render('events', 'health');
+      return;
     case 'status':
       if (state.snapshot) state.snapshot = { ...state.snapshot, status: m.status };
       else
@@ -163,20 +175,13 @@ function onMessage(m: ToWebview): void {
       render('models', 'chain', 'benchmark');
       return;
     case 'fallback':
-      if (state.events.some((e) => e.id === m.event.requestId)) return;
-      addEvent({
-        id: m.event.requestId,
-        at: new Date().toISOString(),
-        level: 'warn',
-        kind: 'fallback',
-        text: `fallback ${m.event.from} → ${m.event.to} (${m.event.failure}): ${m.event.message}`,
-      });
+      // The daemon's history (a 'history' message right after) carries it, with its reason.
       return;
     case 'event':
       addEvent(m.event);
       return;
     case 'benchmarkProgress':
-      state.benchmarkProgress = `${m.progress.model}: ${m.progress.done}/${m.progress.total}${m.progress.message ? ` ${m.progress.message}` : ''}`;
+      state.benchmarkProgress = m.progress;
       render('benchmark');
       return;
     case 'benchmarkResults':
@@ -196,7 +201,8 @@ function onMessage(m: ToWebview): void {
       return;
     case 'monitor':
       state.monitorRunning = m.running;
-      if (m.samples.length || !m.running) state.monitorSamples = m.samples.length ? m.samples : state.monitorSamples;
+      // A new session starts empty; a failed start keeps the last session's chart.
+      if (m.samples.length || m.running) state.monitorSamples = m.samples;
       render('monitor');
       return;
     case 'settingsSaved':
