@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from './config/loadConfig';
 import { startDaemon } from './app/main';
 import { registerClientCommands } from './cli/commands';
+import { registerDecisionCommands } from './cli/decisionCommands';
+import { registerOpsCommands } from './cli/opsCommands';
 import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
 import { usageExitCodes } from './cli/flags';
@@ -78,6 +80,8 @@ program
   );
 
 registerClientCommands(program);
+registerDecisionCommands(program);
+registerOpsCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`backstop: ${(e as Error).message}\n`);
