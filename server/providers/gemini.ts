@@ -5,6 +5,7 @@
 // responseMimeType / responseJsonSchema; fill-in-the-middle in chat form. RESOURCE_EXHAUSTED →
 // rate_limited with RetryInfo's retryDelay; a SAFETY-class finishReason or a blocked prompt →
 // content_filter.
+import { LRUCache } from 'lru-cache';
 import type { GenerateOptions, GenerateRequest, GenerateResult, Provider, ProviderModel } from '../core/types';
 import { ProviderError } from '../core/types';
 import type { ChatMessage, ContentPart, Tool, ToolChoice, Usage } from '../../protocol/types';
@@ -29,12 +30,20 @@ const FILTER_REASONS = new Set([
   'LANGUAGE',
 ]);
 
+/** Tool call id → thought signature entries kept per provider (a signature is a few hundred bytes). */
+const MAX_SIGNATURES = 4096;
+/** Google's documented value for a function call whose real signature is not available. */
+export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
+type SignatureOf = (toolCallId: string) => string | undefined;
+
 export class GeminiProvider implements Provider {
   /** generateContent has no logit bias, end-user id or metadata; log probabilities are not carried back. */
   readonly ignores = ['logitBias', 'logprobs', 'topLogprobs', 'user', 'metadata'] as const;
   readonly type = 'gemini' as const;
   readonly kind = 'cloud' as const;
   readonly id: string;
+  /** Thought signatures of this provider's function calls by tool call id, to hand back on the next turn. */
+  private readonly signatures = new LRUCache<string, string>({ max: MAX_SIGNATURES });
 
   constructor(private readonly ctx: CloudContext) {
     this.id = ctx.id;
@@ -50,14 +59,14 @@ export class GeminiProvider implements Provider {
   private async call(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const ec = this.ctx.errorContext(req.model);
     const stream = req.stream !== false;
-    const body = geminiBody(ec, req);
+    const body = geminiBody(ec, req, (id) => this.signatures.get(id));
     const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
     const url = joinUrl(this.ctx.baseUrl, `v1beta/models/${encodeURIComponent(bareModel(req.model))}:${method}`);
     return streamGeneration(
       ec,
       { url, headers: this.headers(req.model, stream), body },
       opts.signal,
-      geminiDecoder(ec),
+      geminiDecoder(ec, (id, sig) => this.signatures.set(id, sig)),
       { onDelta: opts.onDelta, onToolCallDelta: opts.onToolCallDelta },
     );
   }
@@ -113,7 +122,11 @@ interface GeminiContent {
 }
 
 /** The generateContent request: contents, system instruction, tools, tool config, generation config. */
-export function geminiBody(ec: ErrorContext, req: GenerateRequest): Record<string, unknown> {
+export function geminiBody(
+  ec: ErrorContext,
+  req: GenerateRequest,
+  signatureOf: SignatureOf = () => undefined,
+): Record<string, unknown> {
   const messages: ChatMessage[] = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
   const system = messages
     .filter((m) => m.role === 'system')
@@ -134,7 +147,7 @@ export function geminiBody(ec: ErrorContext, req: GenerateRequest): Record<strin
   const tools = req.tools?.length ? req.tools : undefined;
   const toolConfig = tools === undefined ? undefined : functionCallingConfig(req.toolChoice);
   return {
-    contents: geminiContents(ec, messages),
+    contents: geminiContents(ec, messages, signatureOf),
     ...(system === '' ? {} : { systemInstruction: { parts: [{ text: system }] } }),
     ...(tools === undefined ? {} : { tools: [{ functionDeclarations: tools.map(functionDeclaration) }] }),
     ...(toolConfig === undefined ? {} : { toolConfig: { functionCallingConfig: toolConfig } }),
@@ -165,7 +178,11 @@ function functionCallingConfig(choice: ToolChoice | undefined): Record<string, u
  * functionResponse parts of a user turn, named after the call they answer (consecutive results share
  * one turn: Gemini wants the answers to one model turn's calls together).
  */
-export function geminiContents(ec: ErrorContext, messages: readonly ChatMessage[]): GeminiContent[] {
+export function geminiContents(
+  ec: ErrorContext,
+  messages: readonly ChatMessage[],
+  signatureOf: SignatureOf = () => undefined,
+): GeminiContent[] {
   const names = toolResultNames(messages);
   const out: GeminiContent[] = [];
   let toolTurn: Part[] | undefined;
@@ -193,7 +210,16 @@ export function geminiContents(ec: ErrorContext, messages: readonly ChatMessage[
         parts: m.toolCalls?.length
           ? [
               ...(m.content === '' ? [] : [{ text: m.content }]),
-              ...m.toolCalls.map((c) => ({ functionCall: { name: c.name, args: toolArguments(ec, c) } })),
+              ...m.toolCalls.map((c, k) => {
+                // Gemini 3 refuses a function call turn without the signature it sent with it (400).
+                // One this daemon did not see (another model made the call, or a restart) gets the
+                // validator-skip value Google documents for histories from elsewhere, on the first call.
+                const sig = signatureOf(c.id) ?? (k === 0 ? SKIP_SIGNATURE : undefined);
+                return {
+                  functionCall: { name: c.name, args: toolArguments(ec, c) },
+                  ...(sig === undefined ? {} : { thoughtSignature: sig }),
+                };
+              }),
             ]
           : [{ text: m.content }],
       });
@@ -213,7 +239,10 @@ function userParts(content: string | readonly ContentPart[]): Part[] {
 }
 
 /** Streamed chunks carry whole function calls: each one becomes one tool call, numbered in order. */
-export function geminiDecoder(ec: ErrorContext): WireDecoder {
+export function geminiDecoder(
+  ec: ErrorContext,
+  onSignature?: (callId: string, signature: string) => void,
+): WireDecoder {
   let calls = 0;
   const apply = (
     json: Record<string, unknown>,
@@ -240,9 +269,12 @@ export function geminiDecoder(ec: ErrorContext): WireDecoder {
         const fc = isRecord(p.functionCall) ? p.functionCall : undefined;
         if (fc !== undefined && typeof fc.name === 'string') {
           const index = calls++;
+          const id = typeof fc.id === 'string' && fc.id !== '' ? fc.id : newToolCallId(index);
+          if (typeof p.thoughtSignature === 'string' && p.thoughtSignature !== '')
+            onSignature?.(id, p.thoughtSignature);
           emitToolCall({
             index,
-            id: typeof fc.id === 'string' && fc.id !== '' ? fc.id : newToolCallId(index),
+            id,
             name: fc.name,
             arguments: JSON.stringify(isRecord(fc.args) ? fc.args : {}),
           });

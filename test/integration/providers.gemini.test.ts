@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FAULT_MODELS } from '../fixtures/faultServer';
 import { TEST_KEY, noKeyInErrors, providerContract } from './providers.contract';
-import { JSON_ANSWER, JSON_ANSWER_MODEL } from '../fixtures/faultTools';
+import { JSON_ANSWER, JSON_ANSWER_MODEL, faultSignature } from '../fixtures/faultTools';
+import { SKIP_SIGNATURE } from '../../server/providers/gemini';
 import {
   GENERATED_ID,
   IMAGE_BYTES,
@@ -75,7 +76,13 @@ for (const stream of [true, false])
     assert.equal(a1?.body.toolConfig, undefined);
     assert.deepEqual(a2?.body.contents, [
       { role: 'user', parts: [{ text: QUESTION.content }] },
-      { role: 'model', parts: [{ functionCall: { name: 'lookup', args: { q: 'fault' } } }] },
+      {
+        role: 'model',
+        // the thought signature Gemini sent with the call goes back with it (Gemini 3 refuses a turn without)
+        parts: [
+          { functionCall: { name: 'lookup', args: { q: 'fault' } }, thoughtSignature: faultSignature('call_fault_1') },
+        ],
+      },
       { role: 'user', parts: [{ functionResponse: { name: 'lookup', response: { content: TOOL_RESULT } } }] },
     ]);
   });
@@ -118,7 +125,8 @@ test('gemini: toolChoice → functionCallingConfig; consecutive tool results sha
       role: 'model',
       parts: [
         { text: 'Both.' },
-        { functionCall: { name: 'lookup', args: { q: 'a' } } },
+        // calls this daemon never saw (another model's): the first carries Google's validator-skip value
+        { functionCall: { name: 'lookup', args: { q: 'a' } }, thoughtSignature: SKIP_SIGNATURE },
         { functionCall: { name: 'define', args: { w: 'b' } } },
       ],
     },
