@@ -150,7 +150,7 @@ export class Services {
       adjust: (ctx) => this.adjustFor(ctx),
       onEvent: (e) => {
         if (e.type === 'fallback') {
-          this.log.info(`fallback ${e.from} → ${e.to}: ${e.failure} (${e.message})`);
+          this.log.info(`fallback ${e.from} → ${e.to}: ${e.failure.replace(/_/g, ' ')} (${e.message})`);
           this.recordFallback({
             requestId: e.requestId,
             from: e.from,
@@ -193,6 +193,25 @@ export class Services {
     void this.system.start();
     this.catalog.start();
     await this.catalog.rescan();
+    // Once the cloud listings are in too (they share the calls start() began): one summary line.
+    void this.catalog.cloud.refresh().then(() => this.log.info(this.startupSummary()));
+  }
+
+  /** "ready: providers a (openai-compatible: 2 of 2 models ready), …; 17 models found; chain x → y (sequential)". */
+  startupSummary(): string {
+    const cfg = this.state.config;
+    const models = this.catalog.list();
+    const providers = cfg.providers.map((p) => {
+      const mine = models.filter((m) => m.provider === p.id);
+      const err = this.catalog.cloud.get(p.id)?.error;
+      const ready = mine.filter((m) => m.availability === 'ready').length;
+      const state = err
+        ? `not reachable (${err.kind.replace(/_/g, ' ')}: ${err.message})`
+        : `${ready} of ${mine.length} models ready`;
+      return `${p.id} (${p.type}: ${state})`;
+    });
+    const chain = cfg.chain.length ? cfg.chain.join(' → ') : '(empty)';
+    return `ready: providers ${providers.join(', ') || '(none configured)'}; ${models.length} models found; chain ${chain} (${cfg.strategy})`;
   }
 
   async stop(): Promise<void> {

@@ -43,6 +43,15 @@ async function statusWhen(d: Daemon, ok: (s: Status) => boolean, what: string, b
   return s;
 }
 
+async function until<T>(get: () => T, ok: (x: T) => boolean, boundMs: number): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const x = get();
+    if (ok(x) || Date.now() - t0 > boundMs) return x;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function assertHumanText(s: Status): void {
   const texts = [s.topRecommendation ?? '', ...(s.factors ?? []).map((f) => f.detail), s.lastFallback?.message ?? ''];
   for (const t of texts) {
@@ -95,6 +104,8 @@ describe('a truthful status (issue 17)', () => {
     const cfg = writeConfig(dir, { providers: [gone, fine], chain: ['gone/m', 'fault/ok'] });
     fault.reset();
     const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    const logs: string[] = [];
+    d.conn.onNotification(methods.log.method, (m: { message: string }) => void logs.push(m.message));
     try {
       const t0 = Date.now();
       const s = await statusWhen(
@@ -108,6 +119,17 @@ describe('a truthful status (issue 17)', () => {
       assert.match(s.topRecommendation ?? '', /gone\/m is unreachable/);
       console.log(`unreachable primary reported ${Date.now() - t0} ms after start: ${s.healthScore} ${s.healthLevel}`);
       assert.equal(fault.attempts.length, 0, 'no generation request was sent to find it');
+
+      // One startup summary: what is configured, what was found, the chain.
+      const summary = await until(
+        () => logs.filter((l) => l.startsWith('ready: ')),
+        (x) => x.length > 0,
+        5_000,
+      );
+      assert.equal(summary.length, 1, logs.join('\n'));
+      assert.match(summary[0] ?? '', /providers gone \(openai-compatible: not reachable \(network/);
+      assert.match(summary[0] ?? '', /fault \(openai-compatible: \d+ of \d+ models ready\)/);
+      assert.match(summary[0] ?? '', /chain gone\/m → fault\/ok \(sequential\)/);
 
       // Fix the config: point the provider at the live server. The status follows within seconds.
       const t1 = Date.now();
