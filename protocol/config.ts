@@ -1,6 +1,6 @@
 // The configuration schema: one zod schema gives the type, the defaults and the validation
 // used by the daemon (config file, backstop/setConfig) and mirrored by the VS Code settings.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAPABILITIES, STRATEGIES, STREAM_FAILOVER_MODES } from './enums';
 import { MODEL_ID_HINT, modelIdProblem, PROVIDER_ID_HINT, PROVIDER_ID_PATTERN } from './modelId';
 

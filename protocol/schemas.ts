@@ -1,7 +1,7 @@
 // The shapes of the Backstop protocol as zod schemas: the one source of the TypeScript types
 // (`protocol/types.ts` infers them), the daemon's validation and `docs/protocol.md`.
 // Daemon-side only: the client and the webview import the inferred types, never this module.
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ATTEMPT_OUTCOMES,
   AVAILABILITIES,

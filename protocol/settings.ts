@@ -3,7 +3,7 @@
 // setting declares its schema here. Next to each schema sits what only VS Code needs (order, scope,
 // texts). `npm run gen:settings` turns this into `contributes.configuration` in package.json.
 // Not imported by the thin client (it pulls in zod); the client reads settings through client/settings.ts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema, localProviderSchema, type ProviderConfig, type ProviderType } from './config';
 import type { Strategy } from './enums';
 

@@ -1,7 +1,7 @@
 // The Anthropic Messages request as Claude Code and the @anthropic-ai/sdk send it, and its translation
 // into CompleteParams: system prompts, text and image blocks, tool_use / tool_result round trips,
 // tool_choice, sampling fields. Whatever the chain's models speak, the answer comes back in this shape.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatMessage, CompleteParams, ContentPart, ToolChoice } from '../../protocol/types';
 
 const MAX_TOKENS = 131_072;

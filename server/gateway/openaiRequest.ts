@@ -2,7 +2,7 @@
 // (tools, tool results, images, response_format, sampling fields) and legacy text completions — and
 // their translation into CompleteParams. Fields Backstop does not know are kept in `extra` and reach
 // OpenAI-compatible upstreams unchanged.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatMessage, CompleteParams, ContentPart } from '../../protocol/types';
 
 // Clients send `null` for "not set" (max_tokens: null, stop: null, …): accept it as absent.
