@@ -322,6 +322,19 @@ export const Status = z.object({
   inFlight: count.optional(),
   lastFallback: LastFallback.optional(),
   topRecommendation: z.string().optional(),
+  /**
+   * Offline mode: cloud hosts that cannot be reached are skipped without a call until a probe finds
+   * them again. `network`: the whole network is down ("offline — local models").
+   */
+  offline: z
+    .object({
+      network: z.boolean(),
+      hosts: z.array(z.string()),
+      since: isoTime,
+      reason: z.string(),
+      nextProbeAt: isoTime.optional(),
+    })
+    .optional(),
 });
 
 export const GpuInfo = z.object({

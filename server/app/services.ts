@@ -28,6 +28,7 @@ import type { DaemonState } from '../state/daemonState';
 import type { DaemonLogger } from './logger';
 import { ModelCatalog } from '../discovery/modelCatalog';
 import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
+import { OfflineMonitor } from './offlineMonitor';
 import { FitTable } from '../system/fitTable';
 import { SystemMonitor } from '../system/systemSource';
 import { VERSION } from './version';
@@ -55,6 +56,7 @@ export class Services {
   readonly waits: WaitEstimator;
   readonly queue: RequestQueue;
   readonly registry: ProviderRegistry;
+  readonly offline: OfflineMonitor;
   readonly benchmarks: BenchmarkStore;
   readonly system: SystemMonitor;
   readonly catalog: ModelCatalog;
@@ -135,6 +137,12 @@ export class Services {
       },
       ...(opts.homeDir ? { homeDir: opts.homeDir } : {}),
     });
+    this.offline = new OfflineMonitor(
+      clock,
+      () => state.config,
+      (id) => this.registry.resolve(id),
+      () => this.statusSoon(),
+    );
     this.engine = new Engine({
       clock,
       random: Math.random,
@@ -146,6 +154,7 @@ export class Services {
         return r && caps ? { ...r, capabilities: caps } : r;
       },
       acquire: (model, priority, signal, opts) => this.queue.acquire(model, priority, signal, opts),
+      unavailable: (m) => this.offline.unavailable(m),
       plan: (ctx) => this.planFor(ctx),
       adjust: (ctx) => this.adjustFor(ctx),
       onEvent: (e) => {
@@ -158,7 +167,9 @@ export class Services {
             failure: e.failure,
             message: e.message,
           });
-        } else if (this.log.enabled('debug')) {
+        } else {
+          this.offline.onAttempt(e.attempt);
+          if (!this.log.enabled('debug')) return;
           const a = e.attempt;
           this.log.debug(
             `attempt ${e.requestId} ${a.model} #${a.retry}: ${a.outcome}${a.failure ? ` ${a.failure}` : ''} ${a.latencyMs} ms${a.message ? ` — ${a.message}` : ''}`,
@@ -220,6 +231,7 @@ export class Services {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.queueBroadcast) clearImmediate(this.queueBroadcast);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    this.offline.dispose();
     await this.registry.dispose();
   }
 
@@ -393,6 +405,7 @@ export class Services {
     // The model that served the last request: what "active" means to someone whose primary fails.
     const served = this.health.lastServed();
     const ready = models.filter((m) => m.availability === 'ready');
+    const offline = this.offline.status();
     return {
       version: VERSION,
       uptimeMs: now - this.state.startedAt,
@@ -415,6 +428,7 @@ export class Services {
       inFlight: this.inFlight,
       ...(this.lastFallback ? { lastFallback: this.lastFallback } : {}),
       ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),
+      ...(offline ? { offline } : {}),
     };
   }
 

@@ -72,6 +72,12 @@ export interface EngineDeps {
    * out_of_memory), from the planner. The lane retries the model once with them and records them.
    */
   adjust?(ctx: PlanContext): Adjustments | undefined;
+  /**
+   * Offline mode: why a call to this model is pointless now (its host or the network is offline), or
+   * undefined. Such a model is skipped with the reason, and a network failure is not retried once it
+   * says so.
+   */
+  unavailable?(model: ResolvedModel): string | undefined;
   /** Optional planner hook, consulted when the chain is exhausted. */
   plan?(ctx: PlanContext): FallbackPlan | undefined;
   onEvent?(e: EngineEvent): void;

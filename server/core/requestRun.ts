@@ -121,7 +121,7 @@ export class RequestRun implements LaneContext {
     const { health } = this.deps;
     const allowed = (m: string) => {
       const r = this.deps.resolve(m);
-      return r !== undefined && !privacyForbids(this.req, r);
+      return r !== undefined && !privacyForbids(this.req, r) && !this.deps.unavailable?.(r);
     };
     const known = this.chain.filter(allowed);
     if (known.length > 0 && health.nextRecovery(known) === undefined) return;
@@ -133,6 +133,19 @@ export class RequestRun implements LaneContext {
           outcome: 'skipped',
           failure: 'unsupported',
           message: PRIVACY_SKIP,
+          latencyMs: 0,
+          retry: 0,
+          startedAtMs: 0,
+        });
+        continue;
+      }
+      const offline = r && this.deps.unavailable?.(r);
+      if (offline) {
+        this.record({
+          model: m,
+          outcome: 'skipped',
+          failure: 'network',
+          message: offline,
           latencyMs: 0,
           retry: 0,
           startedAtMs: 0,
