@@ -1,12 +1,14 @@
 // The diagnostics webview's message handling: the real webview script loads under the strict CSP and
-// asks for a snapshot; FromWebview messages pass the runtime guard or are dropped.
+// asks for a snapshot; FromWebview messages pass the runtime guard or are dropped; the daemon's event
+// history reaches the view after each request; monitoring updates live; the panel survives a reload.
 import * as assert from 'node:assert/strict';
 import { test } from 'mocha';
 import * as vscode from 'vscode';
 import type { DiagnosticsPanel } from '../../client/webviewPanel';
 import { methods } from '../../protocol';
 import type { Snapshot, ToWebview } from '../../protocol/webview';
-import { cfg, ok, useChain, type Env } from './env';
+import type { HistoryEvent } from '../../protocol/types';
+import { cfg, FAKE_MODELS, fakeId, ok, useChain, type Env } from './env';
 import { nextEvent, waitFor } from './waitFor';
 
 const diagnosticsTabs = (): vscode.Tab[] =>
@@ -194,5 +196,84 @@ export function registerWebviewTests(env: Env): void {
     } finally {
       sub.dispose();
     }
+  });
+
+  test('the snapshot lists the configured models (chain and named provider models) so the view can fold away the rest', async () => {
+    await useChain(env, ['local/tiny', 'fake/ok']);
+    const panel = await freshPanel();
+    const posted = await nextEvent('a snapshot', panel.onDidPost, (m) => m.type === 'snapshot');
+    const snapshot = (posted as Extract<ToWebview, { type: 'snapshot' }>).snapshot;
+    const configured = new Set(snapshot.configured ?? []);
+    for (const id of ['local/tiny', ...FAKE_MODELS.map(fakeId)]) assert.ok(configured.has(id), `${id} is configured`);
+  });
+
+  test('the view gets the daemon history: a request that fell through every model comes with each reason, and counts as a fallback and a failure', async () => {
+    await useChain(env, ['fake/ok', 'fake/slow']);
+    const panel = await freshPanel();
+    await nextEvent('a snapshot', panel.onDidPost, (m) => m.type === 'snapshot');
+    const seen = new Set((await ok(env.api.request(methods.events, {}))).events.map((e) => e.id));
+    const before = await ok(env.api.request(methods.stats));
+    const isNewFailure = (e: HistoryEvent | undefined): boolean => !!e && e.kind === 'failed' && !seen.has(e.id);
+    const history = nextEvent(
+      'a history message with the failed request',
+      panel.onDidPost,
+      (m) => m.type === 'history' && isNewFailure(m.events[0]),
+    );
+    const r = await env.api.request(methods.complete, {
+      prompt: 'x',
+      chain: ['fake/ok', 'fake/slow'],
+      forceFail: { models: ['fake/ok', 'fake/slow'], kind: 'server_error' },
+    });
+    assert.equal(r.ok, false, 'every model failed');
+    const m = (await history) as Extract<ToWebview, { type: 'history' }>;
+    const [failed, ...rest] = m.events;
+    assert.deepEqual(
+      failed?.models?.map((x) => [x.model, x.failure]),
+      [
+        ['fake/ok', 'server_error'],
+        ['fake/slow', 'server_error'],
+      ],
+    );
+    assert.ok(
+      rest.some((e) => e.kind === 'fallback' && e.from === 'fake/ok' && e.to === 'fake/slow' && !seen.has(e.id)),
+      'the fallback between them is in the history too',
+    );
+    assert.ok(m.stats, 'the counters come with the history');
+    assert.equal(m.stats.totalRequests, before.totalRequests + 1);
+    assert.equal(m.stats.fallbackRequests, before.fallbackRequests + 1, 'it fell through two models: a fallback');
+    assert.equal(m.stats.failedRequests, (before.failedRequests ?? 0) + 1);
+  });
+
+  test('monitoring updates live: samples reach the view every second while the session runs, before Stop', async () => {
+    const panel = await freshPanel();
+    const live = nextEvent(
+      'three samples of a running session',
+      panel.onDidPost,
+      (m) => m.type === 'monitor' && m.running && m.samples.length >= 3,
+    );
+    assert.equal(await panel.receive({ type: 'monitorStart', durationS: 10 }), true);
+    const m = (await live) as Extract<ToWebview, { type: 'monitor' }>;
+    const at = m.samples.map((x) => Date.parse(x.at));
+    assert.ok(
+      at.every((t, i) => i === 0 || t > (at[i - 1] ?? 0)),
+      'samples in time order',
+    );
+    const stopped = nextEvent(
+      'the stopped session',
+      panel.onDidPost,
+      (x) => x.type === 'monitor' && !x.running && x.samples.length >= 3,
+    );
+    assert.equal(await panel.receive({ type: 'monitorStop' }), true);
+    await stopped;
+  });
+
+  test('the panel is restored after a window reload: a serializer for its view type is registered', () => {
+    assert.throws(
+      () =>
+        vscode.window.registerWebviewPanelSerializer('backstop.diagnostics', {
+          deserializeWebviewPanel: () => Promise.resolve(),
+        }),
+      /already registered/,
+    );
   });
 }
