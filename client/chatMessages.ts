@@ -111,19 +111,28 @@ export function toChatMessages(messages: readonly vscode.LanguageModelChatReques
   return out;
 }
 
-/** Tokens of a text or a message: characters / 4 (images count IMAGE_TOKENS each). */
-export function estimateTokens(text: string | vscode.LanguageModelChatRequestMessage): number {
-  if (typeof text === 'string') return Math.ceil(text.length / CHARS_PER_TOKEN);
-  let chars = 0;
+/** What of a message a tokenizer reads (its text, tool calls and results) and how many images it has. */
+export function countableText(text: string | vscode.LanguageModelChatRequestMessage): { text: string; images: number } {
+  if (typeof text === 'string') return { text, images: 0 };
+  const out: string[] = [];
   let images = 0;
   for (const p of text.content) {
-    if (isTextPart(p)) chars += p.value.length;
-    else if (isToolCallPart(p)) chars += p.name.length + JSON.stringify(p.input ?? {}).length;
-    else if (isToolResultPart(p)) chars += toolResultText(p.content).length;
+    if (isTextPart(p)) out.push(p.value);
+    else if (isToolCallPart(p)) out.push(p.name, JSON.stringify(p.input ?? {}));
+    else if (isToolResultPart(p)) out.push(toolResultText(p.content));
     else if (isDataPart(p)) {
       if (p.mimeType.startsWith('image/')) images++;
-      else chars += p.data.length;
+      else out.push(new TextDecoder().decode(p.data));
     }
   }
-  return Math.ceil(chars / CHARS_PER_TOKEN) + images * IMAGE_TOKENS;
+  return { text: out.join(''), images };
+}
+
+/**
+ * The documented estimate, when the serving model's tokenizer is not at hand (cloud models, or the
+ * daemon unreachable): characters / 4, and IMAGE_TOKENS per image.
+ */
+export function estimateTokens(text: string | vscode.LanguageModelChatRequestMessage): number {
+  const c = countableText(text);
+  return Math.ceil(c.text.length / CHARS_PER_TOKEN) + c.images * IMAGE_TOKENS;
 }

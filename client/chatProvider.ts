@@ -14,7 +14,7 @@ import * as vscode from 'vscode';
 import * as methods from '../protocol/methods';
 import { namedChainOf } from '../protocol/modelId';
 import type { CompleteParams, ModelInfo, StreamDelta, Tool, ToolCall } from '../protocol/types';
-import { estimateTokens, toChatMessages } from './chatMessages';
+import { countableText, estimateTokens, IMAGE_TOKENS, toChatMessages } from './chatMessages';
 import type { Ctx } from './ctx';
 import { formatAttempts } from './modelItems';
 import { guardFor } from './privacy';
@@ -278,8 +278,20 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
     }
   }
 
-  provideTokenCount(_model: BackstopChatModel, text: string | vscode.LanguageModelChatRequestMessage): Promise<number> {
-    return Promise.resolve(estimateTokens(text));
+  /**
+   * Tokens by the serving model's own tokenizer where the daemon has it (the chain's first model, when
+   * it is a local GGUF); else the documented estimate (characters / 4, images IMAGE_TOKENS each).
+   */
+  async provideTokenCount(
+    model: BackstopChatModel,
+    text: string | vscode.LanguageModelChatRequestMessage,
+    token: vscode.CancellationToken,
+  ): Promise<number> {
+    const c = countableText(text);
+    if (c.text === '') return c.images * IMAGE_TOKENS;
+    const first = model.chain?.[0];
+    const r = await this.ctx.call(methods.countTokens, { texts: [c.text], ...(first ? { model: first } : {}) }, token);
+    return r.ok ? (r.value.counts[0] ?? 0) + c.images * IMAGE_TOKENS : estimateTokens(text);
   }
 
   dispose(): void {

@@ -149,6 +149,18 @@ export const requests = {
     }),
     result: S.WaitEstimate,
   }),
+  countTokens: request({
+    method: 'backstop/countTokens',
+    doc:
+      "Client → daemon: the tokens in each text for `model` (default: the chain's first model). A local GGUF " +
+      'counts with its own tokenizer (`exact: true`, loading only its vocabulary); other models get an ' +
+      'estimate of 4 characters a token (`exact: false`).',
+    params: z.object({
+      model: S.ModelId.optional(),
+      texts: z.array(z.string().max(4_000_000)).min(1).max(256),
+    }),
+    result: z.object({ counts: z.array(z.number().int().min(0)), exact: z.boolean(), model: z.string().optional() }),
+  }),
   fallbacks: request({
     method: 'backstop/fallbacks',
     doc: 'Client → daemon: the most recent fallbacks the daemon saw (up to 200), newest first, with their reasons.',

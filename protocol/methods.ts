@@ -69,6 +69,15 @@ export type EstimateWaitResult = ResultOf<'estimateWait'>;
 /** Client → daemon: how long a new request for `model` would wait (of `maxTokens` output tokens, when given). */
 export const estimateWait = new RequestType<EstimateWaitParams, EstimateWaitResult, void>('backstop/estimateWait');
 
+export type CountTokensParams = ParamsIn<'countTokens'>;
+export type CountTokensResult = ResultOf<'countTokens'>;
+/**
+ * Client → daemon: the tokens in each text for `model` (default: the chain's first model). A local GGUF counts
+ * with its own tokenizer (`exact: true`, loading only its vocabulary); other models get an estimate of 4
+ * characters a token (`exact: false`).
+ */
+export const countTokens = new RequestType<CountTokensParams, CountTokensResult, void>('backstop/countTokens');
+
 export type FallbacksParams = ParamsIn<'fallbacks'>;
 export type FallbacksResult = ResultOf<'fallbacks'>;
 /** Client → daemon: the most recent fallbacks the daemon saw (up to 200), newest first, with their reasons. */

@@ -178,6 +178,8 @@ export interface Provider {
   generate(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult>;
   /** The provider's model list; rejects with a ProviderError (auth, network) when it cannot tell. */
   listModels?(signal: AbortSignal): Promise<ProviderModel[]>;
+  /** Exact token counts with the model's own tokenizer (local GGUFs); absent: callers estimate. */
+  countTokens?(model: string, texts: readonly string[], signal: AbortSignal): Promise<number[]>;
   /** Resident memory of the process that runs this provider's models (local providers), for benchmarks. */
   memoryBytes?(): number | undefined;
   dispose?(): Promise<void>;

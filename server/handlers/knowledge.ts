@@ -20,6 +20,7 @@ type KnowledgeHandlers = Pick<
   | 'queueCancel'
   | 'fallbacks'
   | 'events'
+  | 'countTokens'
 >;
 
 export function knowledgeHandlers(s: Services): KnowledgeHandlers {
@@ -71,6 +72,7 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
         },
         false,
       ),
+    countTokens: (p, token) => s.countTokens(p.model, p.texts, token),
     estimateWait: (p) => {
       const est = s.queue.estimateNew(p.model, p.priority ?? 'normal', p.maxTokens);
       if (!est) throw new RpcError(ErrorCodes.UnknownModel, `no estimate for "${p.model}": it is not a known model`);

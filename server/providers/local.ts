@@ -65,6 +65,7 @@ export class LocalProvider implements Provider {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  private counting = new Map<number, { resolve(c: number[]): void; reject(e: ProviderError): void }>();
   private restartWhenIdle = false;
   /** Model files the worker holds in memory (their memory is no longer "free"). */
   private loaded = new Set<string>();
@@ -186,6 +187,33 @@ export class LocalProvider implements Provider {
     });
   }
 
+  /** Token counts with the model's own tokenizer: the worker loads only its vocabulary if it is not in memory. */
+  async countTokens(model: string, texts: readonly string[], signal: AbortSignal): Promise<number[]> {
+    const ref = this.deps.resolve(model);
+    if (!ref?.ok) throw new ProviderError('model_missing', `local model "${model}" is not available to count tokens`);
+    this.ensureChild();
+    const id = this.nextId++;
+    return await new Promise<number[]>((resolve, reject) => {
+      const onAbort = () => {
+        this.counting.delete(id);
+        reject(new ProviderError('cancelled', 'token count cancelled'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal.removeEventListener('abort', onAbort);
+      this.counting.set(id, {
+        resolve: (c) => {
+          done();
+          resolve(c);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      this.post({ type: 'tokenize', id, modelPath: ref.path, texts: [...texts] });
+    });
+  }
+
   private post(m: ToWorker): void {
     const c = this.child;
     // A worker that just died is still "connected" until its pipe closes: a write then fails with
@@ -212,6 +240,10 @@ export class LocalProvider implements Provider {
         this.pending.delete(id);
         p.reject(new ProviderError('model_load', `${why}; the model crashed or ran out of memory`));
       }
+      for (const [id, c] of this.counting) {
+        this.counting.delete(id);
+        c.reject(new ProviderError('model_load', why));
+      }
     });
     const budget = this.cfg.memoryBudgetBytes ?? Math.floor(this.deps.totalMemoryBytes() * DEFAULT_BUDGET_FRACTION);
     child.send(
@@ -237,6 +269,13 @@ export class LocalProvider implements Provider {
       return this.deps.logger.info(`loaded ${m.modelPath} (in memory: ${m.loaded.length})`);
     }
     if (m.type === 'ready') return;
+    const counted = this.counting.get(m.id);
+    if (counted) {
+      this.counting.delete(m.id);
+      if (m.type === 'tokens') counted.resolve(m.counts);
+      else if (m.type === 'error') counted.reject(new ProviderError(m.kind, m.message));
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'delta') {
@@ -264,7 +303,7 @@ export class LocalProvider implements Provider {
         finishReason: m.finishReason,
         ...(m.toolCalls?.length ? { toolCalls: m.toolCalls } : {}),
       });
-    } else {
+    } else if (m.type === 'error') {
       p.reject(new ProviderError(m.kind, m.message));
     }
   }

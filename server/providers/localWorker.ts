@@ -3,7 +3,7 @@
 // Loaded models are kept within a memory budget (least recently used evicted) and unloaded after
 // an idle TTL.
 import type { FailureKind } from '../../protocol/types';
-import type { FromWorker, ToWorker, WorkerGenerate, WorkerInit } from './localWorkerProtocol';
+import type { FromWorker, ToWorker, WorkerGenerate, WorkerInit, WorkerTokenize } from './localWorkerProtocol';
 import { messageText } from '../../protocol/messages';
 import type { ToolCall } from '../../protocol/types';
 import { forcedCallSchema, toChatHistory, toFunctions } from './localTools';
@@ -232,6 +232,36 @@ function tokenBias(model: LlamaModel, bias: Record<string, number>) {
   return tb;
 }
 
+/** Vocabulary-only models, for token counts of models not in memory (a few MB each, not the weights). */
+const vocabs = new Map<string, Promise<LlamaModel>>();
+const MAX_VOCABS = 4;
+
+async function tokenize(t: WorkerTokenize): Promise<void> {
+  try {
+    let model = loaded.get(t.modelPath)?.model;
+    if (!model) {
+      let p = vocabs.get(t.modelPath);
+      if (!p) {
+        const l = await getLlamaOnce();
+        p = l.loadModel({ modelPath: t.modelPath, vocabOnly: true });
+        vocabs.set(t.modelPath, p);
+        p.catch(() => vocabs.delete(t.modelPath));
+        for (const [k, old] of vocabs)
+          if (vocabs.size > MAX_VOCABS && k !== t.modelPath) {
+            vocabs.delete(k);
+            void old.then((m) => m.dispose()).catch(() => undefined);
+          }
+      }
+      model = await p;
+    }
+    const m = model;
+    send({ type: 'tokens', id: t.id, counts: t.texts.map((s) => m.tokenize(s).length) });
+  } catch (e) {
+    const err = e instanceof WorkerError ? e : await classifyLoadError(e, nativeLog.length);
+    send({ type: 'error', id: t.id, kind: err.kind, message: err.message });
+  }
+}
+
 async function generate(g: WorkerGenerate): Promise<void> {
   const ac = new AbortController();
   aborts.set(g.id, ac);
@@ -382,6 +412,9 @@ process.on('message', (raw: ToWorker) => {
       break;
     case 'generate':
       void generate(raw);
+      break;
+    case 'tokenize':
+      void tokenize(raw);
       break;
     case 'abort':
       aborts.get(raw.id)?.abort(new Error('cancelled'));

@@ -36,6 +36,14 @@ export interface WorkerGenerate {
   logitBias?: Record<string, number>;
 }
 
+/** Count tokens with the model's own tokenizer (only its vocabulary is loaded when it is not in memory). */
+export interface WorkerTokenize {
+  type: 'tokenize';
+  id: number;
+  modelPath: string;
+  texts: string[];
+}
+
 export interface WorkerAbort {
   type: 'abort';
   id: number;
@@ -45,7 +53,7 @@ export interface WorkerUnload {
   modelPath?: string;
 }
 
-export type ToWorker = WorkerInit | WorkerGenerate | WorkerAbort | WorkerUnload;
+export type ToWorker = WorkerInit | WorkerGenerate | WorkerTokenize | WorkerAbort | WorkerUnload;
 
 export type FromWorker =
   | { type: 'ready' }
@@ -64,6 +72,7 @@ export type FromWorker =
       /** The serving model's own memory (weights, context state and buffers), not the process's. */
       modelBytes?: number;
     }
+  | { type: 'tokens'; id: number; counts: number[] }
   | { type: 'error'; id: number; kind: FailureKind; message: string }
   | { type: 'loaded'; modelPath: string; loaded: string[] }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };

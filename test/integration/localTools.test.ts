@@ -155,6 +155,34 @@ describe('local tool calls and fill-in-the-middle', () => {
     assert.match(err.data.attempts[0]?.message ?? '', /lacks tools/);
   });
 
+  it('countTokens: a local model counts with its own tokenizer, exactly as node-llama-cpp does; others estimate', async () => {
+    const texts = ['hello world', 'héllo — ünïcode ✓', 'x'.repeat(50), ''];
+    const r = await d.conn.sendRequest<{ counts: number[]; exact: boolean; model?: string }>(
+      methods.countTokens.method,
+      { texts },
+    );
+    assert.equal(r.exact, true);
+    assert.equal(r.model, 'local/chat-coder', "the chain's first model");
+    const { getLlama } = await import('node-llama-cpp');
+    const llama = await getLlama({ gpu: false, build: 'never' });
+    const vocab = await llama.loadModel({ modelPath: await ensureFixtureModel('chatCoder'), vocabOnly: true });
+    assert.deepEqual(
+      r.counts,
+      texts.map((t) => vocab.tokenize(t).length),
+    );
+    assert.notDeepEqual(
+      r.counts,
+      texts.map((t) => Math.ceil(t.length / 4)),
+      'not the estimate',
+    );
+    await vocab.dispose();
+    const est = await d.conn.sendRequest<{ counts: number[]; exact: boolean }>(methods.countTokens.method, {
+      model: 'cloud/none',
+      texts: ['12345678'],
+    });
+    assert.deepEqual(est, { counts: [2], exact: false, model: 'cloud/none' });
+  });
+
   it('editor completion: infill tokens on a FIM model, chat form on a chat model, plain completion otherwise', async () => {
     const mark = d.stderr().length;
     const fim = {
