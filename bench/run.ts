@@ -31,6 +31,7 @@ import {
   startUpstream,
   type Target,
 } from './lib';
+import { offlineBench } from './offline';
 
 const env = (k: string, d: number): number => {
   const v = Number(process.env[k]);
@@ -216,6 +217,9 @@ async function main(): Promise<void> {
     await concurrent(af, false, 32, BATCH);
     served += ROUNDS * BATCH;
 
+    log('offline: network down, chain [cloud, cloud, local]');
+    const offline = await offlineBench();
+
     const q = (x: Arm, p: number, f = lat): number => quantile(f(x), p);
     const added = (arms: Arm[], p: number, f = lat): { v: number; noise: number } => ({
       v: q(arms[1]!, p, f) - q(arms[0]!, p, f),
@@ -298,6 +302,15 @@ async function main(): Promise<void> {
         'ge',
         95,
         `${round(rps(af[0]!), 0)} vs ${round(rps(af[1]!), 0)} req/s at 32 concurrent, interleaved`,
+      ),
+      fig(
+        'offline',
+        'network down: [cloud, cloud, local] first token after local alone',
+        offline.addedMs,
+        'ms',
+        'le',
+        50,
+        offline.detail,
       ),
     ];
     const pick = (arms: Arm[], f = lat) => ({
