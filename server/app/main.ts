@@ -19,8 +19,6 @@ import { createUseCases } from '../usecases';
 import { FileStore } from '../store/fileStore';
 import { loadOrCreateToken } from '../transports/auth';
 import { startHttpServer } from '../transports/httpServer';
-import { startLspServer } from '../transports/lspServer';
-import { startWsServer } from '../transports/wsServer';
 import { VERSION } from './version';
 
 export interface ServeOptions {
@@ -80,7 +78,10 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     })());
 
   await services.start();
+  // The WebSocket and LSP transports (ws, vscode-languageserver) load only when asked for: a daemon
+  // serving HTTP alone starts without compiling them.
   if (opts.wsPort !== undefined) {
+    const { startWsServer } = await import('../transports/wsServer');
     const ws = await startWsServer(
       table,
       state.peers,
@@ -108,6 +109,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     closers.push(http.close);
   }
   if (opts.stdio || opts.ipc) {
+    const { startLspServer } = await import('../transports/lspServer');
     startLspServer(
       table,
       state.peers,

@@ -19,7 +19,6 @@ import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
 import { computeHealth, untested } from '../core/healthScore';
 import { planFallback } from '../core/planner';
-import { CHARS_PER_TOKEN } from '../core/requirements';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
 import { EventHistory } from '../core/eventHistory';
@@ -31,7 +30,7 @@ import { ModelCatalog } from '../discovery/modelCatalog';
 import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
 import { OfflineMonitor } from './offlineMonitor';
 import { FitTable } from '../system/fitTable';
-import { SystemMonitor } from '../system/systemSource';
+import { SYSTEM_FIRST_SNAPSHOT_DELAY_MS, SystemMonitor } from '../system/systemSource';
 import { VERSION } from './version';
 
 /** Cloud providers without maxConcurrency: generous, the provider's own limits answer with 429. */
@@ -200,9 +199,9 @@ export class Services {
   }
 
   async start(): Promise<void> {
-    // The first real machine snapshot (shell commands) lands in the background; until then snapshot()
-    // answers from node:os. start() never rejects.
-    void this.system.start();
+    // The first real machine snapshot (shell commands) lands in the background once the daemon is up;
+    // until then snapshot() answers from node:os.
+    this.system.startAfter(SYSTEM_FIRST_SNAPSHOT_DELAY_MS);
     this.catalog.start();
     await this.catalog.rescan();
     // Once the cloud listings are in too (they share the calls start() began): one summary line.
@@ -376,25 +375,6 @@ export class Services {
     this.events.add({ ...at, kind: 'fallback' });
     this.state.peers.broadcast(methods.fallback, fb);
     this.statusSoon();
-  }
-
-  /** Token counts for `model` (default: the chain's first): the model's own tokenizer where it has one. */
-  async countTokens(
-    model: string | undefined,
-    texts: readonly string[],
-    ctx: { signal: AbortSignal },
-  ): Promise<{ counts: number[]; exact: boolean; model?: string }> {
-    const id = model ?? this.state.config.chain[0];
-    const r = id === undefined ? undefined : this.registry.resolve(id);
-    if (r?.provider.countTokens) {
-      try {
-        return { counts: await r.provider.countTokens(r.name, texts, ctx.signal), exact: true, model: id! };
-      } catch (e) {
-        this.log.debug(`countTokens ${id}: ${e instanceof Error ? e.message : String(e)}; estimating instead`);
-      }
-    }
-    const counts = texts.map((t) => Math.ceil(t.length / CHARS_PER_TOKEN));
-    return { counts, exact: false, ...(id === undefined ? {} : { model: id }) };
   }
 
   /** The most recent fallbacks, newest first. */

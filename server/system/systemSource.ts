@@ -6,6 +6,11 @@ import type { Systeminformation } from 'systeminformation';
 import type { GpuInfo, SystemSnapshot } from '../../protocol/types';
 
 export const SYSTEM_REFRESH_MS = 5_000;
+/**
+ * The daemon takes its first snapshot this long after it starts: the shell commands fork the daemon's
+ * process (tens of ms of CPU each at its size), which would otherwise compete with its first answers.
+ */
+export const SYSTEM_FIRST_SNAPSHOT_DELAY_MS = 2_000;
 
 type SiModule = typeof import('systeminformation');
 let siModule: Promise<SiModule> | undefined;
@@ -52,6 +57,15 @@ export class SystemMonitor {
     if (this.stopped || this.timer) return;
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
+  }
+
+  /** start() after `delayMs` (unless stopped before); the node:os view serves until then. */
+  startAfter(delayMs: number): void {
+    this.stopped = false;
+    const t = setTimeout(() => {
+      if (!this.stopped) void this.start();
+    }, delayMs);
+    t.unref();
   }
 
   /** The latest snapshot; before start() finishes, a cheap one from node:os (no GPUs known). */
