@@ -19,6 +19,7 @@ import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
 import { computeHealth, untested } from '../core/healthScore';
 import { planFallback } from '../core/planner';
+import { CHARS_PER_TOKEN } from '../core/requirements';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
 import { EventHistory } from '../core/eventHistory';
@@ -375,6 +376,25 @@ export class Services {
     this.events.add({ ...at, kind: 'fallback' });
     this.state.peers.broadcast(methods.fallback, fb);
     this.statusSoon();
+  }
+
+  /** Token counts for `model` (default: the chain's first): the model's own tokenizer where it has one. */
+  async countTokens(
+    model: string | undefined,
+    texts: readonly string[],
+    ctx: { signal: AbortSignal },
+  ): Promise<{ counts: number[]; exact: boolean; model?: string }> {
+    const id = model ?? this.state.config.chain[0];
+    const r = id === undefined ? undefined : this.registry.resolve(id);
+    if (r?.provider.countTokens) {
+      try {
+        return { counts: await r.provider.countTokens(r.name, texts, ctx.signal), exact: true, model: id! };
+      } catch (e) {
+        this.log.debug(`countTokens ${id}: ${e instanceof Error ? e.message : String(e)}; estimating instead`);
+      }
+    }
+    const counts = texts.map((t) => Math.ceil(t.length / CHARS_PER_TOKEN));
+    return { counts, exact: false, ...(id === undefined ? {} : { model: id }) };
   }
 
   /** The most recent fallbacks, newest first. */
