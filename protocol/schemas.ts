@@ -213,6 +213,11 @@ export const ModelHealth = z.object({
   cooldownUntil: isoTime.optional(),
   lastFailure: FailureKind.optional(),
   lastFailureMessage: z.string().optional(),
+  /** When the last failure happened: suggestions and plans say "ran out of memory 2 s ago". */
+  lastFailureAt: isoTime.optional(),
+  /** Share of successes over the circuit's recent calls (`recentCalls` of them), unlike all-time successRate. */
+  recentSuccessRate: z.number().min(0).max(1).optional(),
+  recentCalls: count.optional(),
   needsKey: z.boolean().optional(),
 });
 

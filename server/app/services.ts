@@ -18,7 +18,7 @@ import { BenchmarkStore } from '../benchmark/benchmark';
 import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
 import { computeHealth, untested } from '../core/healthScore';
-import { planFallback } from '../core/planner';
+import { failedModels, planFallback } from '../core/planner';
 import { CHARS_PER_TOKEN } from '../core/requirements';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
@@ -278,6 +278,8 @@ export class Services {
       downloadSource: (m) => this.downloadSource(m),
       ...('request' in ctx && ctx.request.maxTokens !== undefined ? { maxTokens: ctx.request.maxTokens } : {}),
       exhausted,
+      now: this.clock.now(),
+      failedInRequest: failedModels('attempts' in ctx ? ctx.attempts : undefined),
     });
   }
 

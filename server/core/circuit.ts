@@ -76,6 +76,11 @@ export class Circuit {
     return this.s.consecutiveFailures;
   }
 
+  /** How many recent calls recentSuccessRate counts. */
+  recentCalls(): number {
+    return this.s.window.length;
+  }
+
   /** Share of successes among the recent counted calls; undefined before any. */
   recentSuccessRate(): number | undefined {
     const n = this.s.window.length;

@@ -52,6 +52,8 @@ export interface PlanContext {
   message: string;
   retryAfterMs?: number;
   request: EngineRequest;
+  /** The request's attempts so far: a model that already failed it is not proposed again. */
+  attempts?: readonly Attempt[];
 }
 
 export interface EngineDeps {

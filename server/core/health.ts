@@ -139,6 +139,12 @@ export class HealthRegistry {
     if (until !== undefined) h.cooldownUntil = new Date(until).toISOString();
     if (r.lastFailure) h.lastFailure = r.lastFailure;
     if (r.lastFailureMessage) h.lastFailureMessage = r.lastFailureMessage;
+    if (r.lastFailureAt !== undefined) h.lastFailureAt = new Date(r.lastFailureAt).toISOString();
+    const recent = r.circuit.recentSuccessRate();
+    if (recent !== undefined) {
+      h.recentSuccessRate = recent;
+      h.recentCalls = r.circuit.recentCalls();
+    }
     if (r.needsKey) h.needsKey = true;
     return h;
   }

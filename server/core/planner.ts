@@ -2,8 +2,8 @@
 // an expected wait and a message a person understands. Pure: fit estimates, waits and download
 // sources are computed by the caller and passed in as functions.
 import { modelNameOf, providerOf } from '../../protocol/modelId';
-import type { FailureKind, FallbackOption, FallbackPlan, ModelInfo, Requirements } from '../../protocol/types';
-import { fmtGb, scoreCandidates } from './scoring';
+import type { Attempt, FailureKind, FallbackOption, FallbackPlan, ModelInfo, Requirements } from '../../protocol/types';
+import { fmtGb, rankCandidates } from './scoring';
 
 export type FitEstimate = { ramBytes: number; vramBytes: number; fits: boolean };
 export type DownloadSource = { kind: 'ollama_pull' | 'gguf_url'; url?: string; sizeBytes?: number };
@@ -26,6 +26,10 @@ export interface PlanContext {
   exhausted?: boolean;
   /** The request's maxTokens, capped by reduce_requirements. */
   maxTokens?: number;
+  /** The clock now: recent failures of the candidates count against them ("ran out of memory 2 s ago"). */
+  now?: number;
+  /** Models that already failed this very request, and how: never proposed as its alternative. */
+  failedInRequest?: ReadonlyMap<string, FailureKind>;
 }
 
 /** Smallest context the OOM search proposes: below this a chat prompt plus answer no longer fits. */
@@ -59,6 +63,13 @@ const CONF = {
   rejectedByPolicy: 0.5,
   networkCloud: 0.3,
 } as const;
+
+/** The models that failed (or could not serve) a request, by the last way they failed; cancels aside. */
+export function failedModels(attempts: readonly Attempt[] | undefined): Map<string, FailureKind> {
+  const out = new Map<string, FailureKind>();
+  for (const a of attempts ?? []) if (a.failure && a.failure !== 'cancelled') out.set(a.model, a.failure);
+  return out;
+}
 
 export function planFallback(ctx: PlanContext): FallbackPlan {
   const self = ctx.models.find((m) => m.id === ctx.model);
@@ -184,10 +195,14 @@ function alternatives(
       return false;
     return true;
   });
-  const waitOpt = ctx.waitMs ? { waitMs: ctx.waitMs } : {};
-  return scoreCandidates(self ?? { id: ctx.model }, pool, req, waitOpt)
-    .filter((s) => s.available)
-    .map((s) => {
+  const live = {
+    failure: ctx.failure,
+    ...(ctx.now !== undefined ? { now: ctx.now } : {}),
+    ...(ctx.waitMs ? { waitMs: ctx.waitMs } : {}),
+  };
+  return rankCandidates(self ?? { id: ctx.model }, pool, req, live)
+    .filter((r) => r.suggestion.available && r.meetsRequirements && !ctx.failedInRequest?.has(r.suggestion.model))
+    .map(({ suggestion: s, health }) => {
       const quality =
         s.qualityDelta <= -0.05
           ? `, likely lower quality (${s.qualityDelta.toFixed(2)})`
@@ -200,7 +215,7 @@ function alternatives(
         model: s.model,
         confidence: round2(s.score),
         estimatedWaitMs: s.estimatedWaitMs ?? 0,
-        message: `Use ${s.model}${light} instead of ${ctx.model}: compatibility ${Math.round(s.score * 100)} %${quality}.`,
+        message: `Use ${s.model}${light} instead of ${ctx.model}: compatibility ${Math.round(s.score * 100)} %${quality}${health.length ? `; ${health.join(', ')}` : ''}.`,
       };
     });
 }
@@ -347,8 +362,9 @@ function fmtS(ms: number): string {
   return `${Math.round(ms / 60_000)} min`;
 }
 
+/** Capitalise a sentence, but never a model id ("local/tiny is …" stays as written). */
 function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return /^\S+\//.test(s) ? s : s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function round2(x: number): number {

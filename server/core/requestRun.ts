@@ -353,6 +353,7 @@ export class RequestRun implements LaneContext {
         const plan = this.deps.plan({
           ...primary,
           request: this.req,
+          attempts,
           ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
         });
         if (plan) data.plan = plan;

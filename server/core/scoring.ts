@@ -1,6 +1,7 @@
 // Compatibility score in 0..1 between a requested model and each candidate, and the ranked
 // suggestions of `backstop/suggest`. Pure: everything it knows comes in through ModelInfo.
-import type { Capability, ModelInfo, Requirements, Suggestion } from '../../protocol/types';
+import { humanDuration } from '../../protocol/humanTime';
+import type { Capability, FailureKind, ModelInfo, Requirements, Suggestion } from '../../protocol/types';
 import type { Clock } from './types';
 
 /** Weights of the compatibility score (sum 1).
@@ -15,6 +16,71 @@ import type { Clock } from './types';
  *  - fit 0.10: a local model that does not fit memory would fail to load; usually already reflected
  *    in availability, so it only tips close calls. */
 export const WEIGHTS = { capability: 0.3, requirements: 0.25, performance: 0.2, availability: 0.15, fit: 0.1 } as const;
+
+/** A failure this recent counts against a model in suggestions and plans. */
+export const RECENT_FAILURE_MS = 5 * 60_000;
+/** Calls after which a model's success rate is believed in full; fewer are weighed toward "unknown". */
+export const TRUSTED_CALLS = 3;
+/** The live-health multiplier never drops below this: a failing model still ranks, last. */
+export const MIN_HEALTH_FACTOR = 0.1;
+/** A recent failure of the same kind as the one being planned for (it will likely fail the same way). */
+export const SAME_FAILURE_FACTOR = 0.4;
+/** A recent failure of another kind. */
+export const OTHER_FAILURE_FACTOR = 0.8;
+/** Success rates below this are worth a reason. */
+const MENTION_SUCCESS_BELOW = 0.8;
+
+/** What the caller knows live: the time, and the failure a plan is for. */
+export interface LiveContext {
+  now?: number;
+  /** The failure being planned for: a candidate that failed the same way recently is trusted less. */
+  failure?: FailureKind;
+  waitMs?: (model: string) => number | undefined;
+}
+
+/** Failure kinds as a person says them of a model: "ran out of memory 2 s ago". */
+const FAILED_AS: Partial<Record<FailureKind, string>> = {
+  rate_limited: 'was rate limited',
+  timeout: 'timed out',
+  network: 'was unreachable',
+  server_error: 'had a server error',
+  auth: 'rejected its API key',
+  bad_request: 'rejected a request',
+  context_overflow: 'ran out of context',
+  content_filter: 'refused a request (content filter)',
+  stream_interrupted: 'broke off mid-answer',
+  model_missing: 'was missing',
+  model_load: 'failed to load',
+  out_of_memory: 'ran out of memory',
+  unknown: 'failed',
+};
+
+/**
+ * Live health as a multiplier in MIN_HEALTH_FACTOR..1, with its reasons: the success rate over the
+ * recent calls (trusted in full after TRUSTED_CALLS), and a recent failure, heavier when it is the
+ * same kind as the failure being planned for.
+ */
+export function healthFactor(m: ModelInfo, live: LiveContext = {}): { factor: number; reasons: string[] } {
+  const h = m.health;
+  const reasons: string[] = [];
+  let factor = 1;
+  const calls = h.recentCalls ?? h.successCount + h.failureCount;
+  const rate = h.recentSuccessRate ?? h.successRate;
+  if (calls > 0) {
+    const trust = Math.min(1, calls / TRUSTED_CALLS);
+    factor *= 1 - trust + trust * rate;
+    if (rate < MENTION_SUCCESS_BELOW)
+      reasons.push(`${Math.round(rate * 100)} % success in its last ${calls} call${calls === 1 ? '' : 's'}`);
+  }
+  const at = h.lastFailureAt ? Date.parse(h.lastFailureAt) : NaN;
+  const said = h.lastFailure ? FAILED_AS[h.lastFailure] : undefined;
+  if (said && live.now !== undefined && Number.isFinite(at) && live.now - at < RECENT_FAILURE_MS) {
+    const same = h.lastFailure === live.failure;
+    factor *= same ? SAME_FAILURE_FACTOR : OTHER_FAILURE_FACTOR;
+    reasons.push(`${said} ${humanDuration(Math.max(0, live.now - at))} ago${same ? ', the same failure' : ''}`);
+  }
+  return { factor: Math.max(MIN_HEALTH_FACTOR, factor), reasons };
+}
 
 /** Descriptive tags say how a model is, not what it can do: they do not count as capability overlap. */
 const DESCRIPTIVE: readonly Capability[] = ['fast', 'high_quality'];
@@ -82,14 +148,35 @@ export function isAvailable(m: ModelInfo): boolean {
   );
 }
 
+/** A suggestion and whether the candidate meets the caller's hard requirements (capabilities, minContext). */
+export interface RankedCandidate {
+  suggestion: Suggestion;
+  meetsRequirements: boolean;
+  /** The live-health reasons alone ("0 % success in its last 5 calls"), for plan messages. */
+  health: string[];
+}
+
+/**
+ * Suggestions best first: available before unavailable, those meeting the hard requirements before
+ * those that do not (whose score is also kept below every one that does), then by score.
+ */
 export function scoreCandidates(
   requested: ModelInfo | { id: string },
   candidates: ModelInfo[],
   req: Requirements = {},
-  opts: { waitMs?: (model: string) => number | undefined } = {},
+  opts: LiveContext = {},
 ): Suggestion[] {
+  return rankCandidates(requested, candidates, req, opts).map((r) => r.suggestion);
+}
+
+export function rankCandidates(
+  requested: ModelInfo | { id: string },
+  candidates: ModelInfo[],
+  req: Requirements = {},
+  opts: LiveContext = {},
+): RankedCandidate[] {
   const reqCaps = ('kind' in requested ? requested.capabilities : []).filter((c) => !DESCRIPTIVE.includes(c));
-  const out: Suggestion[] = [];
+  const out: RankedCandidate[] = [];
   for (const c of candidates) {
     if (c.id === requested.id) continue;
     const reasons: string[] = [];
@@ -104,13 +191,17 @@ export function scoreCandidates(
           : `cannot do ${missing.join(', ')} like ${requested.id}`,
       );
     }
-    // Explicit requirements.
+    // Explicit requirements: a missing capability or too small a context is a hard miss.
     const parts: number[] = [];
+    let meetsRequirements = true;
     const needCaps = req.capabilities ?? [];
     if (needCaps.length > 0) {
       const lacking = needCaps.filter((x) => !c.capabilities.includes(x));
       parts.push(lacking.length === 0 ? 1 : 0.5 * (1 - lacking.length / needCaps.length));
-      if (lacking.length > 0) reasons.push(`lacks required ${lacking.join(', ')}`);
+      if (lacking.length > 0) {
+        meetsRequirements = false;
+        reasons.push(`lacks required ${lacking.join(', ')}`);
+      }
     }
     if (req.minContext !== undefined) {
       if (c.contextLength === undefined) {
@@ -120,6 +211,7 @@ export function scoreCandidates(
         parts.push(1);
       } else {
         parts.push(0);
+        meetsRequirements = false;
         reasons.push(`context ${c.contextLength} is below the required ${req.minContext}`);
       }
     }
@@ -146,25 +238,43 @@ export function scoreCandidates(
     if (c.health.state === 'open' || c.health.needsKey) availability = 0;
     else if (c.health.state === 'degraded' || c.health.state === 'half_open') availability *= 0.6;
     if (!available) reasons.push(unavailableReason(c));
-    else if (c.health.state === 'degraded')
+    const live = healthFactor(c, opts);
+    reasons.push(...live.reasons);
+    if (available && c.health.state === 'degraded' && live.reasons.length === 0)
       reasons.push(`recently unreliable (${Math.round(c.health.successRate * 100)} % success)`);
     const fit = c.kind === 'cloud' ? 1 : c.fit === undefined ? 0.6 : c.fit.fits ? 1 : 0;
     if (c.kind === 'local' && c.fit?.fits)
       reasons.push(`fits in memory (${fmtGb(c.fit.estimatedRamBytes + c.fit.estimatedVramBytes)})`);
-    const score =
+    const base =
       WEIGHTS.capability * capability +
       WEIGHTS.requirements * requirements +
       WEIGHTS.performance * performance +
       WEIGHTS.availability * availability +
       WEIGHTS.fit * fit;
-    const s: Suggestion = { model: c.id, score: round3(score), reasons, qualityDelta: round3(delta), available };
+    // Live health multiplies: a model failing right now is no alternative, however well it matches.
+    const s: Suggestion = {
+      model: c.id,
+      score: round3(base * live.factor),
+      reasons,
+      qualityDelta: round3(delta),
+      available,
+    };
     const wait = opts.waitMs?.(c.id);
     if (wait !== undefined) s.estimatedWaitMs = Math.round(wait);
-    out.push(s);
+    out.push({ suggestion: s, meetsRequirements, health: live.reasons });
   }
-  // Unavailable models are never ranked above an available one, whatever their score.
+  // A hard miss scores below every candidate that meets the requirements.
+  const floor = Math.min(...out.filter((r) => r.meetsRequirements).map((r) => r.suggestion.score));
+  for (const r of out)
+    if (!r.meetsRequirements && Number.isFinite(floor))
+      r.suggestion.score = Math.max(0, Math.min(r.suggestion.score, round3(floor - 0.001)));
+  // Unavailable models are never ranked above an available one, nor hard misses above a match.
   return out.sort(
-    (a, b) => Number(b.available) - Number(a.available) || b.score - a.score || a.model.localeCompare(b.model),
+    (a, b) =>
+      Number(b.suggestion.available) - Number(a.suggestion.available) ||
+      Number(b.meetsRequirements) - Number(a.meetsRequirements) ||
+      b.suggestion.score - a.suggestion.score ||
+      a.suggestion.model.localeCompare(b.suggestion.model),
   );
 }
 
@@ -183,6 +293,8 @@ function unavailableReason(m: ModelInfo): string {
   return `unavailable: ${m.availability.replace('_', ' ')}${m.reason ? ` (${m.reason})` : ''}`;
 }
 
+/** How long the daemon reuses a suggestion list: health moves with every call. */
+export const SUGGESTION_TTL_MS = 2000;
 /** Most (model, requirements) pairs a SuggestionCache keeps. */
 export const SUGGESTION_CACHE_MAX = 256;
 

@@ -1,7 +1,7 @@
 // What the daemon knows: models, system, health, statistics, the queue, and decisions (suggestions,
 // plans, wait estimates). Each handler maps validated params to one service call.
 import { ErrorCodes } from '../../protocol/errors';
-import { scoreCandidates, SuggestionCache } from '../core/scoring';
+import { scoreCandidates, SUGGESTION_TTL_MS, SuggestionCache } from '../core/scoring';
 import type { Handlers } from '../rpc/handlerTable';
 import { RpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
@@ -24,7 +24,8 @@ type KnowledgeHandlers = Pick<
 >;
 
 export function knowledgeHandlers(s: Services): KnowledgeHandlers {
-  const suggestions = new SuggestionCache();
+  // Scores weigh live health: a cached answer lives only briefly (and drops when the models change).
+  const suggestions = new SuggestionCache({ clock: s.clock, ttlMs: SUGGESTION_TTL_MS });
   s.onModelsChanged(() => suggestions.invalidate());
 
   return {
@@ -57,7 +58,10 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
       const requested = models.find((m) => m.id === p.model) ?? { id: p.model };
       const others = models.filter((m) => m.id !== p.model);
       const list = suggestions.get(p.model, p.requirements, () =>
-        scoreCandidates(requested, others, p.requirements ?? {}, { waitMs: (m) => s.queue.estimateNew(m)?.totalMs }),
+        scoreCandidates(requested, others, p.requirements ?? {}, {
+          now: s.clock.now(),
+          waitMs: (m) => s.queue.estimateNew(m)?.totalMs,
+        }),
       );
       return { suggestions: list };
     },
