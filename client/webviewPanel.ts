@@ -2,11 +2,10 @@
 // typed messages checked by a runtime guard, and live updates from daemon notifications while open.
 // A serializer brings the panel back after a window reload.
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import * as vscode from 'vscode';
 import * as methods from '../protocol/methods';
-import type { ChainResult, ModelInfo } from '../protocol/types';
+import type { ChainResult } from '../protocol/types';
+import { configuredModels } from './configuredModels';
 import type { Ctx } from './ctx';
 import { persistChain } from './commands/switchPrimary';
 import { describeFailure, type DaemonFailure } from './rpcErrors';
@@ -329,28 +328,6 @@ export class DiagnosticsPanel implements vscode.Disposable {
 
 function webviewOptions(ctx: Ctx): vscode.WebviewOptions & { localResourceRoots: [vscode.Uri] } {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist')] };
-}
-
-type DaemonConfig = { chain: string[]; providers: { id: string; models?: string[]; modelsDirs?: string[] }[] };
-
-/**
- * The models the user named: the chain, each provider's `models`, and the local models found in a
- * provider's own `modelsDirs` (not in the well-known folders it also scans).
- */
-export function configuredModels(config: DaemonConfig, models: readonly ModelInfo[]): string[] {
-  const out = new Set<string>(config.chain);
-  const home = (d: string): string => path.resolve(d.replace(/^~(?=$|[\\/])/, os.homedir()));
-  for (const p of config.providers) {
-    for (const n of p.models ?? []) out.add(`${p.id}/${n}`);
-    const dirs = (p.modelsDirs ?? []).map(home);
-    if (!dirs.length) continue;
-    for (const m of models) {
-      if (m.provider !== p.id || !m.path) continue;
-      const file = path.resolve(m.path);
-      if (dirs.some((d) => file === d || file.startsWith(d + path.sep))) out.add(m.id);
-    }
-  }
-  return [...out];
 }
 
 function html(webview: vscode.Webview, dist: vscode.Uri): string {
