@@ -8,29 +8,11 @@ import { CAPABILITIES, type Capability, type ModelHealth, type ModelInfo } from 
 import { failedModels, planFallback } from '../../server/core/planner';
 import { healthFactor, MIN_HEALTH_FACTOR, scoreCandidates } from '../../server/core/scoring';
 import { fuzzOptions } from '../helpers/fuzz';
+import { modelInfo } from '../helpers/modelInfo';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
-function model(id: string, over: Partial<ModelInfo> = {}, health: Partial<ModelHealth> = {}): ModelInfo {
-  return {
-    id,
-    provider: id.split('/')[0] ?? id,
-    name: id.split('/')[1] ?? id,
-    kind: id.startsWith('local/') ? 'local' : 'cloud',
-    availability: 'ready',
-    capabilities: ['chat', 'code'],
-    health: {
-      state: 'healthy',
-      successCount: 0,
-      failureCount: 0,
-      consecutiveFailures: 0,
-      successRate: 1,
-      avgLatencyMs: null,
-      ...health,
-    },
-    ...over,
-  };
-}
+const model = modelInfo;
 
 /** Five calls, all failed, the last one `agoMs` ago: degraded, but not open. */
 const failing = (kind: ModelHealth['lastFailure'] = 'server_error', agoMs = 2000): Partial<ModelHealth> => ({

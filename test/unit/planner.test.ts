@@ -1,28 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planFallback, MIN_CONTEXT_SIZE, type PlanContext } from '../../server/core/planner';
-import type { FailureKind, ModelHealth, ModelInfo } from '../../protocol/types';
+import type { FailureKind } from '../../protocol/types';
+import { modelInfo } from '../helpers/modelInfo';
 
-function model(id: string, over: Partial<ModelInfo> = {}, health: Partial<ModelHealth> = {}): ModelInfo {
-  return {
-    id,
-    provider: id.split('/')[0] ?? id,
-    name: id.split('/')[1] ?? id,
-    kind: id.startsWith('local/') ? 'local' : 'cloud',
-    availability: 'ready',
-    capabilities: ['chat', 'code'],
-    health: {
-      state: 'healthy',
-      successCount: 0,
-      failureCount: 0,
-      consecutiveFailures: 0,
-      successRate: 1,
-      avgLatencyMs: null,
-      ...health,
-    },
-    ...over,
-  };
-}
+const model = modelInfo;
 
 const GB = 1024 ** 3;
 const bench = (id: string, tps: number, ttftMs = 200) => ({

@@ -9,28 +9,9 @@ import {
   SuggestionCache,
   WEIGHTS,
 } from '../../server/core/scoring';
-import type { ModelHealth, ModelInfo } from '../../protocol/types';
+import { modelInfo } from '../helpers/modelInfo';
 
-function model(id: string, over: Partial<ModelInfo> = {}, health: Partial<ModelHealth> = {}): ModelInfo {
-  return {
-    id,
-    provider: id.split('/')[0] ?? id,
-    name: id.split('/')[1] ?? id,
-    kind: id.startsWith('local/') ? 'local' : 'cloud',
-    availability: 'ready',
-    capabilities: ['chat', 'code'],
-    health: {
-      state: 'healthy',
-      successCount: 0,
-      failureCount: 0,
-      consecutiveFailures: 0,
-      successRate: 1,
-      avgLatencyMs: null,
-      ...health,
-    },
-    ...over,
-  };
-}
+const model = modelInfo;
 
 const requested = model('local/qwen-7b', {
   parameters: '7B',
