@@ -30,11 +30,21 @@ export interface BackstopApi {
   readonly logUri: vscode.Uri;
   /** The inline completion provider, for tests that drive it without the editor's ghost-text UI. */
   readonly inlineProvider: vscode.InlineCompletionItemProvider;
+  /**
+   * What activation cost, ms: `loadMs` from the bundle's first line until its modules are initialised,
+   * `activateMs` inside activate(). `activationMs` is their sum.
+   */
+  readonly activation: { loadMs: number; activateMs: number };
+  readonly activationMs: number;
   request<R>(type: RequestType0<R, void>): Promise<CallResult<R>>;
   request<P, R>(type: RequestType<P, R, void>, params: P): Promise<CallResult<R>>;
 }
 
-export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemProvider): BackstopApi {
+export function createApi(
+  ctx: Ctx,
+  inlineProvider: vscode.InlineCompletionItemProvider,
+  activation: { loadMs: number; activateMs: number },
+): BackstopApi {
   return {
     get status() {
       return ctx.status;
@@ -61,6 +71,8 @@ export function createApi(ctx: Ctx, inlineProvider: vscode.InlineCompletionItemP
       return ctx.settings.rejection;
     },
     inlineProvider,
+    activation,
+    activationMs: activation.loadMs + activation.activateMs,
     onDidChangeStatus: ctx.onDidChangeStatus,
     onDidChangeDaemonState: ctx.onDidChangeDaemonState,
     onFallback: ctx.onFallback,

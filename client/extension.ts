@@ -11,7 +11,13 @@ import { INLINE_SCHEMES } from './inlineFilter';
 
 let ctx: Ctx | undefined;
 
+/** Set by the bundle's first line (esbuild banner), before any module of the extension is initialised. */
+declare const __backstopLoadStart: number | undefined;
+/** What loading cost: the bundle's modules initialised (this entry module's body runs last). */
+const loadMs = typeof __backstopLoadStart === 'number' ? performance.now() - __backstopLoadStart : 0;
+
 export function activate(context: vscode.ExtensionContext): BackstopApi {
+  const started = performance.now();
   ctx = new Ctx(context);
   registerCommands(ctx);
   const inline = new InlineProvider(ctx);
@@ -21,7 +27,8 @@ export function activate(context: vscode.ExtensionContext): BackstopApi {
   const chat = new BackstopChatProvider(ctx);
   ctx.pushDisposable(chat, vscode.lm.registerLanguageModelChatProvider(VENDOR, chat));
   void ctx.start();
-  return createApi(ctx, inline);
+  // Loading plus activate() itself; the host's own work between the two is not the extension's.
+  return createApi(ctx, inline, { loadMs, activateMs: performance.now() - started });
 }
 
 export async function deactivate(): Promise<void> {

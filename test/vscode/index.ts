@@ -3,6 +3,7 @@
 // $BACKSTOP_TEST_RESULTS as JSON so the runner can print one summary line.
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
+import { registerActivationTests } from './activation.test';
 import { registerCommandTests } from './commands.test';
 import { registerExtensionTests } from './extension.test';
 import { machineSettingsToUser } from './machineSettings';
@@ -28,6 +29,7 @@ export function run(): Promise<void> {
   mocha.suite.afterAll('machine-scoped settings restored', async () => {
     await undo?.();
   });
+  registerActivationTests();
   registerExtensionTests();
   registerCommandTests();
   return new Promise((resolve, reject) => {
