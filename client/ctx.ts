@@ -14,6 +14,8 @@ import type {
   Status,
   StreamDelta,
 } from '../protocol/types';
+import type { RequestTrace } from './attemptsTrace';
+import { AttemptsView } from './attemptsView';
 import { DaemonConnection, InitializeError } from './daemonConnection';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
@@ -36,6 +38,9 @@ export class Ctx implements vscode.Disposable {
   readonly statusBar: StatusBar;
   readonly apiKeys: ApiKeys;
   readonly settings: DaemonSettings;
+  /** "Show Attempts": the trace view of recent requests. */
+  readonly attempts: AttemptsView;
+  private _lastTrace: { trace: RequestTrace; uri: vscode.Uri } | undefined;
   private client: DaemonConnection | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly restartPolicy = new RestartPolicy();
@@ -86,7 +91,9 @@ export class Ctx implements vscode.Disposable {
     this.statusBar = new StatusBar();
     this.apiKeys = new ApiKeys(extension);
     this.settings = new DaemonSettings(this);
+    this.attempts = new AttemptsView();
     this.disposables.push(
+      this.attempts,
       this.log,
       this.statusBar,
       this.statusEmitter,
@@ -269,6 +276,24 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
+  /** Keep a request's trace for "Show Attempts" (the latest is what the command shows). */
+  keepTrace(trace: RequestTrace): vscode.Uri {
+    const uri = this.attempts.add(trace);
+    this._lastTrace = { trace, uri };
+    return uri;
+  }
+
+  get lastTrace(): { trace: RequestTrace; uri: vscode.Uri } | undefined {
+    return this._lastTrace;
+  }
+
+  /** Open the trace view of a request (kept first if it is not yet). */
+  async showAttempts(trace: RequestTrace): Promise<vscode.Uri> {
+    const uri = this._lastTrace?.trace === trace ? this._lastTrace.uri : this.keepTrace(trace);
+    await this.attempts.open(uri);
+    return uri;
+  }
+
   pushDisposable(...d: vscode.Disposable[]): void {
     this.disposables.push(...d);
   }
@@ -301,7 +326,7 @@ export class Ctx implements vscode.Disposable {
       client.onNotification(methods.fallback, (f) => {
         this._lastFallback = { ...f, at: new Date().toISOString() };
         this.statusBar.update({ lastFallback: this._lastFallback });
-        this.log.info(`fallback ${f.from} → ${f.to} (${f.failure}): ${f.message}`);
+        // The daemon logs the fallback itself (its line arrives as backstop/log): one line per event.
         this.fallbackEmitter.fire(f);
       }),
       client.onNotification(methods.log, (m) => {

@@ -3,8 +3,9 @@
 // soon as the daemon reports recovery (statusChanged) or the announced wait is over.
 import * as vscode from 'vscode';
 import type { FallbackPlan } from '../protocol/types';
+import type { RequestTrace } from './attemptsTrace';
 import type { Ctx } from './ctx';
-import { formatDuration } from './rpcErrors';
+import { exhaustedText } from './rpcErrors';
 
 /** When the daemon gives no retry-after, check again after this long. */
 const DEFAULT_WAIT_MS = 30_000;
@@ -13,17 +14,24 @@ export interface ExhaustedInfo {
   retryAfterMs?: number;
   plan?: FallbackPlan;
   message?: string;
+  /** The request that found the chain exhausted, for "Show Attempts". */
+  trace?: RequestTrace;
 }
+
+export const QUEUE_AND_RETRY = 'Queue and Retry';
+export const SHOW_ATTEMPTS = 'Show Attempts';
 
 /** Explain the wait; resolves true when the user chose to queue and the chain has recovered. */
 export async function offerToQueue(ctx: Ctx, info: ExhaustedInfo): Promise<boolean> {
   const wait = info.retryAfterMs ?? remainingFromStatus(ctx);
-  const plan = info.plan?.recommended.message;
-  const text = `Backstop: every model in the chain failed or is cooling down${wait !== undefined ? `; the next one should be back in ${formatDuration(wait)}` : ''}.${plan ? ` Suggestion: ${plan}` : ''}`;
-  const pick = await vscode.window.showWarningMessage(text, 'Queue and Retry', 'Switch Model', 'Show Diagnostics');
+  // "Wait until a model recovers" is what Queue and Retry offers: as a suggestion it would say it twice.
+  const plan = info.plan?.recommended.type === 'queue_and_wait' ? undefined : info.plan?.recommended.message;
+  const text = `Backstop: ${exhaustedText(info.trace?.attempts ?? [], wait)}${plan ? ` Suggestion: ${plan}` : ''}`;
+  const actions = info.trace ? [QUEUE_AND_RETRY, SHOW_ATTEMPTS, 'Switch Model'] : [QUEUE_AND_RETRY, 'Switch Model'];
+  const pick = await vscode.window.showWarningMessage(text, ...actions);
   if (pick === 'Switch Model') void vscode.commands.executeCommand('backstop.switchPrimary');
-  if (pick === 'Show Diagnostics') void vscode.commands.executeCommand('backstop.showDiagnostics');
-  if (pick !== 'Queue and Retry') return false;
+  if (pick === SHOW_ATTEMPTS && info.trace) void ctx.showAttempts(info.trace);
+  if (pick !== QUEUE_AND_RETRY) return false;
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,

@@ -1,7 +1,9 @@
 // Classify JSON-RPC errors from the daemon once, so commands only deal with a small union.
 // Duck-typed (code/message/data) so it works for vscode-jsonrpc's ResponseError and in unit tests.
 import { ErrorCodes } from '../protocol/errors';
-import type { ErrorData, FallbackPlan } from '../protocol/types';
+import { humanWait } from '../protocol/humanTime';
+import { reasonsPerModel } from './attemptsTrace';
+import type { Attempt, ErrorData, FallbackPlan } from '../protocol/types';
 
 export type DaemonFailure =
   | { kind: 'not_available'; method: string; message: string }
@@ -83,19 +85,27 @@ export function describeFailure(f: DaemonFailure): string {
     case 'invalid_params':
       return `The daemon rejected the value: ${f.message}. Fix it and try again.`;
     case 'exhausted':
-      return `Every model in the chain failed or is cooling down${f.retryAfterMs !== undefined ? `; the next one is expected back in ${formatDuration(f.retryAfterMs)}` : ''}.`;
+      return exhaustedText(f.data?.attempts ?? [], f.retryAfterMs);
     case 'cancelled':
       return 'Cancelled.';
     case 'not_running':
       return 'The Backstop daemon is not running. Run "Backstop: Restart Daemon" or see "Backstop: Show Logs".';
     case 'other':
-      return `The daemon answered an error${f.code !== undefined ? ` (${f.code})` : ''}: ${f.message}`;
+      // The code is for programs; a person gets the daemon's sentence.
+      return sentence(f.message);
   }
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')} min`;
+/** "No model in the chain could answer: cloud/a: server error (HTTP 503); local/b: …. The first is back in 4 min." */
+export function exhaustedText(attempts: readonly Attempt[], retryAfterMs: number | undefined): string {
+  const reasons = reasonsPerModel(attempts);
+  const back =
+    retryAfterMs !== undefined && retryAfterMs > 0 ? ` The first is back in ${humanWait(retryAfterMs)}.` : '';
+  return `No model in the chain could answer${reasons.length ? `: ${reasons.join('; ')}` : ''}.${back}`;
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(s) ? s : `${s}.`;
 }

@@ -5,9 +5,10 @@ import * as vscode from 'vscode';
 import * as methods from '../../protocol/methods';
 import type { CompleteParams, CompleteResult, FallbackPlan } from '../../protocol/types';
 import type { Ctx } from '../ctx';
-import { offerToQueue } from '../exhausted';
-import { formatAttempts } from '../modelItems';
-import { describeFailure } from '../rpcErrors';
+import { offerToQueue, SHOW_ATTEMPTS } from '../exhausted';
+import { humanDuration } from '../../protocol/humanTime';
+import { reasonsPerModel, traceOf, type RequestTrace } from '../attemptsTrace';
+import { describeFailure, exhaustedText } from '../rpcErrors';
 import { guardFor } from '../privacy';
 import { CLIENT_SETTINGS } from '../settings';
 import { isModelId } from '../../protocol/modelId';
@@ -63,7 +64,7 @@ export const complete =
       const outcome = await run(ctx, params);
       if (outcome.kind === 'ok') {
         await place(ctx, doc, version, range, outcome.result);
-        announce(ctx, outcome.result);
+        announce(ctx, outcome.result, outcome.trace);
         return outcome.result;
       }
       if (outcome.kind === 'exhausted' && (await offerToQueue(ctx, outcome))) continue;
@@ -126,8 +127,8 @@ async function apply(ctx: Ctx, doc: vscode.TextDocument, range: vscode.Range, te
 }
 
 type RunOutcome =
-  | { kind: 'ok'; result: CompleteResult }
-  | { kind: 'exhausted'; retryAfterMs?: number; plan?: FallbackPlan }
+  | { kind: 'ok'; result: CompleteResult; trace: RequestTrace }
+  | { kind: 'exhausted'; retryAfterMs?: number; plan?: FallbackPlan; trace: RequestTrace }
   | { kind: 'failed' };
 
 /**
@@ -175,15 +176,21 @@ async function run(ctx: Ctx, base: CompleteParams): Promise<RunOutcome> {
           message: `${d.model}${d.reset ? ' (restarted after a failure)' : ''}: ${chars} characters…`,
         });
       });
+      const startedAt = Date.now();
+      const strategy = ctx.status?.strategy;
       try {
         const r = await ctx.busy(ctx.call(methods.complete, params, token)).finally(() => countdown.stop());
-        if (r.ok) return { kind: 'ok', result: r.value } as const;
+        const trace = traceOf(streamId, startedAt, r, strategy, Date.now());
+        if (r.ok) {
+          ctx.keepTrace(trace);
+          return { kind: 'ok', result: r.value, trace } as const;
+        }
         if (r.failure.kind === 'exhausted') {
-          ctx.log.warn(`complete: exhausted: ${r.failure.message}`);
-          if (r.failure.data?.attempts)
-            for (const line of formatAttempts(r.failure.data.attempts)) ctx.log.warn(`  ${line}`);
+          ctx.keepTrace(trace);
+          ctx.log.warn(`complete: ${exhaustedText(trace.attempts, r.failure.retryAfterMs)}`);
           return {
             kind: 'exhausted',
+            trace,
             ...(r.failure.retryAfterMs !== undefined ? { retryAfterMs: r.failure.retryAfterMs } : {}),
             ...(r.failure.plan ? { plan: r.failure.plan } : {}),
           } as const;
@@ -205,29 +212,22 @@ async function run(ctx: Ctx, base: CompleteParams): Promise<RunOutcome> {
 /** Which model answered, and why the ones before it did not. */
 export function fallbackReason(result: CompleteResult): string | undefined {
   if (!result.fallbackOccurred) return undefined;
-  const failed = result.attempts.filter((a) => a.outcome !== 'success' && a.model !== result.modelUsed);
-  const first = failed[0];
-  if (!first) return undefined;
-  const models = [...new Set(failed.map((a) => a.model))].join(', ');
-  return `${models} failed (${first.failure ?? first.outcome}${first.message ? `: ${first.message}` : ''})`;
+  const reasons = reasonsPerModel(result.attempts.filter((a) => a.model !== result.modelUsed));
+  return reasons.length ? reasons.join('; ') : undefined;
 }
 
-function announce(ctx: Ctx, result: CompleteResult): void {
-  ctx.log.info(
-    `complete: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms${result.fallbackOccurred ? ' after fallback' : ''}`,
-  );
-  for (const line of formatAttempts(result.attempts)) ctx.log.info(`  ${line}`);
+function announce(ctx: Ctx, result: CompleteResult, trace: RequestTrace): void {
   const why = fallbackReason(result);
+  const took = humanDuration(result.totalLatencyMs);
+  // One line per event: the attempts themselves are in the trace view ("Show Attempts").
+  ctx.log.info(`complete: ${result.modelUsed} answered in ${took}${why ? ` after a fallback: ${why}` : ''}`);
   if (why) {
     void vscode.window
-      .showInformationMessage(`Backstop: answered by ${result.modelUsed} (fallback: ${why}).`, 'Show Attempts')
+      .showInformationMessage(`Backstop: answered by ${result.modelUsed} (fallback: ${why}).`, SHOW_ATTEMPTS)
       .then((p) => {
-        if (p) ctx.log.show(true);
+        if (p === SHOW_ATTEMPTS) void ctx.showAttempts(trace);
       });
   } else {
-    vscode.window.setStatusBarMessage(
-      `$(check) Backstop: ${result.modelUsed} answered in ${Math.round(result.totalLatencyMs)} ms`,
-      5_000,
-    );
+    vscode.window.setStatusBarMessage(`$(check) Backstop: ${result.modelUsed} answered in ${took}`, 5_000);
   }
 }

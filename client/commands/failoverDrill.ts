@@ -1,10 +1,11 @@
 // backstop.failoverDrill: one real request with the primary forced to fail, so users can see the
-// fallback work before they need it. The attempt trace goes to the log and, on request, a modal.
+// fallback work before they need it. One line goes to the log; "Show Trace" opens the attempts view.
 import * as vscode from 'vscode';
 import * as methods from '../../protocol/methods';
 import type { CompleteResult } from '../../protocol/types';
 import type { Ctx } from '../ctx';
-import { formatAttempts } from '../modelItems';
+import { humanDuration } from '../../protocol/humanTime';
+import { traceOf } from '../attemptsTrace';
 import { describeFailure } from '../rpcErrors';
 
 const DRILL_PROMPT = 'Backstop failover drill. Reply with OK.';
@@ -20,6 +21,7 @@ export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | un
     );
     return undefined;
   }
+  const startedAt = Date.now();
   const r = await vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
@@ -40,28 +42,23 @@ export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | un
         ),
       ),
   );
-  ctx.log.info(`failover drill: primary ${primary} forced to fail`);
+  if (!r.ok && r.failure.kind === 'cancelled') return undefined;
+  const trace = traceOf('failover-drill', startedAt, r, ctx.status?.strategy, Date.now());
+  ctx.keepTrace(trace);
   if (!r.ok) {
-    const trace =
-      r.failure.kind === 'exhausted' && r.failure.data?.attempts ? formatAttempts(r.failure.data.attempts) : [];
-    for (const line of trace) ctx.log.warn(`  ${line}`);
-    if (r.failure.kind !== 'cancelled') {
-      void vscode.window
-        .showErrorMessage(`Backstop drill FAILED: no fallback answered. ${describeFailure(r.failure)}`, SHOW_TRACE)
-        .then((p) => {
-          if (p !== SHOW_TRACE) return;
-          if (trace.length)
-            void vscode.window.showErrorMessage('Backstop drill FAILED', { modal: true, detail: trace.join('\n') });
-          else ctx.log.show(true);
-        });
-    }
+    ctx.log.warn(`failover drill FAILED (${primary} forced to fail): ${describeFailure(r.failure)}`);
+    void vscode.window
+      .showErrorMessage(`Backstop drill FAILED: no fallback answered. ${describeFailure(r.failure)}`, SHOW_TRACE)
+      .then((p) => {
+        if (p === SHOW_TRACE) void ctx.showAttempts(trace);
+      });
     return undefined;
   }
-  const trace = formatAttempts(r.value.attempts);
-  for (const line of trace) ctx.log.info(`  ${line}`);
   const ok = r.value.modelUsed !== primary;
-  const took = `in ${Math.round(r.value.totalLatencyMs)} ms after ${r.value.attempts.length} attempts`;
-  // A toast cannot show a multi-line detail; "Show Trace" opens a modal that can.
+  const took = `in ${humanDuration(r.value.totalLatencyMs)} after ${r.value.attempts.length} attempts`;
+  ctx.log.info(
+    `failover drill ${ok ? 'passed' : 'unexpected'}: ${primary} forced to fail, ${r.value.modelUsed} answered ${took}`,
+  );
   const shown = ok
     ? vscode.window.showInformationMessage(
         `Backstop drill passed: ${primary} failed, ${r.value.modelUsed} answered ${took}.`,
@@ -72,11 +69,7 @@ export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | un
         SHOW_TRACE,
       );
   void shown.then((pick) => {
-    if (pick !== SHOW_TRACE) return;
-    void vscode.window.showInformationMessage(`Backstop drill ${ok ? 'passed' : 'unexpected'}`, {
-      modal: true,
-      detail: trace.join('\n') || 'No attempts recorded.',
-    });
+    if (pick === SHOW_TRACE) void ctx.showAttempts(trace);
   });
   return r.value;
 };

@@ -8,7 +8,7 @@ import { complete } from './complete';
 import { editChain } from './editChain';
 import { failoverDrill } from './failoverDrill';
 import { runBenchmark } from './runBenchmark';
-import { clearApiKey, refreshModels, restartDaemon, setApiKey, showLogs } from './small';
+import { clearApiKey, refreshModels, restartDaemon, setApiKey, showAttempts, showLogs } from './small';
 import { switchPrimary } from './switchPrimary';
 
 type Factory = (ctx: Ctx) => (...args: unknown[]) => unknown;
@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, Factory> = {
   'backstop.restartDaemon': restartDaemon,
   'backstop.showLogs': showLogs,
   'backstop.failoverDrill': failoverDrill,
+  'backstop.showAttempts': showAttempts,
 };
 
 export function registerCommands(ctx: Ctx): void {

@@ -31,6 +31,19 @@ export const restartDaemon = (ctx: Ctx) => async (): Promise<boolean> => {
 /** backstop.showLogs */
 export const showLogs = (ctx: Ctx) => (): void => ctx.log.show();
 
+/** backstop.showAttempts: the trace of the last request this window sent (each attempt, why the next). */
+export const showAttempts = (ctx: Ctx) => async (): Promise<string | undefined> => {
+  const last = ctx.lastTrace;
+  if (!last) {
+    void vscode.window.showInformationMessage(
+      'Backstop: no request has run in this window yet. Run "Backstop: Complete" or "Backstop: Run Failover Drill" first.',
+    );
+    return undefined;
+  }
+  await ctx.attempts.open(last.uri);
+  return last.uri.toString();
+};
+
 /** backstop.setApiKey [providerId, apiKey]: stored in SecretStorage, passed to the daemon in memory. */
 export const setApiKey =
   (ctx: Ctx) =>

@@ -11,7 +11,7 @@ import { nextEvent, waitFor } from './waitFor';
 
 /** Longer than the daemon's maxRetryAfterMs (5 s), so the daemon fails over instead of waiting. */
 const RETRY_AFTER_S = 6;
-const COUNTDOWN_TEXT = /^\$\(watch\) \d+:\d\d$/;
+const COUNTDOWN_TEXT = /^\$\(watch\) Backstop \d+:\d\d$/;
 
 export function registerCompleteTests(env: Env): void {
   test('backstop.complete at the cursor sends prefix and suffix (chat form on a chat model) and inserts the answer there', async () => {
@@ -52,7 +52,7 @@ export function registerCompleteTests(env: Env): void {
     const note = env.ui.messages.find((m) => m.level === 'info');
     assert.match(
       note?.text ?? '',
-      /^Backstop: answered by fake\/ok \(fallback: fake\/deny failed \(auth/,
+      /^Backstop: answered by fake\/ok \(fallback: fake\/deny: API key missing or rejected/,
       JSON.stringify(env.ui.messages),
     );
     assert.deepEqual(note?.buttons, ['Show Attempts']);
@@ -120,11 +120,14 @@ export function registerCompleteTests(env: Env): void {
     assert.equal(first, undefined);
     const [warning] = env.ui.messages;
     assert.equal(warning?.level, 'warning');
+    // Issue 17: the reason per model, once; the wait in words; no JSON-RPC code; "Show Attempts" on this first warning.
     assert.match(
       warning.text,
-      /every model in the chain failed or is cooling down; the next one should be back in [1-6] s/,
+      /^Backstop: No model in the chain could answer: fake\/limited: rate limited.*\. The first is back in [1-6] s\./,
     );
-    assert.deepEqual(warning.buttons, ['Queue and Retry', 'Switch Model', 'Show Diagnostics']);
+    assert.equal(warning.text.split('fake/limited').length, 2, `each model once: ${warning.text}`);
+    assert.doesNotMatch(warning.text, /-32\d{3}|every model in the chain failed or is cooling down/);
+    assert.deepEqual(warning.buttons, ['Queue and Retry', 'Show Attempts', 'Switch Model']);
     assert.equal(editor.document.getText(), 'y = ');
     const exhausted = await waitFor(
       'status exhausted',
@@ -166,6 +169,6 @@ export function registerCompleteTests(env: Env): void {
       [env.api.onDidChangeStatus],
       () => !COUNTDOWN_TEXT.test(env.api.statusBarText),
     );
-    assert.match(env.api.statusBarText, /^\$\((pulse|loading~spin)\) \d+$/);
+    assert.match(env.api.statusBarText, /^\$\((pulse|loading~spin)\) Backstop \d+$/);
   });
 }

@@ -12,7 +12,8 @@ const EXTENSION_ID = 'backstop.backstop';
 const CHAIN = ['cloud/gpt-x', 'local/tiny'];
 /** Uptime is measured by another process; allow for rounding. */
 const CLOCK_SLACK_MS = 1000;
-const SCORE_TEXT = /^\$\((pulse|loading~spin)\) (\d+)$/;
+/** "$(pulse) Backstop 66", or "untested" before any request went through the chain (issue 17). */
+const SCORE_TEXT = /^\$\((pulse|loading~spin|circle-large-outline)\) Backstop (\d+|untested)$/;
 
 function cfg(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('backstop');
@@ -52,7 +53,8 @@ export function registerExtensionTests(): void {
       assert.deepEqual(status.chain, CHAIN, 'the daemon got the chain from the workspace settings');
       const m = SCORE_TEXT.exec(api.statusBarText);
       assert.ok(m, `status bar text "${api.statusBarText}" shows no score`);
-      assert.equal(Number(m[2]), api.status?.healthScore);
+      if (api.status?.healthLevel === 'untested') assert.equal(m[2], 'untested');
+      else assert.equal(Number(m[2]), api.status?.healthScore);
     });
 
     test('backstop.failoverDrill forces the primary to fail and the local fallback answers', async () => {

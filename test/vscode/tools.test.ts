@@ -106,16 +106,23 @@ export function registerToolTests(env: Env): void {
     );
   });
 
-  test('backstop.failoverDrill: the notification offers the trace, and "Show Trace" shows every attempt in a modal', async () => {
+  test('backstop.failoverDrill: the notification offers the trace, and "Show Trace" opens the attempts view', async () => {
     await useChain(env, ['fake/ok', 'local/tiny']);
     env.ui.answerMessages((m) => (m.buttons.includes('Show Trace') ? 'Show Trace' : undefined));
+    const opened = waitFor('the attempts view', [vscode.workspace.onDidOpenTextDocument], () =>
+      vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'backstop-attempts'),
+    );
     const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
     assert.equal(result?.modelUsed, 'local/tiny');
-    const modal = await env.ui.until('the trace modal', () => env.ui.messages.find((m) => m.options?.modal));
     assert.match(env.ui.messages[0]?.text ?? '', /^Backstop drill passed: fake\/ok failed, local\/tiny answered/);
-    assert.equal(modal.text, 'Backstop drill passed');
-    const detail = modal.options?.detail ?? '';
-    assert.ok(detail.includes('fake/ok') && detail.includes('local/tiny'), `trace: ${detail}`);
-    assert.equal(detail.split('\n').length, result.attempts.length, 'one line per attempt');
+    const doc = await opened;
+    const rows = doc
+      .getText()
+      .split('\n')
+      .filter((l) => /^\| \d+ \|/.test(l));
+    assert.equal(rows.length, result.attempts.length, `one row per attempt:\n${doc.getText()}`);
+    assert.match(rows[0] ?? '', /`fake\/ok`/);
+    assert.match(rows.at(-1) ?? '', /`local\/tiny`.*answered/);
+    assert.doesNotMatch(doc.getText(), /\b\d{4,} ?ms\b|\+\d+ ?ms|\d{4}-\d\d-\d\dT/);
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../../protocol';
-import { classifyError, describeFailure, formatDuration } from '../../../client/rpcErrors';
+import { classifyError, describeFailure } from '../../../client/rpcErrors';
 import { ErrorCodes as JsonRpcErrorCodes, ResponseError } from 'vscode-jsonrpc';
 
 test('MethodNotFound degrades to "not available yet"', () => {
@@ -47,9 +47,48 @@ test('a stopped client is "not running", with what to do', () => {
   assert.match(describeFailure(f), /Restart Daemon/);
 });
 
-test('durations read naturally', () => {
-  assert.equal(formatDuration(900), '1 s');
-  assert.equal(formatDuration(125_000), '2:05 min');
+test('no JSON-RPC code in a message a person reads', () => {
+  const f = classifyError({ code: -32004, message: 'the model is busy' }, 'backstop/complete');
+  assert.equal(describeFailure(f), 'The model is busy.');
+});
+
+test('all failed: each model once with its reason, and the wait in human time', () => {
+  const attempts = [
+    {
+      model: 'cloud/w-503',
+      outcome: 'error' as const,
+      failure: 'server_error' as const,
+      message: 'HTTP 503',
+      latencyMs: 80,
+      retry: 0,
+    },
+    {
+      model: 'cloud/w-503',
+      outcome: 'error' as const,
+      failure: 'server_error' as const,
+      message: 'HTTP 503',
+      latencyMs: 90,
+      retry: 1,
+    },
+    {
+      model: 'local/tiny',
+      outcome: 'skipped' as const,
+      failure: 'model_missing' as const,
+      message: 'no GGUF file',
+      latencyMs: 0,
+      retry: 0,
+    },
+  ];
+  const f = classifyError(
+    { code: ErrorCodes.Exhausted, message: 'x', data: { kind: 'exhausted', retryAfterMs: 280_000, attempts } },
+    'backstop/complete',
+  );
+  const text = describeFailure(f);
+  assert.equal(
+    text,
+    'No model in the chain could answer: cloud/w-503: server error (HTTP 503); local/tiny: skipped (no GGUF file). The first is back in 4 min 40 s.',
+  );
+  assert.equal(text.split('cloud/w-503').length, 2, 'each model once');
 });
 
 test('vscode-jsonrpc errors for a closed or inactive connection are "not running", not a daemon answer', () => {
