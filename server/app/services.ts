@@ -19,7 +19,7 @@ import { type Adjustments, Engine, type PlanContext } from '../core/engine';
 import { HealthRegistry } from '../core/health';
 import { computeHealth, untested } from '../core/healthScore';
 import { failedModels, planFallback } from '../core/planner';
-import { CHARS_PER_TOKEN } from '../core/requirements';
+import { CHARS_PER_TOKEN, maxTokensToFit } from '../core/requirements';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
 import { EventHistory } from '../core/eventHistory';
@@ -312,7 +312,16 @@ export class Services {
 
   /** autoSwitch: after out_of_memory, the planner's reduced settings for the same model, if any fit. */
   adjustFor(ctx: PlanContext): Adjustments | undefined {
-    if (!this.state.config.autoSwitch || ctx.failure !== 'out_of_memory') return undefined;
+    if (!this.state.config.autoSwitch) return undefined;
+    if (ctx.failure === 'context_overflow') {
+      // Only with a known context: a guess would spend another call on a prompt that may not fit.
+      const contextLength = this.registry.resolve(ctx.model)?.contextLength;
+      const maxTokens = contextLength === undefined ? undefined : maxTokensToFit(ctx.request, contextLength);
+      if (maxTokens === undefined) return undefined;
+      this.log.info(`autoSwitch: retrying ${ctx.model} with maxTokens ${maxTokens} (context ${contextLength})`);
+      return { maxTokens };
+    }
+    if (ctx.failure !== 'out_of_memory') return undefined;
     const opt = this.planFor(ctx, false).options.find(
       (o) => o.type === 'reduce_requirements' && o.model === ctx.model && o.adjustments,
     );

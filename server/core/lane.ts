@@ -51,6 +51,8 @@ export class Lane {
   firstToken = false;
   /** Planner adjustments applied to this model's later attempts (autoSwitch). */
   private adjusted: Adjustments | undefined;
+  /** Why `adjusted` was applied, when the trace should say so (a lowered maxTokens). */
+  private adjustedWhy: string | undefined;
 
   constructor(
     private readonly ctx: LaneContext,
@@ -73,7 +75,12 @@ export class Lane {
     // Before admission, queue or drill: not one byte of a local-only request goes to a cloud model.
     if (privacyForbids(this.ctx.req, resolved)) return this.skip('unsupported', PRIVACY_SKIP, 0);
     // Fill-in-the-middle prompts are trimmed to the model's context instead (toGenerateRequest).
-    const unmet = unmetNeed(this.ctx.needs, resolved, { checkContext: this.ctx.req.suffix === undefined });
+    const checkContext = this.ctx.req.suffix === undefined;
+    let unmet = unmetNeed(this.ctx.needs, resolved, { checkContext });
+    // Only the context is short: autoSwitch may lower maxTokens to what fits before moving on.
+    if (unmet && checkContext && !unmetNeed(this.ctx.needs, resolved, { checkContext: false })) {
+      if (this.fitAnswer(resolved, unmet)) unmet = undefined;
+    }
     if (unmet) return this.skip('unsupported', unmet, 0);
     const fail = this.ctx.req.forceFail;
     const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
@@ -120,6 +127,7 @@ export class Lane {
         latencyMs: o.latencyMs,
         startedAtMs,
         ...(this.adjusted ? { adjustments: { ...this.adjusted } } : {}),
+        ...(this.adjustedWhy ? { message: this.adjustedWhy } : {}),
       };
       if (o.ok) {
         deps.health.onSuccess(this.model, o.latencyMs, o.ttftMs);
@@ -172,7 +180,11 @@ export class Lane {
         continue;
       }
       if (!this.adjusted && deps.adjust) {
-        const adj = deps.adjust({ model: this.model, failure: o.kind, message: o.message, request: this.ctx.req });
+        if (o.kind === 'context_overflow' && this.fitAnswer(resolved, o.message)) continue;
+        const adj =
+          o.kind === 'context_overflow'
+            ? undefined
+            : deps.adjust({ model: this.model, failure: o.kind, message: o.message, request: this.ctx.req });
         if (adj && Object.keys(adj).length) {
           // autoSwitch: the planner found settings that fit; retry this model once with them.
           this.adjusted = adj;
@@ -189,6 +201,25 @@ export class Lane {
       if (resolved.contextLength !== undefined) failed.contextLength = resolved.contextLength;
       return failed;
     }
+  }
+
+  /**
+   * autoSwitch after a context overflow (seen before the call, or reported by the provider): a smaller
+   * maxTokens that fits this model, recorded with the reason for the attempt trace. False: none fits.
+   */
+  private fitAnswer(resolved: ResolvedModel, why: string): boolean {
+    const adj = this.ctx.deps.adjust?.({
+      model: this.model,
+      failure: 'context_overflow',
+      message: why,
+      request: this.ctx.req,
+    });
+    if (adj?.maxTokens === undefined) return false;
+    this.adjusted = adj;
+    const asked = this.ctx.req.maxTokens ?? DEFAULT_COMPLETION_TOKENS;
+    const size = resolved.contextLength === undefined ? '' : ` of ${resolved.contextLength} tokens`;
+    this.adjustedWhy = `maxTokens lowered from ${asked} to ${adj.maxTokens} to fit ${this.model}'s context${size} (${why})`;
+    return true;
   }
 
   private async attempt(resolved: ResolvedModel, release: () => void): Promise<AttemptOutcome> {

@@ -59,6 +59,24 @@ export function estimateContextTokens(req: {
   return Math.ceil(chars / CHARS_PER_TOKEN) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
 }
 
+/** Fewest answer tokens worth lowering maxTokens to; with less room the engine moves to the next model. */
+export const MIN_FITTED_ANSWER_TOKENS = 16;
+
+/**
+ * The maxTokens that lets this request's prompt and answer fit a context of `contextLength` tokens
+ * (CONTEXT_MARGIN_TOKENS kept free), when that is below what the request asked and still at least
+ * MIN_FITTED_ANSWER_TOKENS; else undefined (it fits as asked, or the prompt alone leaves no room).
+ */
+export function maxTokensToFit(
+  req: Parameters<typeof estimateContextTokens>[0],
+  contextLength: number,
+): number | undefined {
+  const asked = req.maxTokens ?? DEFAULT_COMPLETION_TOKENS;
+  const prompt = estimateContextTokens({ ...req, maxTokens: 0 });
+  const room = contextLength - prompt - CONTEXT_MARGIN_TOKENS;
+  return room >= MIN_FITTED_ANSWER_TOKENS && room < asked ? room : undefined;
+}
+
 /** Why `model` cannot serve a request with these needs, or undefined when it can (or nobody knows). */
 export function unmetNeed(
   needs: RequestNeeds,
