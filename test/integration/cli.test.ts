@@ -2,10 +2,12 @@
 // --json output, exit codes and help.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CompleteResult, Status } from '../../protocol/types';
 import { FAULT_MODELS, FIXED_ANSWER, startFaultServer, type FaultServer } from '../fixtures/faultServer';
+import { writeGguf } from '../fixtures/genGguf';
 import { CLI, spawnCli, tmpDir, waitForDaemonFile, writeConfig, type Spawned } from '../helpers/daemon';
 
 /** Run the CLI without blocking this process: the fault server lives here and must keep answering. */
@@ -153,5 +155,45 @@ describe('backstop CLI: exit codes as documented (issue 18)', () => {
     } finally {
       await fault.close();
     }
+  });
+});
+
+describe('backstop complete on a small-context local model (issue 18)', () => {
+  it('at its defaults, maxTokens is lowered to what fits and the trace says so', async () => {
+    const dir = tmpDir();
+    const models = path.join(dir, 'models');
+    fs.mkdirSync(models);
+    // A 256-token context: the prompt plus the default 256-token answer does not fit, a shorter answer does.
+    writeGguf(path.join(models, 'tiny.gguf'), { ctx: 256, seed: 5 });
+    const cfg = writeConfig(dir, {
+      providers: [
+        {
+          id: 'local',
+          type: 'local',
+          modelsDirs: [models],
+          threads: 1,
+          scan: { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false },
+        },
+      ],
+      chain: ['local/tiny'],
+    });
+    const r = await cli([
+      'complete',
+      'hello',
+      '--model',
+      'local/tiny',
+      '--json',
+      '--config',
+      cfg,
+      '--state-dir',
+      path.join(dir, 'state'),
+    ]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const c = JSON.parse(r.stdout) as CompleteResult;
+    assert.equal(c.modelUsed, 'local/tiny');
+    const a = c.attempts.at(-1)!;
+    assert.ok(typeof a.adjustments?.maxTokens === 'number' && a.adjustments.maxTokens < 256, JSON.stringify(a));
+    assert.match(a.message ?? '', /maxTokens lowered from 256 to \d+ to fit local\/tiny's context of 256 tokens/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
