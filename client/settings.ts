@@ -17,8 +17,21 @@ export const DAEMON_SETTINGS = [
   'inline.chain',
   'inline.timeoutMs',
   'inline.maxTokens',
+  'inline.budgetMs',
+  'chat.chain',
 ] as const;
 export type DaemonSetting = (typeof DAEMON_SETTINGS)[number];
+
+/** Settings whose daemon config path is not their own key (per-purpose chains and budgets). */
+const CONFIG_PATHS: Partial<Record<DaemonSetting, readonly string[]>> = {
+  'inline.budgetMs': ['purposes', 'inline', 'budgetMs'],
+  'chat.chain': ['purposes', 'chat', 'chain'],
+};
+
+/** The daemon config path a setting feeds ("inline.budgetMs" → ["purposes", "inline", "budgetMs"]). */
+export function configPathOf(key: DaemonSetting): readonly string[] {
+  return CONFIG_PATHS[key] ?? key.split('.');
+}
 
 /** Settings the client uses itself. */
 export const CLIENT_SETTINGS = {
@@ -46,7 +59,10 @@ export function configSubset(get: SettingGetter, changed: (key: DaemonSetting) =
     if (!changed(key)) continue;
     any = true;
     const value = get(key);
-    if (key === 'providers' || key === 'local.modelsDirs') {
+    const path = CONFIG_PATHS[key];
+    if (path) {
+      if (value !== undefined) setPath(out, path, value);
+    } else if (key === 'providers' || key === 'local.modelsDirs') {
       out.providers = withModelsDirs(get('providers'), get('local.modelsDirs'));
     } else if (key.startsWith('inline.')) {
       if (value !== undefined) inline[key.slice('inline.'.length)] = value;
@@ -87,6 +103,7 @@ function uniqueId(base: string, list: unknown[]): string {
 
 /** The setting a daemon config path came from ("inline.timeoutMs" → "backstop.inline.timeoutMs"). */
 export function settingForConfigPath(path: string): string {
+  for (const [key, p] of Object.entries(CONFIG_PATHS)) if (path.startsWith(p.join('.'))) return `${SECTION}.${key}`;
   const parts = path.split('.');
   const two = parts.slice(0, 2).join('.');
   if ((DAEMON_SETTINGS as readonly string[]).includes(two)) return `${SECTION}.${two}`;
@@ -97,8 +114,19 @@ export function settingForConfigPath(path: string): string {
 /** Find the config path a daemon validation message names (it starts with "<path>: …" per formatIssues). */
 export function configPathInMessage(message: string): string | undefined {
   const m =
-    /(?:^|[\s;'"`])((?:providers|chain|strategy|timeoutMs|maxRetries|autoSwitch|monitorVram|inline)(?:\.[\w-]+)*)\b/.exec(
+    /(?:^|[\s;'"`])((?:providers|chain|strategy|timeoutMs|maxRetries|autoSwitch|monitorVram|inline|purposes)(?:\.[\w-]+)*)\b/.exec(
       message,
     );
   return m?.[1];
+}
+
+/** out[a][b][c] = value, creating the objects on the way. */
+function setPath(out: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = out;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    cur = (cur[k] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) cur[last] = value;
 }

@@ -35,14 +35,23 @@ const common = {
     .optional(),
 };
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+/**
+ * A provider's own limits (an org key's requests and tokens per minute). With `state.redis` every
+ * daemon of the team draws from one shared bucket; without it each daemon keeps its own.
+ */
+export const rateLimitSchema = z.strictObject({
+  requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+});
+
 const cloudCommon = {
   ...common,
   baseUrl: z.url().optional(),
   /** Name of the environment variable holding the API key. The key itself never goes in a file. */
-  apiKeyEnv: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-    .optional(),
+  apiKeyEnv: envName.optional(),
+  rateLimit: rateLimitSchema.optional(),
   models: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), z.string()).optional(),
 };
@@ -101,6 +110,48 @@ const cloudVariants = Object.values(cloudProviderSchemas) as [CloudVariant, ...C
 export const cloudProviderSchema = z.discriminatedUnion('type', cloudVariants);
 
 export const providerSchema = z.union([localProviderSchema, cloudProviderSchema]);
+
+/** Ghost text is useless once the user has typed on: a first token within this long, or hedge. */
+export const DEFAULT_INLINE_BUDGET_MS = 400;
+
+function purposeSchema(budgetMs: number | null) {
+  return z
+    .strictObject({
+      chain: z.array(z.string()).default([]),
+      budgetMs: z.number().int().min(50).max(600_000).nullable().default(budgetMs),
+    })
+    .prefault({});
+}
+
+/** A redis:// or rediss:// URL without a password: passwords come from passwordEnv, never from a file. */
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL, e.g. redis://redis.internal:6379/0')
+  .refine((u) => !/^rediss?:\/\/[^/@]*:[^/@]*@/.test(u), {
+    message: 'the URL carries a password: remove it and name an environment variable holding it in passwordEnv',
+  });
+
+/** Team state (docs/team.md): circuits, cooldowns, health windows, rate limits shared by every daemon. */
+export const redisStateSchema = z.strictObject({
+  url: redisUrl,
+  /** Key prefix, so several teams (or test runs) can share one Redis. */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - (at most 64)')
+    .default('backstop:'),
+  usernameEnv: envName.optional(),
+  passwordEnv: envName.optional(),
+  /** TLS beyond what rediss:// turns on: a private CA, the server name, or (tests only) no verification. */
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional(),
+      servername: z.string().min(1).optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
+  /** Longest wait for one Redis call on a request's path; past it the daemon goes on with its local state. */
+  timeoutMs: z.number().int().min(5).max(5000).default(150),
+});
 
 export const configSchema = z.strictObject({
   providers: z.array(providerSchema).default([]),
@@ -180,6 +231,20 @@ export const configSchema = z.strictObject({
         .default(8 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * Per purpose (inline ghost text, the Complete command, chat through vscode.lm, gateway clients): its
+   * own chain (empty: the main chain; inline falls back to inline.chain first) and a latency budget: no
+   * first token within budgetMs and the next model is hedged in; a model whose recent p95 first-token
+   * time exceeds the budget is tried last. null: no budget.
+   */
+  purposes: z
+    .strictObject({
+      inline: purposeSchema(DEFAULT_INLINE_BUDGET_MS),
+      complete: purposeSchema(null),
+      chat: purposeSchema(null),
+      gateway: purposeSchema(null),
+    })
+    .prefault({}),
   privacy: z
     .strictObject({
       localOnly: z
@@ -191,6 +256,8 @@ export const configSchema = z.strictObject({
         ),
     })
     .prefault({}),
+  /** Where state lives besides this daemon: absent, each daemon learns alone. */
+  state: z.strictObject({ redis: redisStateSchema.optional() }).prefault({}),
   inline: z
     .strictObject({
       chain: z.array(z.string()).default([]),
@@ -207,6 +274,8 @@ export type LocalProviderConfig = z.infer<typeof localProviderSchema>;
 export type CloudProviderConfig = z.infer<typeof cloudProviderSchema>;
 export type ProviderType = ProviderConfig['type'];
 export type CloudProviderType = keyof typeof cloudProviderSchemas;
+export type RedisStateConfig = z.infer<typeof redisStateSchema>;
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 
 /** The defaults of PROTOCOL.md. */
 export function defaultConfig(): Config {

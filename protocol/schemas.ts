@@ -328,6 +328,22 @@ export const Status = z.object({
   lastFallback: LastFallback.optional(),
   topRecommendation: z.string().optional(),
   /**
+   * Each purpose's chain (resolved: the main chain when it has none of its own), latency budget, and
+   * whether the budget holds over its recent requests (share within budget, p95 first-token time).
+   */
+  purposes: z
+    .record(
+      z.enum(PURPOSES),
+      z.object({
+        chain: z.array(z.string()),
+        budgetMs: z.number().nullable(),
+        requests: count,
+        withinBudget: z.number().min(0).max(1).optional(),
+        p95FirstTokenMs: ms.optional(),
+      }),
+    )
+    .optional(),
+  /**
    * Offline mode: cloud hosts that cannot be reached are skipped without a call until a probe finds
    * them again. `network`: the whole network is down ("offline — local models").
    */

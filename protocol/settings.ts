@@ -58,6 +58,7 @@ export interface SettingDeclaration {
 
 const config = configSchema.shape;
 const inline = config.inline.unwrap().shape;
+const purposes = config.purposes.unwrap().shape;
 
 /** Every key of a union of object types. */
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
@@ -98,6 +99,10 @@ const PROVIDER_FIELDS = {
   },
   headers: { description: 'Extra HTTP headers sent with every request. No API keys here.' },
   anthropicVersion: { description: 'The `anthropic-version` header to send.' },
+  rateLimit: {
+    description:
+      "The provider's own limits (requestsPerMinute, tokensPerMinute): Backstop keeps under them, shared by the team with state.redis.",
+  },
 } satisfies Record<ProviderField, PropertyMeta>;
 
 /** Files whose text is secrets by convention: requests from them stay local unless the user says otherwise. */
@@ -194,6 +199,27 @@ export const SETTINGS = {
     schema: inline.maxTokens,
     daemon: 'inline.maxTokens',
     meta: { order: 23, description: 'Most tokens an inline completion may generate.' },
+  },
+  'backstop.inline.budgetMs': {
+    schema: purposes.inline.unwrap().shape.budgetMs,
+    daemon: 'purposes.inline.budgetMs',
+    meta: {
+      order: 24,
+      markdownDescription:
+        'Latency budget of inline completions, in milliseconds: no first token by then and the next model in ' +
+        'the chain is started too (hedged); models whose recent p95 first-token time exceeds it are tried ' +
+        'last. `null`: no budget.',
+    },
+  },
+  'backstop.chat.chain': {
+    schema: purposes.chat.unwrap().shape.chain,
+    daemon: 'purposes.chat.chain',
+    meta: {
+      order: 28,
+      markdownDescription:
+        'Chain for chat through the "Backstop" language model (Copilot Chat and other `vscode.lm` users). ' +
+        'Empty: the main `backstop.chain`.',
+    },
   },
   'backstop.inline.debounceMs': {
     schema: z.number().int().min(0).max(5000).default(300),

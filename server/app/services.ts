@@ -30,6 +30,8 @@ import type { DaemonLogger } from './logger';
 import { ModelCatalog } from '../discovery/modelCatalog';
 import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
 import { OfflineMonitor } from './offlineMonitor';
+import { PurposeStats, purposeChain } from '../core/purposeStats';
+import { PURPOSES } from '../../protocol/enums';
 import { FitTable } from '../system/fitTable';
 import { SYSTEM_FIRST_SNAPSHOT_DELAY_MS, SystemMonitor } from '../system/systemSource';
 import { VERSION } from './version';
@@ -58,6 +60,8 @@ export class Services {
   readonly queue: RequestQueue;
   readonly registry: ProviderRegistry;
   readonly offline: OfflineMonitor;
+  /** Whether each purpose's latency budget holds (recent first-token times). */
+  readonly purposeStats = new PurposeStats();
   readonly benchmarks: BenchmarkStore;
   readonly system: SystemMonitor;
   readonly catalog: ModelCatalog;
@@ -459,8 +463,20 @@ export class Services {
       inFlight: this.inFlight,
       ...(this.lastFallback ? { lastFallback: this.lastFallback } : {}),
       ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),
+      purposes: this.purposesStatus(),
       ...(offline ? { offline } : {}),
     };
+  }
+
+  /** Each purpose's chain, budget and how the budget holds (Status.purposes). */
+  private purposesStatus(): NonNullable<Status['purposes']> {
+    const cfg = this.state.config;
+    const out = {} as NonNullable<Status['purposes']>;
+    for (const p of PURPOSES) {
+      const budgetMs = cfg.purposes[p].budgetMs;
+      out[p] = { chain: purposeChain(cfg, p), budgetMs, ...this.purposeStats.summary(p, budgetMs) };
+    }
+    return out;
   }
 
   /** One `backstop/queueChanged` per event-loop turn, with the queue as it stands then, and only when

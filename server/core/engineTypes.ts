@@ -92,6 +92,11 @@ export type EngineEvent =
 /** A completion with its chain already resolved by the daemon (named chains expanded, defaults applied). */
 export interface EngineRequest extends CompleteParams {
   chain: string[];
+  /**
+   * The purpose's latency budget (config purposes.<purpose>.budgetMs): no first token within it and the
+   * next model is hedged in; models whose recent p95 first-token time exceeds it are tried last.
+   */
+  budgetMs?: number;
 }
 
 export interface RunOptions {

@@ -7,7 +7,14 @@ import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engi
 import { EngineError } from './engineError';
 import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
 import { contentPolicyMessage, endsRequest } from './retryPolicy';
-import { dedupe, estimateContextTokens, fitsAfterOverflow, hedgeDelayMs, orderChain } from './strategies';
+import {
+  dedupe,
+  estimateContextTokens,
+  fitsAfterOverflow,
+  hedgeAfterMs,
+  orderChain,
+  orderForBudget,
+} from './strategies';
 import { needsOf, type RequestNeeds } from './requirements';
 import { PRIVACY_SKIP, privacyError, privacyForbids } from './privacy';
 import { StreamGate } from './streamGate';
@@ -68,10 +75,8 @@ export class RequestRun implements LaneContext {
     );
     try {
       const strategy = this.req.strategy ?? this.cfg.strategy;
-      const won = await this.race(
-        orderChain(strategy, this.chain, this.deps.health, this.deps.random),
-        strategy === 'fastest',
-      );
+      const order = orderChain(strategy, this.chain, this.deps.health, this.deps.random);
+      const won = await this.race(orderForBudget(order, this.deps.health, this.req.budgetMs), strategy === 'fastest');
       return this.result(won);
     } finally {
       clock.clearTimeout(timer);
@@ -162,7 +167,8 @@ export class RequestRun implements LaneContext {
 
   private race(order: string[], parallel: boolean): Promise<Won> {
     const { clock, health } = this.deps;
-    const hedging = !parallel && this.cfg.hedging.enabled;
+    // A latency budget hedges too: the next model starts when the budget passes without a first token.
+    const hedging = !parallel && (this.cfg.hedging.enabled || this.req.budgetMs !== undefined);
     const running = new Map<Lane, Promise<void>>();
     const hedgeTimers = new Map<Lane, unknown>();
     let next = 0;
@@ -207,7 +213,10 @@ export class RequestRun implements LaneContext {
         return false;
       };
       const armHedge = (lane: Lane) => {
-        const delayMs = hedging && next < order.length ? hedgeDelayMs(this.cfg.hedging, health, lane.model) : undefined;
+        const delayMs =
+          hedging && next < order.length
+            ? hedgeAfterMs(this.cfg.hedging, health, lane.model, this.req.budgetMs)
+            : undefined;
         if (delayMs === undefined) return;
         hedgeTimers.set(
           lane,

@@ -98,3 +98,25 @@ export function hedgeDelayMs(hedging: Config['hedging'], health: HealthView, mod
   if (!hedging.enabled) return undefined;
   return hedging.delayMs === 'p95' ? health.ttftP95(model) : hedging.delayMs;
 }
+
+/**
+ * A latency budget: models whose recent p95 first-token time exceeds it go last (in their order), so
+ * a model known to be too slow for the purpose is tried only when the others cannot answer.
+ */
+export function orderForBudget(models: readonly string[], health: HealthView, budgetMs: number | undefined): string[] {
+  if (budgetMs === undefined) return [...models];
+  const over = (m: string) => (health.ttftP95(m) ?? 0) > budgetMs;
+  return [...models.filter((m) => !over(m)), ...models.filter(over)];
+}
+
+/** When to hedge: the hedging setting's delay or the request's latency budget, whichever comes first. */
+export function hedgeAfterMs(
+  hedging: Config['hedging'],
+  health: HealthView,
+  model: string,
+  budgetMs: number | undefined,
+): number | undefined {
+  const delay = hedgeDelayMs(hedging, health, model);
+  if (budgetMs === undefined) return delay;
+  return delay === undefined ? budgetMs : Math.min(delay, budgetMs);
+}

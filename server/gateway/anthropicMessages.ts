@@ -79,7 +79,7 @@ export async function handleMessages(
   if (!context.ok) return sendJson(res, 400, anthropicError(400, context.message));
   let chain: string[];
   try {
-    chain = chainFor(s, completions, { model: body.model });
+    chain = chainFor(s, completions, { model: body.model, purpose: context.value.purpose });
   } catch (e) {
     const err = toRpcError(e);
     return sendJson(

@@ -64,6 +64,7 @@ export async function handleOpenAi(
   try {
     chain = chainFor(s, completions, {
       model: body.model ?? body.models?.[0] ?? 'backstop',
+      purpose: context.value.purpose,
       ...(body.models != null ? { models: body.models } : {}),
       ...(body.fallbacks != null ? { fallbacks: body.fallbacks } : {}),
     });

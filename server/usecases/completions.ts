@@ -9,6 +9,7 @@ import { isEngineError } from '../core/engine';
 import { failedEvent, fellBack } from '../core/eventHistory';
 import { RpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
+import { purposeChain } from '../core/purposeStats';
 
 /** The id a mock answer carries: never a real model, so no caller can mistake it for one. */
 export const MOCK_MODEL = 'backstop/mock';
@@ -65,19 +66,22 @@ export class CompletionService {
   /** `p` is validated already (the handler table or the gateway's own schema did it). */
   async complete(p: CompleteParams, signal: AbortSignal, hooks: CompletionHooks = {}): Promise<CompleteResult> {
     const s = this.s;
-    const chain = this.resolveChain(p.chain);
+    const cfg = s.state.config;
+    const chain = this.resolveChain(p.chain ?? purposeChain(cfg, p.purpose));
+    const budgetMs = p.purpose === undefined ? null : cfg.purposes[p.purpose].budgetMs;
     // The daemon-wide guard applies to every front end; a request can only add to it.
     const localOnly = p.localOnly === true || s.state.config.privacy.localOnly;
     const requestId = crypto.randomUUID();
     const started = s.clock.now();
+    let firstAt: number | undefined;
     s.requestStarted();
     try {
       const result = await s.engine.run(
-        { ...p, chain, ...(localOnly ? { localOnly } : {}) },
+        { ...p, chain, ...(localOnly ? { localOnly } : {}), ...(budgetMs === null ? {} : { budgetMs }) },
         {
           requestId,
           signal,
-          ...(hooks.onDelta ? { onDelta: hooks.onDelta } : {}),
+          ...(hooks.onDelta ? { onDelta: firstDelta(hooks.onDelta, () => (firstAt ??= s.clock.now())) } : {}),
           ...(hooks.onToolCallDelta ? { onToolCallDelta: hooks.onToolCallDelta } : {}),
           ...(hooks.upstreamStream === false ? { upstreamStream: false } : {}),
           onReset: (model) => hooks.onReset?.(model),
@@ -86,6 +90,8 @@ export class CompletionService {
         },
       );
       s.stats.record({ modelUsed: result.modelUsed, fallback: result.fallbackOccurred, ok: true });
+      // A caller that takes the answer in one piece gets its "first token" with the whole answer.
+      if (p.purpose) s.purposeStats.record(p.purpose, (firstAt ?? s.clock.now()) - started);
       return result;
     } catch (e) {
       if (isEngineError(e) && e.code === ErrorCodes.Exhausted && s.state.config.mockGeneration) {
@@ -163,5 +169,16 @@ function mockResult(reason: string, attempts: Attempt[], latencyMs: number): Com
     queuedMs: 0,
     usage: { promptTokens: 0, completionTokens: 0 },
     finishReason: 'stop',
+  };
+}
+
+/** `onDelta` that first calls `mark` (once per delta; `mark` keeps only the first). */
+function firstDelta(
+  onDelta: (delta: string, model: string) => void,
+  mark: () => void,
+): (delta: string, model: string) => void {
+  return (delta, model) => {
+    mark();
+    onDelta(delta, model);
   };
 }

@@ -6,6 +6,7 @@ import {
   configFromSettings,
   configPathInMessage,
   configSubset,
+  configPathOf,
   DAEMON_SETTINGS,
   settingForConfigPath,
   withModelsDirs,
@@ -69,11 +70,23 @@ test('package.json contributes every daemon setting with the daemon default', ()
     const prop = props[`backstop.${key}`];
     assert.ok(prop, `backstop.${key} is not contributed`);
     if (key === 'local.modelsDirs' || key === 'providers') continue;
-    const expected = key.startsWith('inline.')
-      ? (defaults.inline as Record<string, unknown>)[key.slice(7)]
-      : defaults[key];
+    const expected = configPathOf(key).reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], defaults);
     assert.deepEqual(prop.default, expected, `default of backstop.${key}`);
   }
   assert.deepEqual([props['backstop.timeoutMs']?.minimum, props['backstop.timeoutMs']?.maximum], [5000, 120_000]);
   assert.deepEqual([props['backstop.maxRetries']?.minimum, props['backstop.maxRetries']?.maximum], [0, 10]);
+});
+
+test('per-purpose settings feed their purposes.* config paths', () => {
+  const values: Record<string, unknown> = { 'chat.chain': ['local/a'], 'inline.budgetMs': 250, 'inline.maxTokens': 16 };
+  const cfg = configSubset(
+    (k) => values[k],
+    (k) => k in values,
+  );
+  assert.deepEqual(cfg, {
+    purposes: { chat: { chain: ['local/a'] }, inline: { budgetMs: 250 } },
+    inline: { maxTokens: 16 },
+  });
+  assert.equal(settingForConfigPath('purposes.inline.budgetMs'), 'backstop.inline.budgetMs');
+  assert.equal(settingForConfigPath('purposes.chat.chain.0'), 'backstop.chat.chain');
 });
