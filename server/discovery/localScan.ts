@@ -37,19 +37,38 @@ const SCAN_CONCURRENCY = 4;
 const MIN_GGUF_BYTES = 24;
 const METADATA_CACHE_MAX = 512;
 
-/** The folders where LM Studio, Hugging Face, node-llama-cpp and llama.cpp keep models; each can be turned off. */
-export function wellKnownDirs(homeDir: string, scan: LocalScanOptions['scan']): string[] {
+/** The environment variables other tools read for their caches (a subset of process.env). */
+export type CacheEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The folders where LM Studio, Hugging Face, node-llama-cpp and llama.cpp keep models; each can be
+ * turned off. The tools' own environment variables move their caches, and are honoured as they do:
+ * Hugging Face HF_HUB_CACHE (or the older HUGGINGFACE_HUB_CACHE), else HF_HOME/hub, else
+ * XDG_CACHE_HOME/huggingface/hub; llama.cpp LLAMA_CACHE, else XDG_CACHE_HOME/llama.cpp. An empty
+ * variable counts as unset.
+ */
+export function wellKnownDirs(homeDir: string, scan: LocalScanOptions['scan'], env: CacheEnv = process.env): string[] {
   const on = (k: keyof NonNullable<LocalScanOptions['scan']>) => scan?.[k] !== false;
+  const v = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
+  const cacheHome = v('XDG_CACHE_HOME') ?? path.join(homeDir, '.cache');
   const dirs: string[] = [];
   if (on('lmStudio'))
     dirs.push(path.join(homeDir, '.lmstudio', 'models'), path.join(homeDir, '.cache', 'lm-studio', 'models'));
-  if (on('huggingFace')) dirs.push(path.join(homeDir, '.cache', 'huggingface', 'hub'));
+  if (on('huggingFace')) {
+    const hfHome = v('HF_HOME');
+    dirs.push(
+      v('HF_HUB_CACHE') ??
+        v('HUGGINGFACE_HUB_CACHE') ??
+        (hfHome ? path.join(hfHome, 'hub') : path.join(cacheHome, 'huggingface', 'hub')),
+    );
+  }
   if (on('nodeLlamaCpp')) dirs.push(path.join(homeDir, '.node-llama-cpp', 'models'));
   if (on('llamaCpp')) {
-    dirs.push(path.join(homeDir, '.cache', 'llama.cpp'));
+    dirs.push(v('LLAMA_CACHE') ?? path.join(cacheHome, 'llama.cpp'));
     if (process.platform === 'darwin') dirs.push(path.join(homeDir, 'Library', 'Caches', 'llama.cpp'));
   }
-  return dirs;
+  // Hugging Face expands "~" in its variables itself; so do we.
+  return dirs.map((d) => (d === '~' ? homeDir : d.startsWith('~/') ? path.join(homeDir, d.slice(2)) : d));
 }
 
 type Described = GgufDescription;
