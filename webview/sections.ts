@@ -676,7 +676,7 @@ export function monitor(st: ViewState, a: Actions): HTMLElement[] {
   const elapsedMs = first && last ? t(last) - t(first) : 0;
   const spanMs = st.monitorRunning ? st.monitorDurationS * 1000 : elapsedMs;
   return compact([
-    h('h2', {}, 'Health over time'),
+    h('h2', {}, 'Monitoring'),
     h(
       'div',
       { class: 'row' },
