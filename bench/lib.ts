@@ -190,12 +190,12 @@ export interface Daemon extends Proc {
 /** `node dist/cli.js serve --http 0 --state-dir <tmp> --config <file>`, as CI runs it. */
 export async function startDaemon(
   upstreamPort: number,
-  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; config?: Record<string, unknown> } = {},
 ): Promise<Daemon> {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs` first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-bench-'));
   const cfg = path.join(dir, 'config.json');
-  fs.writeFileSync(cfg, JSON.stringify(benchConfig(upstreamPort)));
+  fs.writeFileSync(cfg, JSON.stringify(opts.config ?? benchConfig(upstreamPort)));
   const stateDir = path.join(dir, 'state');
   const t0 = performance.now();
   const child = spawn(

@@ -6,7 +6,9 @@
 // Knobs (environment): BENCH_AGE_REQUESTS (default 3000; 20000 for the full figure), BENCH_ROUNDS (5),
 // BENCH_SEQ (300 one-at-a-time requests per arm), BENCH_BATCH (600 requests per arm and round under
 // load), BENCH_CPU_PROF=<dir> (run the main daemon under --cpu-prof, profile written there on exit),
-// BENCH_NO_WRITE=1 (print only).
+// BENCH_NO_WRITE=1 (print only), BENCH_LOCAL_RUNS (5 measured generations per arm; 0 skips the local
+// figure), BENCH_NO_VSCODE=1 (skips the extension-host activation figure).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +33,7 @@ import {
   startUpstream,
   type Target,
 } from './lib';
+import { localRatio, measureLocal, type LocalResult } from './local';
 import { offlineBench } from './offline';
 
 const env = (k: string, d: number): number => {
@@ -42,6 +45,10 @@ const ROUNDS = env('BENCH_ROUNDS', 5);
 const SEQ = env('BENCH_SEQ', 300);
 const BATCH = env('BENCH_BATCH', 600);
 const COLD_REPS = env('BENCH_COLD_REPS', 5);
+const LOCAL_RUNS = process.env.BENCH_LOCAL_RUNS === '0' ? 0 : env('BENCH_LOCAL_RUNS', 5);
+const LOCAL_MAX_TOKENS = 128;
+/** Idle RSS is read this long after start: after the daemon's first system snapshot (2 s). */
+const IDLE_RSS_AFTER_MS = 3000;
 
 export interface Figure {
   id: string;
@@ -70,6 +77,10 @@ export interface Results {
     /** The age run: requests served so far, RSS (MiB), req/s of the chunk. */
     age: { requests: number; rssMiB: number; rps: number }[];
     coldStart: { nodeMs: number[]; daemonMs: number[] };
+    /** Generation tokens/s of each measured run, local GGUF, direct and through Backstop. */
+    local?: LocalResult;
+    /** The extension's activation in the extension host, ms. */
+    activation?: { activationMs: number; loadMs: number; activateMs: number };
   };
 }
 
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
     const profDir = process.env.BENCH_CPU_PROF;
     const a = await startDaemon(upstream.port, profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {});
     daemons.push(a);
-    await sleep(1500);
+    await sleep(IDLE_RSS_AFTER_MS);
     const idleRss = rssMiB(a.pid);
     const gw = gatewayTarget(a);
     let served = 0;
@@ -220,6 +231,13 @@ async function main(): Promise<void> {
     log('offline: network down, chain [cloud, cloud, local]');
     const offline = await offlineBench();
 
+    let local: LocalResult | undefined;
+    if (LOCAL_RUNS > 0) {
+      log(`local tokens/s: ${LOCAL_RUNS} runs per arm`);
+      local = await measureLocal(LOCAL_RUNS, LOCAL_MAX_TOKENS);
+    }
+    const activation = process.env.BENCH_NO_VSCODE ? undefined : measureActivation();
+
     const q = (x: Arm, p: number, f = lat): number => quantile(f(x), p);
     const added = (arms: Arm[], p: number, f = lat): { v: number; noise: number } => ({
       v: q(arms[1]!, p, f) - q(arms[0]!, p, f),
@@ -275,7 +293,15 @@ async function main(): Promise<void> {
         2.5,
         `${round(coldDaemon, 0)} ms vs ${round(coldNode, 0)} ms (medians of ${COLD_REPS})`,
       ),
-      fig('idleRss', 'idle RSS', idleRss, 'MiB', 'le', 70, 'main daemon, 1.5 s after start, before any request'),
+      fig(
+        'idleRss',
+        'idle RSS',
+        idleRss,
+        'MiB',
+        'le',
+        70,
+        `main daemon, ${IDLE_RSS_AFTER_MS / 1000} s after start (after its first system snapshot), before any request`,
+      ),
       fig(
         'rssGrowth',
         `RSS growth after ${served.toLocaleString('en')} requests`,
@@ -312,6 +338,32 @@ async function main(): Promise<void> {
         50,
         offline.detail,
       ),
+      ...(activation
+        ? [
+            fig(
+              'activation',
+              'extension activation in the extension host',
+              activation.activationMs,
+              'ms',
+              'le',
+              50,
+              `loading ${round(activation.loadMs, 1)} ms + activate() ${round(activation.activateMs, 1)} ms (api.activation)`,
+            ),
+          ]
+        : []),
+      ...(local
+        ? [
+            fig(
+              'localTps',
+              'local tokens/s through Backstop, % of direct node-llama-cpp',
+              localRatio(local),
+              '%',
+              'ge',
+              97,
+              `${round(median(local.backstop), 1)} vs ${round(median(local.direct), 1)} tok/s (medians of ${local.direct.length}, ${local.maxTokens} tokens, ${local.threads} thread, generated 100 M-parameter GGUF)`,
+            ),
+          ]
+        : []),
     ];
     const pick = (arms: Arm[], f = lat) => ({
       direct: percentiles(f(arms[0]!)),
@@ -339,6 +391,8 @@ async function main(): Promise<void> {
         ],
         age,
         coldStart: { nodeMs: nodeMs.map((x) => round(x, 1)), daemonMs: daemonMs.map((x) => round(x, 1)) },
+        ...(local ? { local } : {}),
+        ...(activation ? { activation } : {}),
       },
     };
     printTable(results);
@@ -353,6 +407,34 @@ async function main(): Promise<void> {
   } finally {
     for (const d of daemons) await d.stop();
     await upstream.stop();
+  }
+}
+
+/**
+ * The extension's activation time in a real extension host: the harness of the vscode layer, running
+ * only test/vscode/activation.test.ts, which writes api.activation to a file. Undefined (and said so)
+ * when the host cannot run here.
+ */
+function measureActivation(): Results['series']['activation'] {
+  log('extension activation (extension host)');
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-bench-act-')), 'activation.json');
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'testVscode.mjs')], {
+    env: {
+      ...process.env,
+      BACKSTOP_SKIP_BUILD: '1',
+      BACKSTOP_VSCODE_GREP: 'activation time',
+      BACKSTOP_BENCH_ACTIVATION: out,
+    },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  try {
+    return JSON.parse(fs.readFileSync(out, 'utf8')) as Results['series']['activation'];
+  } catch {
+    log(`no activation figure: the extension-host run said ${(r.stdout + r.stderr).trim().slice(-500)}`);
+    return undefined;
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }
 }
 
