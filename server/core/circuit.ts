@@ -10,6 +10,7 @@
 // A 429 does not trip the breaker: it pauses the model ("cooling down") until its Retry-After.
 import { humanDuration, humanWait } from '../../protocol/humanTime';
 import type { CircuitState, FailureKind } from '../../protocol/types';
+import type { SharedCircuitEvent } from './sharedHealth';
 
 export interface CircuitConfig {
   failureThreshold: number;
@@ -70,6 +71,38 @@ export class Circuit {
 
   snapshot(): CircuitSnapshot {
     return { ...this.s, window: [...this.s.window] };
+  }
+
+  /** The fields other daemons hear about (no copy of the window: this runs on every call). */
+  marks(): { state: BreakerState; openUntil: number | undefined; coolingUntil: number | undefined; opens: number } {
+    const { state, openUntil, coolingUntil, opens } = this.s;
+    return { state, openUntil, coolingUntil, opens };
+  }
+
+  /**
+   * What another daemon learnt (docs/team.md): an opening later than ours replaces ours, a probe that
+   * succeeded elsewhere closes ours, a longer pause extends ours. Returns why, when anything changed.
+   */
+  adopt(ev: SharedCircuitEvent, now: number, cfg: CircuitConfig): string | undefined {
+    if (ev.type === 'cooling') {
+      if ((this.s.coolingUntil ?? 0) >= ev.until || ev.until <= now) return undefined;
+      this.s.coolingUntil = ev.until;
+      return `another daemon was rate limited; cooling down for ${humanWait(ev.until - now)}`;
+    }
+    if (ev.type === 'closed') {
+      if (this.s.state === 'closed') return undefined;
+      this.s = { state: 'closed', consecutiveFailures: 0, window: [], opens: 0, rateLimitStreak: 0 };
+      this.probeSince = undefined;
+      return 'a probe from another daemon succeeded';
+    }
+    if (ev.until <= now) return undefined;
+    const until = Math.min(ev.until, now + longestCooldown(cfg));
+    if (this.s.state === 'open' && (this.s.openUntil ?? 0) >= until) return undefined;
+    this.s.state = 'open';
+    this.s.openUntil = until;
+    this.s.opens = Math.max(this.s.opens, ev.opens);
+    this.probeSince = undefined;
+    return `circuit opened by another daemon; skipped for ${humanDuration(Math.max(0, until - now))}`;
   }
 
   get consecutiveFailures(): number {

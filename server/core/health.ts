@@ -5,6 +5,7 @@ import type { CircuitState, FailureKind, ModelHealth } from '../../protocol/type
 import { Circuit, COUNTS_AGAINST_MODEL, type Admission, type CircuitConfig, type CircuitSnapshot } from './circuit';
 import type { Clock, Store } from './types';
 import { restoreHealth, type PersistedModel } from './healthPersistence';
+import type { SharedCircuitEvent, SharedHealth } from './sharedHealth';
 
 export type { CircuitConfig } from './circuit';
 
@@ -21,7 +22,12 @@ export interface HealthDeps {
   config: () => CircuitConfig;
   store?: Store;
   onTransition?: (model: string, from: CircuitState, to: CircuitState, why: string) => void;
+  /** The team's shared state (server/shared/ on Redis); absent, this daemon learns alone. */
+  shared?: SharedHealth;
 }
+
+/** While another daemon probes a model, ask again after this long (its result arrives by pub/sub). */
+export const SHARED_PROBE_BUSY_RETRY_MS = 500;
 
 interface ModelRecord extends Omit<PersistedModel, 'circuit'> {
   circuit: Circuit;
@@ -44,7 +50,14 @@ export class HealthRegistry {
     if (!r) return { ok: true, probe: false };
     // Not persisted: a probe slot means nothing after a restart, and this runs on every request.
     this.refresh(model, r);
-    return r.circuit.admit(this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const adm = r.circuit.admit(now);
+    // One probe per interval across the team: the shared lease decides which daemon sends it.
+    if (adm.ok && adm.probe && this.deps.shared?.probeLease(model, true) === 'busy') {
+      r.circuit.releaseProbe();
+      return { ok: false, until: now + SHARED_PROBE_BUSY_RETRY_MS, reason: SHARED_PROBE_BUSY };
+    }
+    return adm;
   }
 
   /** Why the model is refused right now, without taking a probe slot; undefined = callable. */
@@ -52,12 +65,23 @@ export class HealthRegistry {
     const r = this.models.get(model);
     if (!r) return undefined;
     this.refresh(model, r);
-    return r.circuit.blocked(this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const b = r.circuit.blocked(now);
+    if (b || r.circuit.marks().state !== 'half_open') return b;
+    return this.deps.shared?.probeLease(model, false) === 'busy'
+      ? { until: now + SHARED_PROBE_BUSY_RETRY_MS, reason: SHARED_PROBE_BUSY }
+      : undefined;
+  }
+
+  /** What another daemon learnt about a model (server/shared/ calls this for every message it hears). */
+  applyShared(model: string, ev: SharedCircuitEvent): void {
+    this.mutate(model, (r, now) => ({ result: undefined, why: r.circuit.adopt(ev, now, this.deps.config()) }), false);
   }
 
   /** An admitted probe that was never run (request cancelled before the call). */
   releaseProbe(model: string): void {
     this.models.get(model)?.circuit.releaseProbe();
+    this.deps.shared?.releaseProbe(model);
   }
 
   onSuccess(model: string, latencyMs: number, ttftMs?: number): void {
@@ -69,6 +93,7 @@ export class HealthRegistry {
         r.latencyEwma === undefined ? latencyMs : r.latencyEwma + LATENCY_EWMA_ALPHA * (latencyMs - r.latencyEwma);
       pushSample(r.latencies, latencyMs);
       if (ttftMs !== undefined) pushSample(r.ttfts, ttftMs);
+      this.deps.shared?.count(model, true);
       return { result: undefined, why: r.circuit.success(this.deps.config()) ?? 'call succeeded' };
     });
   }
@@ -98,6 +123,7 @@ export class HealthRegistry {
       }
       r.failureCount++;
       setLastFailure(r, kind, message, now);
+      this.deps.shared?.count(model, false);
       const opened = r.circuit.failure(now, this.deps.config());
       return { result: undefined, why: opened ?? `${kind}: ${message}` };
     });
@@ -192,6 +218,7 @@ export class HealthRegistry {
       if (!r) continue;
       const from = this.publicState(r, this.deps.clock.now());
       this.models.delete(m);
+      if (r.circuit.marks().state !== 'closed') this.deps.shared?.publish(m, { type: 'closed' });
       if (from !== 'healthy') this.deps.onTransition?.(m, from, 'healthy', 'health reset');
     }
     this.persist();
@@ -218,16 +245,34 @@ export class HealthRegistry {
     if (why) this.emit(model, from, this.publicState(r, now), why);
   }
 
-  /** Run a change to one model, then report a state transition and persist. */
-  private mutate<T>(model: string, fn: (r: ModelRecord, now: number) => { result: T; why: string | undefined }): T {
+  /** Run a change to one model, then report a state transition, tell the team (local changes) and persist. */
+  private mutate<T>(
+    model: string,
+    fn: (r: ModelRecord, now: number) => { result: T; why: string | undefined },
+    local = true,
+  ): T {
     const r = this.record(model);
     this.refresh(model, r);
     const now = this.deps.clock.now();
     const from = this.publicState(r, now);
+    const before = r.circuit.marks();
     const { result, why } = fn(r, now);
+    if (local && this.deps.shared) this.share(model, before, r.circuit.marks());
     this.emit(model, from, this.publicState(r, now), why ?? '');
     this.persist();
     return result;
+  }
+
+  private share(model: string, before: CircuitMarks, after: CircuitMarks): void {
+    const shared = this.deps.shared;
+    if (!shared) return;
+    if (after.state === 'open' && (before.state !== 'open' || before.openUntil !== after.openUntil))
+      shared.publish(model, { type: 'open', until: after.openUntil ?? 0, opens: after.opens });
+    else if (after.state === 'closed' && before.state !== 'closed') shared.publish(model, { type: 'closed' });
+    if ((after.coolingUntil ?? 0) > (before.coolingUntil ?? 0))
+      shared.publish(model, { type: 'cooling', until: after.coolingUntil ?? 0 });
+    // The probe's result is out: the lease goes back for the next interval.
+    if (before.state === 'half_open' && after.state !== 'half_open') shared.releaseProbe(model);
   }
 
   private emit(model: string, from: CircuitState, to: CircuitState, why: string): void {
@@ -256,6 +301,11 @@ export class HealthRegistry {
     return { version: 1, models };
   }
 }
+
+type CircuitMarks = ReturnType<Circuit['marks']>;
+
+/** Recovering, and the probe is another daemon's. */
+const SHARED_PROBE_BUSY = 'recovering: another daemon is probing this model';
 
 function setLastFailure(r: ModelRecord, kind: FailureKind, message: string, now: number): void {
   r.lastFailure = kind;
