@@ -23,6 +23,7 @@ import { CHARS_PER_TOKEN, maxTokensToFit } from '../core/requirements';
 import { RequestQueue } from '../core/queue';
 import { StatsRecorder } from '../core/stats';
 import { EventHistory } from '../core/eventHistory';
+import { memoryPressure, MemoryWatch, type MemoryPressure } from '../core/memoryWatch';
 import type { Clock } from '../core/types';
 import { WaitEstimator } from '../core/waitEstimate';
 import type { DaemonState } from '../state/daemonState';
@@ -67,6 +68,8 @@ export class Services {
   readonly catalog: ModelCatalog;
   readonly engine: Engine;
   readonly fitTable: FitTable;
+  /** monitorVram: memory pressure across system samples. */
+  readonly memory = new MemoryWatch();
   lastFallback: LastFallback | undefined;
   /** Fallbacks and failed requests, persisted (backstop/events, backstop/fallbacks). */
   readonly events: EventHistory;
@@ -111,7 +114,10 @@ export class Services {
     });
     this.benchmarks = new BenchmarkStore(store);
     this.fitTable = new FitTable(this.log);
-    this.system = new SystemMonitor();
+    this.system = new SystemMonitor({
+      onUpdate: () => this.checkMemory(),
+      pollVram: () => state.config.monitorVram,
+    });
     this.registry = new ProviderRegistry({
       logger: this.log,
       redact: (t) => this.log.redact(t),
@@ -350,7 +356,34 @@ export class Services {
     return this.system.snapshot();
   }
 
+  /**
+   * monitorVram: free RAM and VRAM against what the chain's local models need, on every system
+   * sample. Entering pressure is one warning in the log and the top recommendation until it ends.
+   */
+  checkMemory(): MemoryPressure | undefined {
+    const cfg = this.state.config;
+    if (!cfg.monitorVram) {
+      this.memory.reset();
+      return undefined;
+    }
+    const chain = new Set(cfg.chain);
+    const needs = this.catalog
+      .list()
+      .filter((m) => m.kind === 'local' && m.fit && chain.has(m.id))
+      .map((m) => ({ model: m.id, bytes: m.fit!.estimatedRamBytes + m.fit!.estimatedVramBytes }));
+    const budgets = cfg.providers.flatMap((p) =>
+      p.type === 'local' && p.memoryBudgetBytes !== undefined ? [p.memoryBudgetBytes] : [],
+    );
+    const next = memoryPressure(this.system.snapshot(), needs, budgets.length ? Math.min(...budgets) : undefined);
+    const change = this.memory.update(next);
+    if (change === 'entered' && next) this.log.warn(next.message);
+    if (change === 'left') this.log.info('Memory is sufficient again for the local models of the chain.');
+    if (change) this.statusSoon();
+    return next;
+  }
+
   healthReport(): HealthReport {
+    const pressure = this.checkMemory();
     const h = computeHealth({
       chain: this.state.config.chain,
       models: this.catalog.list(),
@@ -359,6 +392,7 @@ export class Services {
       estimateFit: (m, o) => this.estimateFit(m, o),
       now: this.clock.now(),
     });
+    if (pressure && !h.recommendations.includes(pressure.message)) h.recommendations.unshift(pressure.message);
     return { ...h, perModel: this.health.all() };
   }
 

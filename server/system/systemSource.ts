@@ -29,6 +29,8 @@ export interface SystemMonitorOptions {
   refreshMs?: number;
   /** Called after each successful refresh (the monitor session samples here). */
   onUpdate?: (s: SystemSnapshot) => void;
+  /** monitorVram: ask the GPUs for free VRAM on every refresh (else once a minute, like a static list). */
+  pollVram?: () => boolean;
 }
 
 type CpuStatic = Omit<SystemSnapshot['cpu'], 'loadPercent'>;
@@ -93,8 +95,11 @@ export class SystemMonitor {
       // The CPU's model and core counts do not change: ask once.
       const cpu = (this.cpuStatic ??= toCpu(await si.cpu()));
       // GPUs are asked for (several shell commands: lspci, nvidia-smi, clinfo, …) on every refresh only
-      // when one reports free VRAM, which changes; otherwise the list is static: once a minute.
-      const askGpus = this.gpus === undefined || this.gpusDynamic || Date.now() - this.gpusAt >= GPU_STATIC_REFRESH_MS;
+      // when one reports free VRAM, which changes, and monitorVram is on; otherwise the list is static: once a minute.
+      const askGpus =
+        this.gpus === undefined ||
+        (this.gpusDynamic && (this.opts.pollVram?.() ?? true)) ||
+        Date.now() - this.gpusAt >= GPU_STATIC_REFRESH_MS;
       const [mem, graphics] = await Promise.all([
         si.mem(),
         askGpus
