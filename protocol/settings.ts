@@ -159,13 +159,18 @@ export const SETTINGS = {
     daemon: 'autoSwitch',
     meta: {
       order: 6,
-      description: 'Let the daemon adjust a request (smaller context, other model) when the planner recommends it.',
+      description:
+        'Let the daemon adjust a request (smaller context, lower maxTokens, other model) when the planner recommends it.',
     },
   },
   'backstop.monitorVram': {
     schema: config.monitorVram,
     daemon: 'monitorVram',
-    meta: { order: 7, description: 'Watch free VRAM and keep local models that would not fit out of the way.' },
+    meta: {
+      order: 7,
+      description:
+        "Watch free RAM and VRAM: warn (log, health recommendation) when the chain's local models no longer fit; a model that does not fit is refused before it loads.",
+    },
   },
   'backstop.local.modelsDirs': {
     schema: localProviderSchema.shape.modelsDirs.unwrap().default([]),
