@@ -18,6 +18,9 @@ const common = {
   sourcesContent: false,
   logLevel: 'warning',
   legalComments: 'none',
+  // jsonc-parser's `main` is a UMD build whose inner requires esbuild cannot follow: bundle its ES modules
+  // (the daemon reads config files with it, the client reads settings.json files).
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 const contexts = [];
@@ -53,8 +56,6 @@ contexts.push({
   define: { __BACKSTOP_VERSION__: JSON.stringify(pkg.version) },
   // Keep `await import('node-llama-cpp')` a real dynamic import in the cjs bundle.
   supported: { 'dynamic-import': true },
-  // jsonc-parser's `main` is a UMD build whose inner requires esbuild cannot follow: bundle its ES modules.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 });
 
 if (fs.existsSync('webview/main.ts')) {
