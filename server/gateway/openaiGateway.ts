@@ -223,6 +223,7 @@ export async function handleOpenAi(
 
 class SseWriter {
   started = false;
+  private corked = false;
   constructor(private readonly res: http.ServerResponse) {}
   start(headers: Record<string, string> = {}): void {
     if (this.started) return;
@@ -236,6 +237,16 @@ class SseWriter {
   }
   data(obj: unknown): void {
     this.start();
+    // Pieces that arrive in one turn of the event loop (several upstream events in one read) leave in
+    // one socket write: the response is corked until the turn ends.
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
+    }
     this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
   }
   done(): void {

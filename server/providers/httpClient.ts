@@ -51,7 +51,7 @@ export class BadUrlError extends Error {}
 export function wireRequest(url: string, init: WireRequest, signal: AbortSignal): Promise<WireResponse> {
   let u: URL;
   try {
-    u = new URL(url);
+    u = parsed(url);
   } catch {
     return Promise.reject(new BadUrlError(`invalid URL "${url}"`));
   }
@@ -67,6 +67,20 @@ export function wireRequest(url: string, init: WireRequest, signal: AbortSignal)
     req.once('error', (e) => reject(signal.aborted ? (signal.reason as unknown) : e));
     req.end(init.body);
   });
+}
+
+/** Every request of a provider goes to the same few URLs: parse each once (node:http only reads it). */
+const urls = new Map<string, URL>();
+const MAX_CACHED_URLS = 256;
+
+function parsed(url: string): URL {
+  let u = urls.get(url);
+  if (u === undefined) {
+    u = new URL(url);
+    if (urls.size >= MAX_CACHED_URLS) urls.clear();
+    urls.set(url, u);
+  }
+  return u;
 }
 
 function wireResponse(url: string, res: http.IncomingMessage): WireResponse {

@@ -63,11 +63,15 @@ export function checkRequest(req: IncomingMessage, token: string, allowedOrigins
   return { ok: true };
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
+/** The token's digest, computed once per token rather than on every request. */
+let expected: { token: string; digest: Buffer } | undefined;
+
+function safeEqual(given: string, token: string): boolean {
+  if (expected?.token !== token) expected = { token, digest: sha256(token) };
+  return crypto.timingSafeEqual(sha256(given), expected.digest);
 }
+
+const sha256 = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
 
 export function newToken(): string {
   return crypto.randomBytes(24).toString('base64url');
