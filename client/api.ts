@@ -18,6 +18,10 @@ export interface BackstopApi {
   /** The status item's tooltip (Markdown) and background colour id, as VS Code shows them. */
   readonly statusBarTooltip: string;
   readonly statusBarBackground: string | undefined;
+  /** The remote-settings hint: which User settings file it reads, and a check on demand (misplaced keys). */
+  readonly remoteSettings: { readonly userSettingsFile: string; check(): Promise<string[]> };
+  /** Walkthrough steps whose context key is set (they complete from the real action). */
+  readonly walkthroughSteps: string[];
   readonly configRejection: ConfigRejection | undefined;
   readonly onDidChangeStatus: vscode.Event<Status>;
   readonly onDidChangeDaemonState: vscode.Event<DaemonState>;
@@ -66,6 +70,13 @@ export function createApi(
     },
     get statusBarBackground() {
       return ctx.statusBar.background;
+    },
+    get walkthroughSteps() {
+      return ctx.walkthrough.marked;
+    },
+    remoteSettings: {
+      userSettingsFile: ctx.remoteSettings.userSettingsFile,
+      check: () => ctx.remoteSettings.check(),
     },
     get configRejection() {
       return ctx.settings.rejection;

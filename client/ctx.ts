@@ -24,7 +24,9 @@ import { ApiKeys } from './secrets';
 import { RestartPolicy } from './restartPolicy';
 import { StatusBar } from './statusBar';
 import type { DaemonState } from './statusView';
+import { RemoteSettingsHint } from './remoteSettings';
 import { RedactingChannel } from './traceChannel';
+import { Walkthrough } from './walkthrough';
 
 /** A deliberate stop waits this long for the daemon to exit cleanly before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -40,6 +42,10 @@ export class Ctx implements vscode.Disposable {
   readonly settings: DaemonSettings;
   /** "Show Attempts": the trace view of recent requests. */
   readonly attempts: AttemptsView;
+  /** Machine settings written where a remote window ignores them. */
+  readonly remoteSettings: RemoteSettingsHint;
+  /** The Get Started walkthrough's steps, completed from what really happened. */
+  readonly walkthrough = new Walkthrough();
   private _lastTrace: { trace: RequestTrace; uri: vscode.Uri } | undefined;
   private client: DaemonConnection | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -92,8 +98,10 @@ export class Ctx implements vscode.Disposable {
     this.apiKeys = new ApiKeys(extension);
     this.settings = new DaemonSettings(this);
     this.attempts = new AttemptsView();
+    this.remoteSettings = new RemoteSettingsHint(this);
     this.disposables.push(
       this.attempts,
+      this.remoteSettings,
       this.log,
       this.statusBar,
       this.statusEmitter,
@@ -353,6 +361,7 @@ export class Ctx implements vscode.Disposable {
     // One request for the first picture; from here on notifications keep it current.
     const r = await this.call(methods.status);
     if (r.ok) this.setStatus(r.value);
+    void this.remoteSettings.check();
   }
 
   private onClosed(): void {
@@ -389,6 +398,7 @@ export class Ctx implements vscode.Disposable {
   private setStatus(s: Status): void {
     this._status = s;
     this.statusBar.update({ status: s });
+    this.walkthrough.onStatus(s);
     this.statusEmitter.fire(s);
   }
 

@@ -21,6 +21,7 @@ export function describeModel(m: ModelInfo, chain: readonly string[]): ModelLine
   if (m.health.state !== 'healthy') parts.push(`circuit ${m.health.state.replace('_', '-')}`);
   else if (m.health.successCount + m.health.failureCount > 0)
     parts.push(`${Math.round(m.health.successRate * 100)}% ok`);
+  else parts.push('untested');
   if (m.fit)
     parts.push(
       m.fit.fits ? (m.fit.gpuLayers > 0 ? `fits (${m.fit.gpuLayers} GPU layers)` : 'fits in RAM') : 'does not fit',
@@ -42,6 +43,35 @@ export function describeModel(m: ModelInfo, chain: readonly string[]): ModelLine
     description: parts.join(' · '),
     ...(detailParts.length ? { detail: detailParts.join(' · ') } : {}),
   };
+}
+
+/**
+ * A chain entry's health in a few words, for the chain editor: answering, failing (and why), untested,
+ * or why it cannot be called.
+ */
+export function chainEntryHealth(m: ModelInfo | undefined): { icon: string; text: string; detail?: string } {
+  if (!m) return { icon: 'question', text: 'not a known model', detail: 'No configured provider lists this model.' };
+  const h = m.health;
+  const calls = h.successCount + h.failureCount;
+  if (m.availability !== 'ready' && m.availability !== 'loading')
+    return {
+      icon: m.availability === 'cooling_down' ? 'watch' : 'error',
+      text: m.availability.replace('_', ' '),
+      ...(m.reason ? { detail: m.reason } : {}),
+    };
+  if (h.needsKey)
+    return {
+      icon: 'key',
+      text: 'API key missing or rejected',
+      ...(h.lastFailureMessage ? { detail: h.lastFailureMessage } : {}),
+    };
+  if (calls === 0 && h.lastFailure === undefined) return { icon: 'circle-large-outline', text: 'untested' };
+  const rate = `${Math.round(h.successRate * 100)}% of ${calls} calls ok`;
+  if (h.consecutiveFailures > 0 || h.state !== 'healthy') {
+    const why = h.lastFailureMessage ?? h.lastFailure?.replace(/_/g, ' ');
+    return { icon: 'warning', text: `failing · ${rate}`, ...(why ? { detail: `Last failure: ${why}` } : {}) };
+  }
+  return { icon: 'pass-filled', text: `answering · ${rate}` };
 }
 
 /** Ready models first, then by chain position, then by name. */

@@ -61,7 +61,8 @@ export class StatusBar implements vscode.Disposable {
     };
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = {
-      label: `Backstop: ${view.text.replace(/\$\([^)]*\)\s*/g, '')}`,
+      // "Backstop: 66", "Backstop: untested", "Backstop: 4:55": the name once, then what the item says.
+      label: `Backstop: ${view.text.replace(/\$\([^)]*\)\s*/g, '').replace(/^Backstop /, '')}`,
       role: 'button',
     };
     this.item.backgroundColor =

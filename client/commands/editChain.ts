@@ -2,8 +2,9 @@
 // (item buttons move/remove; "Add model…" is a second step), then save with backstop/setChain.
 import * as vscode from 'vscode';
 import * as methods from '../../protocol/methods';
-import type { ChainResult } from '../../protocol/types';
+import type { ChainResult, ModelInfo } from '../../protocol/types';
 import type { Ctx } from '../ctx';
+import { chainEntryHealth } from '../modelItems';
 import { pickModel } from './pickModel';
 import { persistChain } from './switchPrimary';
 
@@ -39,30 +40,37 @@ export const editChain =
 /** Returns the edited chain, or undefined when the user cancels. */
 async function editInteractively(ctx: Ctx, chain: string[]): Promise<string[] | undefined> {
   for (;;) {
-    const step = await showChain(chain);
+    const models = await ctx.call(methods.models, {});
+    const known = new Map((models.ok ? models.value.models : []).map((m) => [m.id, m]));
+    const step = await showChain(chain, known);
     if (step === undefined || step.action === 'cancel') return undefined;
     if (step.action === 'save') return chain;
     if (step.action === 'add') {
-      const model = await pickModel(ctx, 'Backstop: Add a Model to the Chain (step 2 of 2)', chain);
+      const model = await pickModel(ctx, 'Backstop: Add a Model to the Chain', chain);
       if (model) chain = [...chain, model];
     }
   }
 }
 
-function showChain(chain: string[]): Promise<Item | undefined> {
+function showChain(chain: string[], known: ReadonlyMap<string, ModelInfo>): Promise<Item | undefined> {
   return new Promise((resolve) => {
     const qp = vscode.window.createQuickPick<Item>();
-    qp.title = 'Backstop: Edit Fallback Chain (step 1 of 2)';
+    qp.title = 'Backstop: Edit Fallback Chain';
     qp.placeholder = 'Use the buttons to reorder or remove; pick "Add model…" or "Save chain"';
     const render = (): void => {
       qp.items = [
-        ...chain.map((id, index): Item => ({
-          label: id,
-          description: index === 0 ? 'primary' : `fallback #${index}`,
-          action: 'model',
-          index,
-          buttons: [...(index > 0 ? [UP] : []), ...(index < chain.length - 1 ? [DOWN] : []), REMOVE],
-        })),
+        ...chain.map((id, index): Item => {
+          const health = chainEntryHealth(known.get(id));
+          return {
+            label: id,
+            iconPath: new vscode.ThemeIcon(health.icon),
+            description: `${index === 0 ? 'primary' : `fallback #${index}`} · ${health.text}`,
+            ...(health.detail ? { detail: health.detail } : {}),
+            action: 'model',
+            index,
+            buttons: [...(index > 0 ? [UP] : []), ...(index < chain.length - 1 ? [DOWN] : []), REMOVE],
+          };
+        }),
         { label: '', kind: vscode.QuickPickItemKind.Separator, action: 'model' },
         { label: '$(add) Add model…', action: 'add' },
         { label: '$(check) Save chain', description: chain.length ? chain.join(' → ') : 'empty chain', action: 'save' },

@@ -55,6 +55,7 @@ export const failoverDrill = (ctx: Ctx) => async (): Promise<CompleteResult | un
     return undefined;
   }
   const ok = r.value.modelUsed !== primary;
+  if (ok) ctx.walkthrough.mark('drillPassed');
   const took = `in ${humanDuration(r.value.totalLatencyMs)} after ${r.value.attempts.length} attempts`;
   ctx.log.info(
     `failover drill ${ok ? 'passed' : 'unexpected'}: ${primary} forced to fail, ${r.value.modelUsed} answered ${took}`,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelInfo } from '../../../protocol';
-import { describeModel, formatAttempts, sortModels } from '../../../client/modelItems';
+import { chainEntryHealth, describeModel, formatAttempts, sortModels } from '../../../client/modelItems';
 
 function model(id: string, over: Partial<ModelInfo> = {}): ModelInfo {
   return {
@@ -29,7 +29,7 @@ test('a model line shows availability, circuit, fit, speed and chain position', 
     benchmark: { model: 'local/tiny', ok: true, tokensPerSecond: 123.4, at: '' },
   });
   const line = describeModel(m, ['local/tiny']);
-  assert.equal(line.description, 'ready · fits in RAM · 123 tok/s · primary');
+  assert.equal(line.description, 'ready · untested · fits in RAM · 123 tok/s · primary');
   const open = describeModel(
     model('cloud/x', { kind: 'cloud', availability: 'unreachable', health: { ...m.health, state: 'open' } }),
     ['local/tiny', 'cloud/x'],
@@ -53,4 +53,32 @@ test('attempt traces are one line each', () => {
     ]),
     ['1. cloud/x (retry 1): error [network] in 3 ms — ECONNREFUSED', '2. local/tiny: success in 40 ms'],
   );
+});
+
+test('a chain entry says answering, failing (with the last failure), untested, or why it cannot be called', () => {
+  const base = model('cloud/a', { kind: 'cloud' });
+  assert.deepEqual(chainEntryHealth(base), { icon: 'circle-large-outline', text: 'untested' });
+  const answering = model('cloud/a', { kind: 'cloud', health: { ...base.health, successCount: 4 } });
+  assert.equal(chainEntryHealth(answering).text, 'answering · 100% of 4 calls ok');
+  const failing = model('cloud/a', {
+    kind: 'cloud',
+    health: {
+      ...base.health,
+      successCount: 1,
+      failureCount: 3,
+      consecutiveFailures: 3,
+      successRate: 0.25,
+      state: 'half_open',
+      lastFailure: 'server_error',
+      lastFailureMessage: 'HTTP 503',
+    },
+  });
+  assert.deepEqual(chainEntryHealth(failing), {
+    icon: 'warning',
+    text: 'failing · 25% of 4 calls ok',
+    detail: 'Last failure: HTTP 503',
+  });
+  const gone = model('cloud/a', { kind: 'cloud', availability: 'unreachable', reason: 'network: ECONNREFUSED' });
+  assert.deepEqual(chainEntryHealth(gone), { icon: 'error', text: 'unreachable', detail: 'network: ECONNREFUSED' });
+  assert.equal(chainEntryHealth(undefined).text, 'not a known model');
 });
