@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { methods } from '../../protocol/index';
-import type { CompleteResult, FallbackPlan, Priority } from '../../protocol/types';
+import type { CompleteResult, FallbackPlan, Priority, Suggestion } from '../../protocol/types';
 import { estimateResources } from '../../server/system/fit';
 import { FIXED_ANSWER, startFaultServer, type FaultServer } from '../fixtures/faultServer';
 import { writeGguf } from '../fixtures/genGguf';
@@ -372,6 +372,59 @@ describe('download_and_retry for an Ollama model', () => {
     } finally {
       await d.kill();
       server.close();
+    }
+  });
+});
+
+describe('suggestions and plans weigh live health through the daemon (issue 18)', () => {
+  let fault: FaultServer;
+  before(async () => {
+    fault = await startFaultServer();
+  });
+  after(async () => fault.close());
+
+  it('models failing right now rank below every healthy one, and say why in words', async () => {
+    const dir = tmpDir();
+    const bad = ['fault/error-503-always+h1', 'fault/error-503-always+h2'];
+    const cfg = writeConfig(dir, {
+      providers: [{ id: 'fault', type: 'openai-compatible', baseUrl: `${fault.url}/v1` }],
+      chain: [...bad, 'fault/ok+h3'],
+      maxRetries: 0,
+      circuit: { failureThreshold: 10 },
+    });
+    const d = spawnStdio(['--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await d.conn.sendRequest<CompleteResult>(methods.complete.method, { prompt: 'x', maxTokens: 4 });
+        assert.equal(r.modelUsed, 'fault/ok+h3');
+      }
+      const { suggestions } = await d.conn.sendRequest<{ suggestions: Suggestion[] }>(methods.suggest.method, {
+        model: 'fault/ok',
+      });
+      const rank = (m: string) => suggestions.findIndex((s) => s.model === m);
+      const failing = suggestions.filter((s) => bad.includes(s.model));
+      assert.equal(failing.length, 2, JSON.stringify(suggestions.map((s) => s.model)));
+      const healthy = suggestions.filter((s) => !bad.includes(s.model) && s.available);
+      assert.ok(healthy.length > 0);
+      for (const f of failing) {
+        assert.ok(
+          rank(f.model) > Math.max(...healthy.map((h) => rank(h.model))),
+          `${f.model} ranked among the healthy`,
+        );
+        assert.ok(f.score < Math.min(...healthy.map((h) => h.score)));
+        assert.ok(f.reasons.includes('0 % success in its last 2 calls'), JSON.stringify(f.reasons));
+        assert.ok(
+          f.reasons.some((r) => /^had a server error \d+ (ms|s) ago$/.test(r)),
+          JSON.stringify(f.reasons),
+        );
+      }
+      const plan = await d.conn.sendRequest<FallbackPlan>(methods.plan.method, {
+        model: 'fault/ok',
+        failure: { kind: 'server_error' },
+      });
+      assert.ok(!bad.includes(plan.recommended.model ?? ''), plan.recommended.message);
+    } finally {
+      await d.kill();
     }
   });
 });
