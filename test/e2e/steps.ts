@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { CHAT_MODEL_STEPS } from './chatModels';
 import {
   backstopStatus,
   COMPLETE_TIMEOUT_MS,
@@ -118,4 +119,5 @@ export const STEPS: Step[] = [
       await shot(ctx, '06-diagnostics-settings');
     },
   },
+  ...CHAT_MODEL_STEPS,
 ];

@@ -1,0 +1,58 @@
+// The chain inside VS Code's own model UI (issue 16): the Language Models view lists "Backstop" (the
+// chain) and each ready model with their context and capabilities, as registered through
+// vscode.lm.registerLanguageModelChatProvider; the Chat view's model picker (code-server, VS Code 1.139)
+// offers the chain without any sign-in. Screenshots: 20-vscode-language-models, 21-chat-model-picker.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { E2eContext, Step } from './steps';
+import { runCommand, UI_TIMEOUT_MS } from './workbench';
+
+async function shot(ctx: E2eContext, name: string): Promise<void> {
+  await ctx.page.screenshot({ path: path.join(ctx.artifacts, `${name}.png`) });
+}
+
+export const CHAT_MODEL_STEPS: Step[] = [
+  {
+    name: "the Chat view's model picker lists the Backstop chain with its health, no sign-in needed",
+    async run(ctx) {
+      const { page } = ctx;
+      await runCommand(page, 'Chat: Open Chat');
+      const picker = page.locator('.action-label.model-picker-split, [aria-label^="Models"]').first();
+      await picker.waitFor({ timeout: UI_TIMEOUT_MS });
+      await picker.click();
+      // The picker's dropdown (an action widget): the chain "Backstop", with its health as detail.
+      const menu = page.locator('.context-view .action-widget').first();
+      await menu.waitFor({ timeout: UI_TIMEOUT_MS });
+      const row = menu.locator('.monaco-list-row').filter({ hasText: 'Backstop' }).first();
+      await row.waitFor({ timeout: UI_TIMEOUT_MS });
+      const text = await row.innerText();
+      await shot(ctx, '21-chat-model-picker');
+      assert.match(text, /\d+ models?, \d+ ready/, `the chain's entry says how many of its models are ready: ${text}`);
+      await page.keyboard.press('Escape');
+    },
+  },
+  {
+    name: "VS Code's Language Models view lists the Backstop chain and its ready model, with the chain's capabilities",
+    async run(ctx) {
+      const { page } = ctx;
+      await runCommand(page, 'Chat: Manage Language Models');
+      // Row text runs together ("Backstop2KToolsVision"): the chain's row is the one without a model id.
+      const chain = page
+        .locator('.monaco-list-row')
+        .filter({ hasText: /^\s*Backstop/ })
+        .filter({ hasNotText: '/' })
+        .first();
+      await chain.waitFor({ timeout: UI_TIMEOUT_MS });
+      const local = page.locator('.monaco-list-row').filter({ hasText: 'local/tiny' }).first();
+      await local.waitFor({ timeout: UI_TIMEOUT_MS });
+      const chainText = await chain.innerText();
+      // The chain [cloud/gpt-x, local/tiny] can call tools and see images (through the cloud model);
+      // the local model on its own can do neither.
+      assert.match(chainText, /Tools/, chainText);
+      assert.match(chainText, /Vision/, chainText);
+      assert.doesNotMatch(await local.innerText(), /Tools|Vision/);
+      await shot(ctx, '20-vscode-language-models');
+      await page.keyboard.press('Escape');
+    },
+  },
+];
