@@ -90,10 +90,19 @@ export function whyNext(attempts: readonly Attempt[], i: number, trace: Pick<Req
 export function reasonsPerModel(attempts: readonly Attempt[]): string[] {
   const last = new Map<string, Attempt>();
   for (const a of attempts) if (a.outcome !== 'success') last.set(a.model, a);
-  return [...last.values()].map(
-    (a) =>
-      `${a.model}: ${a.outcome === 'skipped' ? 'skipped' : kindInWords(a.failure)}${a.message ? ` (${a.message})` : ''}`,
-  );
+  return [...last.values()].map((a) => `${a.model}: ${failureText(a)}`);
+}
+
+/**
+ * "server error (HTTP 503)": the failure in words with the provider's message, which often starts with
+ * the model id and the same words already ("cloud/a: rate limited (HTTP 429)"): said once, not twice.
+ */
+export function failureText(a: Attempt): string {
+  const kind = a.outcome === 'skipped' ? 'skipped' : kindInWords(a.failure);
+  const raw = a.message?.trim() ?? '';
+  const msg = raw.startsWith(`${a.model}: `) ? raw.slice(a.model.length + 2) : raw;
+  if (!msg) return kind;
+  return msg.toLowerCase().startsWith(kind.toLowerCase()) ? msg : `${kind} (${msg})`;
 }
 
 export function renderTrace(trace: RequestTrace): string {
@@ -117,10 +126,7 @@ export function renderTrace(trace: RequestTrace): string {
   if (trace.error) lines.push(`> ${cell(trace.error)}`, '');
   lines.push('| # | Model | Outcome | Latency | Started | What happened next |', '|---|---|---|---|---|---|');
   trace.attempts.forEach((a, i) => {
-    const outcome =
-      a.outcome === 'success'
-        ? 'answered'
-        : `${a.outcome === 'skipped' ? 'skipped' : kindInWords(a.failure)}${a.message ? `: ${a.message}` : ''}`;
+    const outcome = a.outcome === 'success' ? 'answered' : failureText(a);
     lines.push(
       `| ${i + 1} | \`${a.model}\`${a.retry ? ` (try ${a.retry + 1})` : ''} | ${cell(outcome)} | ${humanDuration(a.latencyMs)} | ${
         a.startedAtMs === undefined ? '' : a.startedAtMs < 1 ? 'at once' : `after ${humanDuration(a.startedAtMs)}`

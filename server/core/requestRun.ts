@@ -405,7 +405,10 @@ function summarize(attempts: Attempt[]): string {
     [...byModel.values()]
       .map((a) => {
         const kind = a.outcome === 'skipped' ? 'skipped' : (a.failure ?? a.outcome).replace(/_/g, ' ');
-        return `${a.model} (${kind}${a.message ? `: ${a.message}` : ''})`;
+        // Provider messages often start with the model id already ("fake/x: rate limited (HTTP 429)").
+        const raw = a.message ?? '';
+        const msg = raw.startsWith(`${a.model}: `) ? raw.slice(a.model.length + 2) : raw;
+        return `${a.model} (${msg.startsWith(kind) ? msg : `${kind}${msg ? `: ${msg}` : ''}`})`;
       })
       .join('; ')
   );

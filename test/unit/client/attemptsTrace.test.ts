@@ -50,17 +50,29 @@ test('the trace shows each attempt, its failure in words, its latency, and why t
   assert.equal(rows.length, 4);
   assert.match(
     rows[0] ?? '',
-    /`cloud\/w-503` \| server error: HTTP 503 \| 120 ms \| at once \| retried the same model \(try 2\)/,
+    /`cloud\/w-503` \| server error \(HTTP 503\) \| 120 ms \| at once \| retried the same model \(try 2\)/,
   );
   assert.match(
     rows[1] ?? '',
     /server errors are retried, then the next model is tried: next is cloud\/slow \(chain order\)/,
   );
-  assert.match(rows[2] ?? '', /timed out: no first token in 30 s \| 30 s \| after 480 ms \|/);
+  assert.match(rows[2] ?? '', /timed out \(no first token in 30 s\) \| 30 s \| after 480 ms \|/);
   assert.match(rows[3] ?? '', /answered \| 2\.4 s \| after 30 s \| answered/);
   assert.match(md, /Answered by `local\/tiny` after 3 failed attempts/);
   assert.match(md, /took 33 s/);
   for (const re of RAW_TIME) assert.doesNotMatch(md, re);
+});
+
+test('a provider message that repeats the model and the failure is said once', () => {
+  const a: Attempt = {
+    model: 'fake/limited',
+    outcome: 'error',
+    failure: 'rate_limited',
+    message: 'fake/limited: rate limited (HTTP 429, rate_limit_error): slow down',
+    latencyMs: 5,
+    retry: 0,
+  };
+  assert.deepEqual(reasonsPerModel([a]), ['fake/limited: rate limited (HTTP 429, rate_limit_error): slow down']);
 });
 
 test('reasons per model: each model once, its last failure', () => {
