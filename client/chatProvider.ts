@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import * as methods from '../protocol/methods';
 import { namedChainOf } from '../protocol/modelId';
-import type { CompleteParams, ModelInfo, StreamDelta, Tool, ToolCall } from '../protocol/types';
+import type { CompleteParams, ModelInfo, Status, StreamDelta, Tool, ToolCall } from '../protocol/types';
 import { countableText, estimateTokens, IMAGE_TOKENS, toChatMessages } from './chatMessages';
 import type { Ctx } from './ctx';
 import { formatAttempts } from './modelItems';
@@ -60,7 +60,7 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
       }),
       ctx.onDidChangeStatus((st) => {
         // A new chain may name chains configured since we last looked (setConfig from another client).
-        const chain = JSON.stringify(st.chain);
+        const chain = JSON.stringify(chatChain(st));
         if (chain === this.lastChain) return this.update();
         this.lastChain = chain;
         void this.refresh();
@@ -101,7 +101,7 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
   information(): BackstopChatModel[] {
     const status = this.ctx.status;
     const out: BackstopChatModel[] = [
-      this.chainModel(CONFIGURED_CHAIN_ID, 'Backstop', undefined, status?.chain ?? [], 'the configured chain'),
+      this.chainModel(CONFIGURED_CHAIN_ID, 'Backstop', undefined, chatChain(status), 'the configured chain'),
     ];
     for (const [name, entries] of Object.entries(this.chains))
       out.push(this.chainModel(`chain:${name}`, `Backstop: ${name}`, [`chain:${name}`], entries, `chain "${name}"`));
@@ -336,4 +336,9 @@ function modelOptions(o: { readonly [name: string]: unknown } | undefined): Part
   if (typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens > 0) out.maxTokens = maxTokens;
   if (typeof o.temperature === 'number') out.temperature = o.temperature;
   return out;
+}
+
+/** The chain chat requests use: backstop.chat.chain (purposes.chat) when set, else the main chain. */
+function chatChain(status: Status | undefined): string[] {
+  return status?.purposes?.chat.chain ?? status?.chain ?? [];
 }

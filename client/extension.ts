@@ -8,6 +8,7 @@ import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { InlineProvider } from './inline';
 import { INLINE_SCHEMES } from './inlineFilter';
+import { watchGuard } from './privacy';
 
 let ctx: Ctx | undefined;
 
@@ -26,6 +27,8 @@ export function activate(context: vscode.ExtensionContext): BackstopApi {
   // The chain in Chat's model picker and in `vscode.lm` for every extension.
   const chat = new BackstopChatProvider(ctx);
   ctx.pushDisposable(chat, vscode.lm.registerLanguageModelChatProvider(VENDOR, chat));
+  // The lock on the status item while the privacy guard applies to the active editor.
+  ctx.pushDisposable(watchGuard((localOnly) => ctx?.statusBar.update({ localOnly })));
   void ctx.start();
   // Loading plus activate() itself; the host's own work between the two is not the extension's.
   return createApi(ctx, inline, { loadMs, activateMs: performance.now() - started });

@@ -31,3 +31,10 @@ export function onGuardMayChange(listener: () => void): vscode.Disposable {
     }),
   );
 }
+
+/** Tell `show` whether the guard applies to the active editor, now and whenever that may change (the lock). */
+export function watchGuard(show: (localOnly: boolean) => void): vscode.Disposable {
+  const apply = () => show(localOnlyFor(vscode.window.activeTextEditor?.document));
+  apply();
+  return onGuardMayChange(apply);
+}

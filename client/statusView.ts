@@ -16,6 +16,8 @@ export interface StatusViewInput {
   nowMs: number;
   /** backstop.statusBar.compact: the icon and the score without the name. */
   compact?: boolean;
+  /** The privacy guard applies to the active editor (backstop.privacy.*): a lock is shown. */
+  localOnly?: boolean;
 }
 
 export interface StatusView {
@@ -76,6 +78,7 @@ export function renderStatus(input: StatusViewInput): StatusView {
       `Last fallback: ${code(fb.from)} → ${code(fb.to)} — ${md(fb.failure.replace(/_/g, ' '))}: ${md(fb.message)} (${md(ago(fb.at, now))})`,
     );
   lines.push(`Queue: ${s.queueLength} waiting · Models: ${md(modelCounts(s))}`);
+  lines.push(...issue19Lines(s, input, now));
 
   let remainingMs: number | undefined;
   if (s.exhausted) {
@@ -100,12 +103,48 @@ export function renderStatus(input: StatusViewInput): StatusView {
   }
   const busy = input.busy > 0 || (s.inFlight ?? 0) > 0;
   const icon = busy ? '$(loading~spin)' : untested ? '$(circle-large-outline)' : '$(pulse)';
+  const lock = input.localOnly ? '$(lock) ' : '';
+  if (s.offline?.network)
+    return {
+      text: `${lock}$(debug-disconnect)${name} offline — local models`,
+      tooltip,
+      background: 'warning',
+      ticking: false,
+    };
   return {
-    text: `${icon}${name} ${untested ? 'untested' : s.healthScore}`,
+    text: `${lock}${icon}${name} ${untested ? 'untested' : s.healthScore}`,
     tooltip,
     background: bandBackground(s.healthLevel),
     ticking: false,
   };
+}
+
+/** Tooltip lines of issue 19: the privacy guard, offline mode, each purpose's chain and budget. */
+export function issue19Lines(s: Status, input: Pick<StatusViewInput, 'localOnly'>, now: number): string[] {
+  const out: string[] = [];
+  if (input.localOnly)
+    out.push('$(lock) **Local only**: requests from this editor never reach a cloud model (`backstop.privacy`).');
+  if (s.offline) {
+    const next = s.offline.nextProbeAt
+      ? `; next check ${md(relativeTime(Date.parse(s.offline.nextProbeAt), now))}`
+      : '';
+    out.push(
+      s.offline.network
+        ? `**Offline — local models**: ${md(s.offline.reason)}${next}.`
+        : `Offline hosts: ${s.offline.hosts.map(code).join(', ')} — ${md(s.offline.reason)}${next}.`,
+    );
+  }
+  const purposes = Object.entries(s.purposes ?? {}).filter(([, p]) => p.budgetMs !== null || p.requests > 0);
+  if (purposes.length) {
+    const line = ([name, p]: (typeof purposes)[number]) => {
+      const budget = p.budgetMs === null ? 'no budget' : `budget ${p.budgetMs} ms`;
+      const held = p.withinBudget === undefined ? '' : `, ${Math.round(100 * p.withinBudget)} % within`;
+      const p95 = p.p95FirstTokenMs === undefined ? '' : `, p95 first token ${p.p95FirstTokenMs} ms`;
+      return `- ${md(name)}: ${p.chain.map(code).join(' → ') || '_main chain_'} — ${budget}${held}${p95}`;
+    };
+    out.push(`Purposes:\n\n${purposes.map(line).join('\n')}`);
+  }
+  return out;
 }
 
 /** The background of a score band: none while it is good (or not measured yet), then warning, then error. */

@@ -11,14 +11,14 @@ import { machineSettingsToUser } from './machineSettings';
 const TEST_TIMEOUT_MS = 90_000;
 
 export function run(): Promise<void> {
-  // BACKSTOP_VSCODE_GREP runs only the tests whose full title matches (e.g. "privacy").
+  // BACKSTOP_VSCODE_GREP (a regular expression) runs only the tests whose full title matches it.
   const grep = process.env.BACKSTOP_VSCODE_GREP;
   const mocha = new Mocha({
     ui: 'tdd',
     color: false,
     timeout: TEST_TIMEOUT_MS,
     reporter: 'spec',
-    ...(grep ? { grep } : {}),
+    ...(grep ? { grep: new RegExp(grep) } : {}),
   });
   // Bind tdd globals (suite/test) for the registration below, as mocha.loadFiles would.
   mocha.suite.emit('pre-require', globalThis, 'backstop-vscode', mocha);

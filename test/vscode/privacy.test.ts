@@ -10,6 +10,8 @@ import { test } from 'mocha';
 import * as vscode from 'vscode';
 import type { CompleteResult } from '../../protocol';
 import { cfg, editorWith, useChain, type Env } from './env';
+import { FAKE_TEXT } from './fakeCloud';
+import { nextEvent, waitFor } from './waitFor';
 
 const CHAIN = ['fake/ok', 'local/tiny'];
 
@@ -88,6 +90,38 @@ export function registerPrivacyTests(env: Env): void {
     } finally {
       await cfg().update('inlineCompletions.enabled', undefined, vscode.ConfigurationTarget.Workspace);
       await cfg().update('privacy.localOnly', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('privacy: the status item shows a lock while the guard applies to the active editor', async () => {
+    const locked = () => env.api.statusBarText.startsWith('$(lock)');
+    await fileEditor('open.js', 'const a = 1;');
+    await waitFor('no lock on an ordinary file', [vscode.window.onDidChangeActiveTextEditor], () => !locked(), 5_000);
+    await fileEditor(path.join('secrets', 'more.js'), 'const b = 2;');
+    await waitFor('a lock on a file under secrets/', [vscode.window.onDidChangeActiveTextEditor], locked, 5_000);
+    await fileEditor('open2.js', 'const c = 3;');
+    await waitFor('the lock goes with the file', [vscode.window.onDidChangeActiveTextEditor], () => !locked(), 5_000);
+  });
+
+  test('purposes: backstop.chat.chain routes chat through its own chain, not the main one', async () => {
+    env.fake.behave('deny', { kind: 'deny' });
+    await useChain(env, ['fake/deny']);
+    const applied = nextEvent('chat.chain applied', env.api.onConfigApplied, (c) =>
+      JSON.stringify(c).includes('fake/ok'),
+    );
+    await cfg().update('chat.chain', ['fake/ok'], vscode.ConfigurationTarget.Workspace);
+    await applied;
+    try {
+      const denied = env.fake.calls('deny').length;
+      const [chat] = await vscode.lm.selectChatModels({ vendor: 'backstop', id: 'backstop' });
+      assert.ok(chat, 'the Backstop chat model is offered');
+      const response = await chat.sendRequest([vscode.LanguageModelChatMessage.User('hello')], {});
+      let text = '';
+      for await (const part of response.text) text += part;
+      assert.equal(text, FAKE_TEXT);
+      assert.equal(env.fake.calls('deny').length, denied, 'the main chain was not used for chat');
+    } finally {
+      await cfg().update('chat.chain', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 }
