@@ -159,12 +159,12 @@ describe('backstop CLI: exit codes as documented (issue 18)', () => {
 });
 
 describe('backstop complete on a small-context local model (issue 18)', () => {
-  it('at its defaults, maxTokens is lowered to what fits and the trace says so', async () => {
+  /** A local model trained for `trained` tokens, run with `contextSize` when given. */
+  function smallContext(trained: number, contextSize?: number): { dir: string; cfg: string } {
     const dir = tmpDir();
     const models = path.join(dir, 'models');
     fs.mkdirSync(models);
-    // A 256-token context: the prompt plus the default 256-token answer does not fit, a shorter answer does.
-    writeGguf(path.join(models, 'tiny.gguf'), { ctx: 256, seed: 5 });
+    writeGguf(path.join(models, 'tiny.gguf'), { ctx: trained, seed: 5 });
     const cfg = writeConfig(dir, {
       providers: [
         {
@@ -173,10 +173,31 @@ describe('backstop complete on a small-context local model (issue 18)', () => {
           modelsDirs: [models],
           threads: 1,
           scan: { lmStudio: false, huggingFace: false, nodeLlamaCpp: false, llamaCpp: false },
+          ...(contextSize ? { contextSize } : {}),
         },
       ],
       chain: ['local/tiny'],
     });
+    return { dir, cfg };
+  }
+
+  it('run with a smaller context than trained: the overflow the model reports is retried with a maxTokens that fits', async () => {
+    const { dir, cfg } = smallContext(2048, 256);
+    const r = await cli(['complete', 'hello', '--json', '--config', cfg, '--state-dir', path.join(dir, 'state')]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const c = JSON.parse(r.stdout) as CompleteResult;
+    assert.equal(c.modelUsed, 'local/tiny');
+    assert.equal(c.attempts[0]?.failure, 'context_overflow', JSON.stringify(c.attempts));
+    const last = c.attempts.at(-1)!;
+    assert.equal(last.outcome, 'success');
+    assert.ok((last.adjustments?.maxTokens as number) < 256, JSON.stringify(last));
+    assert.match(last.message ?? '', /maxTokens lowered from 256 to \d+/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('at its defaults, maxTokens is lowered to what fits and the trace says so', async () => {
+    // A 256-token context: the prompt plus the default 256-token answer does not fit, a shorter answer does.
+    const { dir, cfg } = smallContext(256);
     const r = await cli([
       'complete',
       'hello',
