@@ -29,6 +29,7 @@ import { WaitEstimator } from '../core/waitEstimate';
 import type { DaemonState } from '../state/daemonState';
 import type { DaemonLogger } from './logger';
 import { ModelCatalog } from '../discovery/modelCatalog';
+import { DEFAULT_LOCAL_CONTEXT } from '../providers/local';
 import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
 import { OfflineMonitor } from './offlineMonitor';
 import { PurposeStats, purposeChain } from '../core/purposeStats';
@@ -304,6 +305,18 @@ export class Services {
       : undefined;
   }
 
+  /**
+   * The context a model runs with: a local model's provider contextSize (default DEFAULT_LOCAL_CONTEXT)
+   * within what it was trained for; a cloud model's stated or listed context.
+   */
+  private effectiveContext(model: string): number | undefined {
+    const trained = this.registry.resolve(model)?.contextLength;
+    const p = this.state.config.providers.find((x) => x.id === providerOf(model));
+    if (p?.type !== 'local') return trained;
+    const runs = p.contextSize ?? Math.min(trained ?? DEFAULT_LOCAL_CONTEXT, DEFAULT_LOCAL_CONTEXT);
+    return trained === undefined ? runs : Math.min(trained, runs);
+  }
+
   /** Memory a local model may use: what is free, or the provider's memoryBudgetBytes if smaller. */
   memoryBudget(model: string): number {
     const free = this.system.snapshot().memory.availableBytes;
@@ -325,7 +338,7 @@ export class Services {
     if (!this.state.config.autoSwitch) return undefined;
     if (ctx.failure === 'context_overflow') {
       // Only with a known context: a guess would spend another call on a prompt that may not fit.
-      const contextLength = this.registry.resolve(ctx.model)?.contextLength;
+      const contextLength = this.effectiveContext(ctx.model);
       const maxTokens = contextLength === undefined ? undefined : maxTokensToFit(ctx.request, contextLength);
       if (maxTokens === undefined) return undefined;
       this.log.info(`autoSwitch: retrying ${ctx.model} with maxTokens ${maxTokens} (context ${contextLength})`);
@@ -360,15 +373,14 @@ export class Services {
    * monitorVram: free RAM and VRAM against what the chain's local models need, on every system
    * sample. Entering pressure is one warning in the log and the top recommendation until it ends.
    */
-  checkMemory(): MemoryPressure | undefined {
+  checkMemory(models: readonly ModelInfo[] = this.catalog.list()): MemoryPressure | undefined {
     const cfg = this.state.config;
     if (!cfg.monitorVram) {
       this.memory.reset();
       return undefined;
     }
     const chain = new Set(cfg.chain);
-    const needs = this.catalog
-      .list()
+    const needs = models
       .filter((m) => m.kind === 'local' && m.fit && chain.has(m.id))
       .map((m) => ({ model: m.id, bytes: m.fit!.estimatedRamBytes + m.fit!.estimatedVramBytes }));
     const budgets = cfg.providers.flatMap((p) =>
@@ -383,10 +395,11 @@ export class Services {
   }
 
   healthReport(): HealthReport {
-    const pressure = this.checkMemory();
+    const models = this.catalog.list();
+    const pressure = this.checkMemory(models);
     const h = computeHealth({
       chain: this.state.config.chain,
-      models: this.catalog.list(),
+      models,
       system: this.system.snapshot(),
       recentSuccessRate: this.recentSuccessRate(),
       estimateFit: (m, o) => this.estimateFit(m, o),
