@@ -37,6 +37,8 @@ import { PURPOSES } from '../../protocol/enums';
 import { FitTable } from '../system/fitTable';
 import { SYSTEM_FIRST_SNAPSHOT_DELAY_MS, SystemMonitor } from '../system/systemSource';
 import { VERSION } from './version';
+import { TeamState } from '../shared/teamState';
+import { RateLimiter } from '../shared/rateLimiter';
 
 /** Cloud providers without maxConcurrency: generous, the provider's own limits answer with 429. */
 export const DEFAULT_CLOUD_CONCURRENCY = 16;
@@ -57,6 +59,8 @@ export class Services {
   readonly clock: Clock;
   readonly log: DaemonLogger;
   readonly health: HealthRegistry;
+  /** Circuits, cooldowns, probe leases and rate limits shared with the team (state.redis; docs/team.md). */
+  readonly team: TeamState;
   readonly stats: StatsRecorder;
   readonly waits: WaitEstimator;
   readonly queue: RequestQueue;
@@ -87,8 +91,15 @@ export class Services {
     const { clock, store } = state.opts;
     this.clock = clock;
     this.log = state.logger;
+    this.team = new TeamState({
+      logger: this.log,
+      now: () => clock.now(),
+      onRemote: (model, ev) => this.health.applyShared(model, ev),
+      probeLeaseMs: () => state.config.timeoutMs + 1000,
+    });
     this.health = new HealthRegistry({
       clock,
+      shared: this.team,
       config: () => state.config.circuit,
       store,
       onTransition: (model, from, to, why) => {
@@ -133,6 +144,11 @@ export class Services {
         return e ? e.ramBytes + e.vramBytes : undefined;
       },
       budgetBytes: (id) => this.memoryBudget(id),
+      rateLimiter: new RateLimiter({
+        now: () => clock.now(),
+        redis: () => this.team.client(),
+        onError: (e) => this.team.reportError(e),
+      }),
     });
     this.catalog = new ModelCatalog({
       config: () => state.config,
@@ -190,8 +206,10 @@ export class Services {
       },
     });
     this.registry.apply(state.config);
+    this.team.apply(state.config.state.redis);
     state.onConfig((next, prev) => {
       this.registry.apply(next);
+      this.team.apply(next.state.redis);
       if (JSON.stringify(next.providers) !== JSON.stringify(prev.providers)) {
         void this.catalog.rescan();
         void this.catalog.cloud.refresh(true);
@@ -245,6 +263,7 @@ export class Services {
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     this.offline.dispose();
     await this.registry.dispose();
+    await this.team.close();
   }
 
   concurrency(model: string): number {

@@ -6,6 +6,8 @@ import { formatModelId, parseModelId } from '../../protocol/modelId';
 import type { ResolvedModel } from '../core/engine';
 import { isProviderError, type Logger, type Provider, ProviderError } from '../core/types';
 import type { LocalModelEntry } from '../discovery/localScan';
+import type { RateLimiter } from '../shared/rateLimiter';
+import { limitedProvider } from '../shared/limitedProvider';
 import { createCloudProvider } from './cloud';
 import { LocalProvider } from './local';
 
@@ -21,6 +23,8 @@ export interface RegistryDeps {
   totalMemoryBytes(): number;
   estimateBytes?(modelId: string, contextSize: number): number | undefined;
   budgetBytes?(modelId: string): number;
+  /** Keeps providers with a `rateLimit` under it (shared by the team through Redis when configured). */
+  rateLimiter?: RateLimiter;
 }
 
 export function workerPath(): string {
@@ -45,13 +49,12 @@ export class ProviderRegistry {
           next.set(p.id, old);
         } else next.set(p.id, this.makeLocal(p));
       } else {
-        next.set(
-          p.id,
-          redacting(
-            createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }),
-            this.deps.redact,
-          ),
+        const cloud = redacting(
+          createCloudProvider(p, { getApiKey: () => this.deps.apiKey(p.id), logger: this.deps.logger }),
+          this.deps.redact,
         );
+        const limiter = this.deps.rateLimiter;
+        next.set(p.id, p.rateLimit && limiter ? limitedProvider(cloud, p.rateLimit, limiter) : cloud);
       }
     }
     for (const [id, old] of this.providers) if (next.get(id) !== old) void old.dispose?.();
