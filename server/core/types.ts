@@ -104,9 +104,7 @@ export type PassThroughField = (typeof PASS_THROUGH_FIELDS)[number];
 /** The fields of `req` a provider cannot carry, by their OpenAI wire names (`presencePenalty` → `presence_penalty`). */
 export function ignoredParams(req: GenerateRequest, ignores: readonly PassThroughField[] | undefined): string[] {
   if (!ignores?.length) return [];
-  return ignores
-    .filter((k) => req[k] !== undefined)
-    .map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  return ignores.filter((k) => req[k] !== undefined).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 }
 
 export interface GenerateOptions {
