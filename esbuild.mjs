@@ -42,7 +42,9 @@ if (fs.existsSync('client/extension.ts')) {
 contexts.push({
   ...common,
   entryPoints: {
-    cli: 'server/cli.ts',
+    // dist/cli.js is a small loader that runs dist/daemon.js (the daemon and its CLI) with V8's code cache.
+    cli: 'server/cliLoader.ts',
+    daemon: 'server/cli.ts',
     localWorker: 'server/providers/localWorker.ts',
     // Native GGUF header reads (discovery, fit estimates), out of the daemon's process.
     ggufWorker: 'server/native/ggufWorker.ts',

@@ -14,12 +14,18 @@ export const SYSTEM_FIRST_SNAPSHOT_DELAY_MS = 2_000;
 
 type SiModule = typeof import('systeminformation');
 let siModule: Promise<SiModule> | undefined;
-/** `systeminformation` is loaded on the first refresh, not at startup (it is large and the daemon answers first). */
+/**
+ * `systeminformation` is loaded on the first refresh, not at startup (it is large and the daemon answers
+ * first). It is CommonJS: a plain deferred require, so the daemon's bundle holds no dynamic import()
+ * and can start from V8's code cache (server/cliLoader.ts).
+ */
 function loadSi(): Promise<SiModule> {
-  siModule ??= import('systeminformation').catch((e: unknown) => {
-    siModule = undefined;
-    throw e;
-  });
+  siModule ??= new Promise<SiModule>((resolve) => resolve(module.require('systeminformation') as SiModule)).catch(
+    (e: unknown) => {
+      siModule = undefined;
+      throw e;
+    },
+  );
   return siModule;
 }
 const BYTES_PER_MB = 1024 * 1024;
