@@ -49,21 +49,21 @@ export function traceOf(
 
 /** Each failure kind in words, and what the engine does after it. */
 const KIND_WORDS: Record<FailureKind, [string, string]> = {
-  rate_limited: ['rate limited', 'rate limits pause the model until it may be called again'],
-  timeout: ['timed out', 'a model that does not answer in time is left for the next one'],
-  network: ['could not be reached', 'an unreachable provider is left for the next model'],
-  server_error: ['server error', 'server errors are retried, then the next model is tried'],
-  auth: ['API key missing or rejected', 'a key problem is not retried: the next model is tried'],
-  bad_request: ['request rejected', 'the provider rejected the request: the next model is tried'],
-  context_overflow: ['prompt too long', 'the next model with a large enough context is tried'],
-  content_filter: ['blocked by a content filter', 'the next model is tried'],
-  stream_interrupted: ['answer cut off', 'the answer is restarted on the next model'],
-  model_missing: ['model not found', 'a missing model is skipped'],
-  model_load: ['model failed to load', 'the next model is tried'],
-  out_of_memory: ['out of memory', 'the next model (or smaller settings) is tried'],
+  rate_limited: ['rate limited', 'rate limited for longer than a retry may wait'],
+  timeout: ['timed out', 'no answer in time'],
+  network: ['could not be reached', 'the provider cannot be reached'],
+  server_error: ['server error', 'server errors persisted after the retries'],
+  auth: ['API key missing or rejected', 'a key problem is not retried'],
+  bad_request: ['request rejected', 'the provider rejected the request'],
+  context_overflow: ['prompt too long', 'the prompt needs a larger context'],
+  content_filter: ['blocked by a content filter', 'another model may answer it'],
+  stream_interrupted: ['answer cut off', 'the answer restarts elsewhere'],
+  model_missing: ['model not found', 'the model is missing'],
+  model_load: ['model failed to load', 'the model cannot run'],
+  out_of_memory: ['out of memory', 'the model does not fit in memory'],
   cancelled: ['cancelled', 'the request stopped'],
-  unsupported: ['cannot serve this request', 'the model lacks what the request needs: it is skipped'],
-  unknown: ['failed', 'the next model is tried'],
+  unsupported: ['cannot serve this request', 'the model lacks what the request needs'],
+  unknown: ['failed', 'it failed'],
 };
 
 export function kindInWords(kind: FailureKind | undefined): string {
@@ -78,12 +78,10 @@ export function whyNext(attempts: readonly Attempt[], i: number, trace: Pick<Req
   if (a.outcome === 'success') return 'answered';
   if (!next) return a.outcome === 'cancelled' ? 'the request was cancelled' : 'no model left to try';
   if (next.model === a.model) return `retried the same model (try ${next.retry + 1})`;
-  const because = a.failure ? KIND_WORDS[a.failure][1] : 'the next model is tried';
+  const because = a.outcome === 'skipped' ? 'skipped' : a.failure ? KIND_WORDS[a.failure][1] : 'it failed';
   const order =
-    trace.strategy && trace.strategy !== 'sequential'
-      ? ` (${trace.strategy.replace('_', ' ')} order)`
-      : ' (chain order)';
-  return `${because}: next is ${next.model}${order}`;
+    trace.strategy && trace.strategy !== 'sequential' ? `${trace.strategy.replace('_', ' ')} order` : 'chain order';
+  return `${because}; next in ${order}: ${next.model}`;
 }
 
 /** One line per model: "cloud/a: server error (HTTP 503)", each model once, its last failure. */

