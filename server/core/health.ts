@@ -266,13 +266,13 @@ export class HealthRegistry {
   private share(model: string, before: CircuitMarks, after: CircuitMarks): void {
     const shared = this.deps.shared;
     if (!shared) return;
+    // The probe's result is out: the lease goes back for the next interval (before the news goes out).
+    if (before.state === 'half_open' && after.state !== 'half_open') shared.releaseProbe(model);
     if (after.state === 'open' && (before.state !== 'open' || before.openUntil !== after.openUntil))
       shared.publish(model, { type: 'open', until: after.openUntil ?? 0, opens: after.opens });
     else if (after.state === 'closed' && before.state !== 'closed') shared.publish(model, { type: 'closed' });
     if ((after.coolingUntil ?? 0) > (before.coolingUntil ?? 0))
       shared.publish(model, { type: 'cooling', until: after.coolingUntil ?? 0 });
-    // The probe's result is out: the lease goes back for the next interval.
-    if (before.state === 'half_open' && after.state !== 'half_open') shared.releaseProbe(model);
   }
 
   private emit(model: string, from: CircuitState, to: CircuitState, why: string): void {
