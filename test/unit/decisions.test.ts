@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CAPABILITIES, type Capability, type ModelHealth, type ModelInfo } from '../../protocol/types';
+import { EngineError } from '../../server/core/engine';
 import { failedModels, planFallback } from '../../server/core/planner';
 import { healthFactor, MIN_HEALTH_FACTOR, scoreCandidates } from '../../server/core/scoring';
+import { fail, setupEngine } from '../helpers/fakeProvider';
 import { fuzzOptions } from '../helpers/fuzz';
 import { modelInfo } from '../helpers/modelInfo';
 
@@ -212,5 +214,35 @@ describe('qualityDelta and preferSpeed', () => {
       assert.equal(s.qualityDelta, p.qualityDelta);
       assert.equal(s.available, p.available);
     }
+  });
+});
+
+describe('the engine hands the plan the request that failed', () => {
+  it('an exhausted request: the plan hook gets its attempts, and the planner never proposes a model from them', async () => {
+    let failed = new Map<string, string>();
+    const h = setupEngine({
+      config: { maxRetries: 0 },
+      plan: (ctx) => {
+        failed = failedModels(ctx.attempts);
+        return planFallback({
+          model: ctx.model,
+          failure: ctx.failure,
+          models: ['fake/a', 'fake/b', 'fake/c'].map((id) => model(id)),
+          mockGeneration: false,
+          exhausted: true,
+          failedInRequest: failedModels(ctx.attempts),
+        });
+      },
+    });
+    h.provider.script('a', fail('server_error'));
+    h.provider.script('b', fail('out_of_memory'));
+    const o = await h.run(['a', 'b']);
+    assert.ok(!o.ok && o.e instanceof EngineError);
+    assert.deepEqual(Object.fromEntries(failed), { 'fake/a': 'server_error', 'fake/b': 'out_of_memory' });
+    const plan = o.e.data.plan;
+    assert.ok(plan);
+    for (const opt of plan.options)
+      if (opt.type === 'alternative_model' || opt.type === 'hybrid') assert.equal(opt.model, 'fake/c', opt.message);
+    assert.equal(plan.options.find((x) => x.type === 'hybrid')?.model, 'fake/c');
   });
 });
