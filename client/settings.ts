@@ -41,6 +41,7 @@ export const CLIENT_SETTINGS = {
   privacyLocalOnly: 'privacy.localOnly',
   privacyLocalOnlyFiles: 'privacy.localOnlyFiles',
   wsPort: 'server.wsPort',
+  statusBarCompact: 'statusBar.compact',
 } as const;
 
 export type SettingGetter = (key: string) => unknown;
