@@ -140,7 +140,11 @@ describe('the README CLI table, command by command', () => {
 
   it('the table lists every command the CLI has, and no other', async () => {
     const listed = readmeCommands();
-    assert.deepEqual([...listed].sort(), [...(await helpCommands())].sort());
+    assert.deepEqual(
+      [...listed].sort(),
+      [...(await helpCommands())].sort(),
+      'every command of `backstop --help` needs a row in the README CLI table (and a run in this test)',
+    );
     assert.deepEqual(
       listed.filter((n) => n !== 'serve'),
       Object.keys(runs),
