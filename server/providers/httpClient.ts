@@ -64,7 +64,9 @@ export function wireRequest(url: string, init: WireRequest, signal: AbortSignal)
     const req = clients[protocol].request(u, { method: init.method, headers, agent: agents[protocol], signal }, (res) =>
       resolve(wireResponse(u.href, res)),
     );
-    req.once('error', (e) => reject(signal.aborted ? (signal.reason as unknown) : e));
+    // `on`, not `once`: an abort while the rest of a body drains (see release) errors the request again,
+    // and an 'error' nobody listens to would crash the daemon.
+    req.on('error', (e) => reject(signal.aborted ? (signal.reason as unknown) : e));
     req.end(init.body);
   });
 }
@@ -85,6 +87,9 @@ function parsed(url: string): URL {
 
 function wireResponse(url: string, res: http.IncomingMessage): WireResponse {
   const status = res.statusCode ?? 0;
+  // Readers see a broken body through their own listeners; this one keeps a body nobody reads any more
+  // (drained after a complete answer, then reset or aborted) from crashing the daemon with its error.
+  res.on('error', ignore);
   const body: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]() {
       const it = res.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array>;
@@ -107,6 +112,8 @@ function wireResponse(url: string, res: http.IncomingMessage): WireResponse {
     text: () => readAll(res),
   };
 }
+
+function ignore(): void {}
 
 function headerValue(v: string | string[] | undefined): string | null {
   if (v === undefined) return null;
