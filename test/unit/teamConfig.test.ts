@@ -42,7 +42,8 @@ describe('state.redis config', () => {
     const o = redisOptions(cfg.config.state.redis, { RP: 'secret-pw', RU: 'team' });
     assert.equal(o.password, 'secret-pw');
     assert.equal(o.username, 'team');
-    assert.equal(o.tls?.rejectUnauthorized, true);
+    assert.ok(typeof o.tls === 'object');
+    assert.equal(o.tls.rejectUnauthorized, true);
     assert.equal(o.enableOfflineQueue, false);
     assert.equal(redisWhere(cfg.config.state.redis), 'rediss://redis.internal:6380');
   });
