@@ -9,6 +9,7 @@ import { Ctx } from './ctx';
 import { InlineProvider } from './inline';
 import { INLINE_SCHEMES } from './inlineFilter';
 import { watchGuard } from './privacy';
+import { watchBudgets } from './budgetWarnings';
 
 let ctx: Ctx | undefined;
 
@@ -29,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): BackstopApi {
   ctx.pushDisposable(chat, vscode.lm.registerLanguageModelChatProvider(VENDOR, chat));
   // The lock on the status item while the privacy guard applies to the active editor.
   ctx.pushDisposable(watchGuard((localOnly) => ctx?.statusBar.update({ localOnly })));
+  // A warning when a provider nears or reaches its spend budget (config budgets).
+  ctx.pushDisposable(watchBudgets(ctx.onDidChangeStatus));
   void ctx.start();
   // Loading plus activate() itself; the host's own work between the two is not the extension's.
   return createApi(ctx, inline, { loadMs, activateMs: performance.now() - started });

@@ -245,6 +245,35 @@ export const configSchema = z.strictObject({
       gateway: purposeSchema(null),
     })
     .prefault({}),
+  /**
+   * Prices per model, US dollars per million tokens, by model id ("openai/gpt-4o") or name ("gpt-4o"):
+   * spend tracking, budgets and the cheapest strategy use them. Well-known cloud models have list prices
+   * built in (README); local models cost nothing.
+   */
+  prices: z
+    .record(
+      z.string().min(1),
+      z.strictObject({ inputPerMTok: z.number().min(0).max(10_000), outputPerMTok: z.number().min(0).max(10_000) }),
+    )
+    .default({}),
+  /**
+   * Spend and token budgets per provider and UTC day or month: at 80 % a warning, at 100 % the provider
+   * is skipped ("budget") until the period rolls over.
+   */
+  budgets: z
+    .array(
+      z
+        .strictObject({
+          provider: providerId,
+          period: z.enum(['day', 'month']),
+          usd: z.number().min(0).optional(),
+          tokens: z.number().int().min(0).optional(),
+        })
+        .refine((b) => b.usd !== undefined || b.tokens !== undefined, {
+          message: 'a budget needs usd or tokens (or both)',
+        }),
+    )
+    .default([]),
   privacy: z
     .strictObject({
       localOnly: z

@@ -113,6 +113,14 @@ export const requests = {
     params: null,
     result: S.HealthReport,
   }),
+  usage: request({
+    method: 'backstop/usage',
+    doc:
+      'Client → daemon: tokens and spend per provider and model for the current UTC day and month, each budget ' +
+      'and where it stands, and dollars per day over the last 31 days.',
+    params: null,
+    result: S.UsageReport,
+  }),
   stats: request({
     method: 'backstop/stats',
     doc: 'Client → daemon: request counters since the state dir was created.',

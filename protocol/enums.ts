@@ -39,7 +39,7 @@ export const FAILURE_KINDS = [
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
-export const STRATEGIES = ['sequential', 'fastest', 'load_balanced'] as const;
+export const STRATEGIES = ['sequential', 'fastest', 'load_balanced', 'cheapest'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;

@@ -50,6 +50,13 @@ export type HealthResult = ResultOf<'health'>;
 /** Client → daemon: health score with factors, recommendations and per-model health. */
 export const health = new RequestType0<HealthResult, void>('backstop/health');
 
+export type UsageResult = ResultOf<'usage'>;
+/**
+ * Client → daemon: tokens and spend per provider and model for the current UTC day and month, each budget and
+ * where it stands, and dollars per day over the last 31 days.
+ */
+export const usage = new RequestType0<UsageResult, void>('backstop/usage');
+
 export type StatsResult = ResultOf<'stats'>;
 /** Client → daemon: request counters since the state dir was created. */
 export const stats = new RequestType0<StatsResult, void>('backstop/stats');

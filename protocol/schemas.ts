@@ -305,6 +305,45 @@ export const HistoryEvent = z.object({
 
 export const HealthFactor = z.object({ name: z.string(), score: z.number(), weight: z.number(), detail: z.string() });
 
+/** Tokens and dollars of one model in one period (backstop/usage). */
+export const UsageRow = z.object({
+  provider: z.string(),
+  model: z.string(),
+  requests: count,
+  inputTokens: count,
+  outputTokens: count,
+  /** US dollars at the configured or list price (0 for local models and models without a price). */
+  usd: z.number().min(0),
+});
+
+/** A budget (config `budgets`) and where it stands in the current period. */
+export const BudgetState = z.object({
+  provider: z.string(),
+  period: z.enum(['day', 'month']),
+  usd: z.number().optional(),
+  tokens: z.number().optional(),
+  spentUsd: z.number().min(0),
+  spentTokens: count,
+  /** The larger of the dollar and token shares used (1 = the budget is used up). */
+  share: z.number().min(0),
+  /** 80 % or more used: the client warns once per period. */
+  warning: z.boolean(),
+  /** Used up: the provider is skipped ("budget") until resetsAt. */
+  exceeded: z.boolean(),
+  resetsAt: isoTime,
+});
+
+export const UsageReport = z.object({
+  /** The current UTC day ("2025-06-01") and its rows, most expensive first. */
+  day: z.object({ key: z.string(), rows: z.array(UsageRow) }),
+  month: z.object({ key: z.string(), rows: z.array(UsageRow) }),
+  budgets: z.array(BudgetState),
+  /** Dollars and tokens per UTC day over the last 31 days, oldest first (the spend chart). */
+  history: z.array(z.object({ day: z.string(), usd: z.number().min(0), tokens: count })),
+  /** The date of the built-in list prices. */
+  pricesDate: z.string(),
+});
+
 export const Status = z.object({
   version: z.string(),
   uptimeMs: ms,
@@ -343,6 +382,8 @@ export const Status = z.object({
       }),
     )
     .optional(),
+  /** The spend budgets (config `budgets`) and where each stands; absent without budgets. */
+  budgets: z.array(BudgetState).optional(),
   /**
    * Offline mode: cloud hosts that cannot be reached are skipped without a call until a probe finds
    * them again. `network`: the whole network is down ("offline — local models").

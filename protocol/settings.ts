@@ -141,6 +141,7 @@ export const SETTINGS = {
         sequential: 'Try the chain in order.',
         fastest: 'Prefer the model with the best measured latency.',
         load_balanced: 'Spread requests over healthy models.',
+        cheapest: 'Healthy models by expected cost of the request (prices per model), ties by latency.',
       } satisfies Record<Strategy, string>,
     },
   },

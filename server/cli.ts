@@ -7,6 +7,7 @@ import { startDaemon } from './app/main';
 import { registerClientCommands } from './cli/commands';
 import { registerDecisionCommands } from './cli/decisionCommands';
 import { registerOpsCommands } from './cli/opsCommands';
+import { registerUsageCommand } from './cli/usageCommand';
 import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
 import { usageExitCodes } from './cli/flags';
@@ -82,6 +83,7 @@ program
 registerClientCommands(program);
 registerDecisionCommands(program);
 registerOpsCommands(program);
+registerUsageCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`backstop: ${(e as Error).message}\n`);

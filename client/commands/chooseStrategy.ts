@@ -9,6 +9,7 @@ const STRATEGY_DETAIL: Record<Strategy, string> = {
   sequential: 'Try the chain in order; fall back only when a model fails.',
   fastest: 'Prefer the model with the best measured latency among the healthy ones.',
   load_balanced: 'Spread requests over healthy models by their free capacity.',
+  cheapest: 'Healthy models by expected cost of the request (prices per model), ties by latency.',
 };
 
 /** backstop.chooseStrategy [strategy] */

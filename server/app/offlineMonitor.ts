@@ -34,10 +34,11 @@ export class OfflineMonitor {
   }
 
   /** EngineDeps.unavailable: the reason a cloud model's host cannot be reached now. */
-  unavailable(model: ResolvedModel): string | undefined {
+  unavailable(model: ResolvedModel): { kind: 'network'; message: string } | undefined {
     if (model.kind !== 'cloud') return undefined;
     const origin = this.originOf(model.provider.id);
-    return origin === undefined ? undefined : this.tracker.unavailable(origin);
+    const message = origin === undefined ? undefined : this.tracker.unavailable(origin);
+    return message === undefined ? undefined : { kind: 'network', message };
   }
 
   /** Every attempt the engine records: network failures and successes of cloud models. */

@@ -12,6 +12,7 @@ import type {
   ModelInfo,
   Status,
   Stats,
+  UsageReport,
   SystemSnapshot,
 } from '../../protocol/types';
 import { BenchmarkStore } from '../benchmark/benchmark';
@@ -32,6 +33,7 @@ import { ModelCatalog } from '../discovery/modelCatalog';
 import { DEFAULT_LOCAL_CONTEXT } from '../providers/local';
 import { physicalCoresGuess, ProviderRegistry } from '../providers/registry';
 import { OfflineMonitor } from './offlineMonitor';
+import { SpendTracker } from './spendTracker';
 import { PurposeStats, purposeChain } from '../core/purposeStats';
 import { PURPOSES } from '../../protocol/enums';
 import { FitTable } from '../system/fitTable';
@@ -66,6 +68,8 @@ export class Services {
   readonly queue: RequestQueue;
   readonly registry: ProviderRegistry;
   readonly offline: OfflineMonitor;
+  /** Tokens and dollars per provider and model, budgets, expected costs (issue 19). */
+  readonly spend: SpendTracker;
   /** Whether each purpose's latency budget holds (recent first-token times). */
   readonly purposeStats = new PurposeStats();
   readonly benchmarks: BenchmarkStore;
@@ -110,6 +114,12 @@ export class Services {
       },
     });
     this.stats = new StatsRecorder(store);
+    this.spend = new SpendTracker(
+      clock,
+      () => state.config,
+      (id) => this.registry.resolve(id),
+      store,
+    );
     this.events = new EventHistory(store);
     this.waits = new WaitEstimator({ clock });
     this.queue = new RequestQueue({
@@ -182,7 +192,8 @@ export class Services {
         return r && caps ? { ...r, capabilities: caps } : r;
       },
       acquire: (model, priority, signal, opts) => this.queue.acquire(model, priority, signal, opts),
-      unavailable: (m) => this.offline.unavailable(m),
+      unavailable: (m) => this.offline.unavailable(m) ?? this.spend.unavailable(m),
+      cost: (m, req) => this.spend.expectedCost(m, req),
       plan: (ctx) => this.planFor(ctx),
       adjust: (ctx) => this.adjustFor(ctx),
       onEvent: (e) => {
@@ -436,6 +447,10 @@ export class Services {
     return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined;
   }
 
+  usageReport(): UsageReport {
+    return this.spend.report();
+  }
+
   statsSnapshot(): Stats {
     return this.stats.get();
   }
@@ -507,6 +522,7 @@ export class Services {
     const served = this.health.lastServed();
     const ready = models.filter((m) => m.availability === 'ready');
     const offline = this.offline.status();
+    const budgets = this.spend.budgets();
     return {
       version: VERSION,
       uptimeMs: now - this.state.startedAt,
@@ -531,6 +547,7 @@ export class Services {
       ...(report.recommendations[0] ? { topRecommendation: report.recommendations[0] } : {}),
       purposes: this.purposesStatus(),
       ...(offline ? { offline } : {}),
+      ...(budgets ? { budgets } : {}),
     };
   }
 

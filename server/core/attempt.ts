@@ -3,6 +3,7 @@
 // A deadline aborts the provider through its signal AND settles at once, so a provider that
 // ignores its signal cannot hold the request hostage. Stream integrity is judged here: a result
 // without a finish reason is a truncated answer, never a success.
+import { humanDuration } from '../../protocol/humanTime';
 import type { FailureKind, ToolCallDelta } from '../../protocol/types';
 import {
   ignoredParams,
@@ -93,11 +94,11 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
 
     if (p.signal.aborted) return onParentAbort();
     p.signal.addEventListener('abort', onParentAbort, { once: true });
-    arm(limits.attemptMs, 'timeout', () => `no complete answer within ${limits.attemptMs} ms (timeoutMs)`);
+    arm(limits.attemptMs, 'timeout', () => `no complete answer within ${humanDuration(limits.attemptMs)} (timeoutMs)`);
     const firstTokenTimer = arm(
       limits.firstTokenMs,
       'timeout',
-      () => `no first token within ${limits.firstTokenMs} ms (firstTokenTimeoutMs)`,
+      () => `no first token within ${humanDuration(limits.firstTokenMs)} (firstTokenTimeoutMs)`,
     );
 
     const onDelta = (delta: string) => {
@@ -126,7 +127,7 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
       idleTimer = arm(
         limits.idleMs,
         'stream_interrupted',
-        () => `stream stalled: no data for ${limits.idleMs} ms after ${deltas} deltas (idleTimeoutMs)`,
+        () => `stream stalled: no data for ${humanDuration(limits.idleMs)} after ${deltas} deltas (idleTimeoutMs)`,
       );
     };
 

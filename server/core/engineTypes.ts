@@ -75,11 +75,13 @@ export interface EngineDeps {
    */
   adjust?(ctx: PlanContext): Adjustments | undefined;
   /**
-   * Offline mode: why a call to this model is pointless now (its host or the network is offline), or
-   * undefined. Such a model is skipped with the reason, and a network failure is not retried once it
-   * says so.
+   * Why a call to this model is pointless now, or undefined: its host or the network is offline
+   * (kind network), its provider's spend budget is used up (kind rate_limited, "budget: …"). Such a
+   * model is skipped with the reason, and a network failure is not retried once it says so.
    */
-  unavailable?(model: ResolvedModel): string | undefined;
+  unavailable?(model: ResolvedModel): { kind: FailureKind; message: string } | undefined;
+  /** The `cheapest` strategy: the expected cost of this request on this model, US dollars (undefined: unknown). */
+  cost?(model: string, req: EngineRequest): number | undefined;
   /** Optional planner hook, consulted when the chain is exhausted. */
   plan?(ctx: PlanContext): FallbackPlan | undefined;
   onEvent?(e: EngineEvent): void;

@@ -86,8 +86,8 @@ export class Lane {
     const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
     for (let retry = 0; ; retry++) {
       if (this.ctl.signal.aborted) return { type: 'stopped', model: this.model };
-      const offline = deps.unavailable?.(resolved);
-      if (offline) return this.skip('network', offline, retry);
+      const off = deps.unavailable?.(resolved);
+      if (off) return this.skip(off.kind, off.message, retry);
       const adm = deps.health.admit(this.model);
       if (!adm.ok) return this.skip(deps.health.get(this.model).lastFailure ?? 'unknown', adm.reason, retry);
       if (forced) {
@@ -157,7 +157,8 @@ export class Lane {
       });
       // Offline mode: this failure took the host (or the network) offline; retrying it is pointless.
       const gone = o.kind === 'network' ? deps.unavailable?.(resolved) : undefined;
-      if (gone) return { type: 'failed', model: this.model, kind: o.kind, message: gone, contextOverflow: false };
+      if (gone)
+        return { type: 'failed', model: this.model, kind: o.kind, message: gone.message, contextOverflow: false };
       const now = deps.clock.now();
       const d = decideRetry({
         kind: o.kind,

@@ -18,7 +18,7 @@ import {
 import { needsOf, type RequestNeeds } from './requirements';
 import { PRIVACY_SKIP, privacyError, privacyForbids } from './privacy';
 import { StreamGate } from './streamGate';
-import { humanWait } from '../../protocol/humanTime';
+import { humanDuration, humanWait } from '../../protocol/humanTime';
 
 /** Hedging keeps at most this many models running for one request (the original and one hedge). */
 export const MAX_HEDGE_LANES = 2;
@@ -70,7 +70,7 @@ export class RequestRun implements LaneContext {
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
     const deadlineMs = this.deadlineAt - this.startedAt;
     const timer = clock.setTimeout(
-      () => this.halt('deadline', `request deadline of ${deadlineMs} ms reached`),
+      () => this.halt('deadline', `request deadline of ${humanDuration(deadlineMs)} reached`),
       deadlineMs,
     );
     try {
@@ -308,7 +308,7 @@ export class RequestRun implements LaneContext {
     const ms = this.deadlineAt - this.startedAt;
     return new EngineError(
       ErrorCodes.Timeout,
-      `The request did not finish within its ${ms} ms deadline (params.timeoutMs or requestTimeoutMs) after ${attempts.length} attempt(s)${summarize(attempts)}. Raise the deadline or put a faster model first in the chain.`,
+      `The request did not finish within its ${humanDuration(ms)} deadline (params.timeoutMs or requestTimeoutMs) after ${attempts.length} attempt(s)${summarize(attempts)}. Raise the deadline or put a faster model first in the chain.`,
       { attempts },
     );
   }

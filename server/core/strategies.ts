@@ -27,9 +27,34 @@ export function orderChain(
   chain: readonly string[],
   health: HealthView,
   random: () => number,
+  cost?: (model: string) => number | undefined,
 ): string[] {
   const models = dedupe(chain);
-  return strategy === 'load_balanced' ? orderByHealth(models, health, random) : models;
+  if (strategy === 'load_balanced') return orderByHealth(models, health, random);
+  if (strategy === 'cheapest') return orderByCost(models, health, cost ?? (() => undefined));
+  return models;
+}
+
+/**
+ * `cheapest`: callable models by the request's expected cost, ties by latency (unmeasured ones keep
+ * their chain order among equals); models without a known price after the priced ones; models health
+ * refuses last, in chain order.
+ */
+export function orderByCost(
+  models: readonly string[],
+  health: HealthView,
+  cost: (model: string) => number | undefined,
+): string[] {
+  const callable = models.filter((m) => !health.blocked(m));
+  const refused = models.filter((m) => health.blocked(m));
+  const scored = callable.map((m, i) => ({
+    m,
+    i,
+    cost: cost(m) ?? Number.POSITIVE_INFINITY,
+    latency: health.latencyEwma(m) ?? Number.POSITIVE_INFINITY,
+  }));
+  scored.sort((a, b) => a.cost - b.cost || (a.latency === b.latency ? 0 : a.latency - b.latency) || a.i - b.i);
+  return [...scored.map((s) => s.m), ...refused];
 }
 
 /**

@@ -2,6 +2,7 @@
 // Discovery never blocks start-up or a request: `get` answers from the cache at once, and a
 // stale entry is refreshed behind the caller's back. An unreachable or unauthorised provider
 // is remembered with the reason so the UI can say why its models are missing.
+import { humanDuration } from '../../protocol/humanTime';
 import type { FailureKind } from '../../protocol/types';
 import {
   isProviderError,
@@ -87,7 +88,7 @@ export class CloudModelCatalog {
   private async fetch(p: Provider): Promise<void> {
     const ac = new AbortController();
     const timer = this.clock.setTimeout(
-      () => ac.abort(new Error(`listing models took longer than ${this.timeoutMs} ms`)),
+      () => ac.abort(new Error(`listing models took longer than ${humanDuration(this.timeoutMs)}`)),
       this.timeoutMs,
     );
     let next: CloudModelsEntry;

@@ -13,6 +13,7 @@ type KnowledgeHandlers = Pick<
   | 'system'
   | 'health'
   | 'stats'
+  | 'usage'
   | 'suggest'
   | 'plan'
   | 'estimateWait'
@@ -30,6 +31,7 @@ export function knowledgeHandlers(s: Services): KnowledgeHandlers {
 
   return {
     stats: () => s.statsSnapshot(),
+    usage: () => s.usageReport(),
     health: () => s.healthReport(),
     system: () => s.systemSnapshot(),
     queue: () => ({ items: s.queue.items() }),

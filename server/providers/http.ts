@@ -11,6 +11,7 @@
 // never in URLs, and every message leaving this folder passes through `redact()`.
 import type { Logger } from '../core/types';
 import { ProviderError } from '../core/types';
+import { humanDuration } from '../../protocol/humanTime';
 import type { FailureKind } from '../../protocol/types';
 import type { ErrorBodyInfo } from './errorBody';
 import { errorInfoOf, parseErrorBody } from './errorBody';
@@ -87,7 +88,7 @@ export function classifyHttpError(
   if (quoted !== undefined) text += `: ${quoted.replace(/[.\s]+$/, '')}`;
   if (kind === 'auth') text += `. ${ctx.authHint}`;
   if (kind === 'rate_limited')
-    text += retryAfterMs === undefined ? '; no Retry-After given' : `; retry after ${Math.round(retryAfterMs)} ms`;
+    text += retryAfterMs === undefined ? '; no Retry-After given' : `; retry after ${humanDuration(retryAfterMs)}`;
   if (kind === 'model_missing' && info.message === undefined)
     text += `. Nothing answered at ${stripQuery(url) || 'that URL'}: check the model name and the provider's baseUrl`;
   return new ProviderError(kind, redact(text, ctx.secrets()), {

@@ -92,6 +92,7 @@ export class CompletionService {
       s.stats.record({ modelUsed: result.modelUsed, fallback: result.fallbackOccurred, ok: true });
       // A caller that takes the answer in one piece gets its "first token" with the whole answer.
       if (p.purpose) s.purposeStats.record(p.purpose, (firstAt ?? s.clock.now()) - started);
+      s.spend.record(p, result);
       return result;
     } catch (e) {
       if (isEngineError(e) && e.code === ErrorCodes.Exhausted && s.state.config.mockGeneration) {

@@ -121,7 +121,7 @@ describe('deadlines', () => {
     const o = await h.run(['primary'], { timeoutMs: 7000 });
     assert.ok(!o.ok && o.e instanceof EngineError);
     assert.equal(o.e.code, ErrorCodes.Timeout);
-    assert.match(o.e.message, /7000 ms deadline/);
+    assert.match(o.e.message, /7 s deadline/);
     assert.equal(h.provider.callsTo('primary')[0]?.abortedAt, t0 + 7000);
     assert.equal(o.e.data.attempts?.[0]?.outcome, 'timeout');
     assert.equal(h.health.get('fake/primary').failureCount, 0, 'our deadline is not the model failing');
