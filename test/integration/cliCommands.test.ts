@@ -136,6 +136,10 @@ describe('the README CLI table, command by command', () => {
       args: ['stats'],
       check: (j) => assert.ok((j as { totalRequests: number }).totalRequests >= 1, 'complete ran before'),
     },
+    usage: {
+      args: ['usage'],
+      check: (j) => assert.ok((j as { day: { rows: unknown[] } }).day.rows.length >= 1, 'complete ran before'),
+    },
   };
 
   it('the table lists every command the CLI has, and no other', async () => {
