@@ -144,6 +144,10 @@ function main() {
   fs.mkdirSync(path.dirname(path.resolve(ROOT, out)), { recursive: true });
   const vsce = path.join(ROOT, 'node_modules/@vscode/vsce/vsce');
   const vsceArgs = ['package', '--out', out, '--target', target, '--allow-missing-repository'];
+  // The repository is not on GitHub/GitLab, so vsce cannot resolve the README's relative links (docs/…)
+  // by itself: give it the repository's address as their base.
+  const repo = String(pkg.repository?.url ?? '').replace(/\.git$/, '');
+  if (repo) vsceArgs.push('--baseContentUrl', `${repo}/blob/main`, '--baseImagesUrl', `${repo}/raw/main`);
   if (!fs.existsSync(path.join(ROOT, 'LICENSE')) && !fs.existsSync(path.join(ROOT, 'LICENSE.md')))
     vsceArgs.push('--skip-license');
   run(process.execPath, [vsce, ...vsceArgs]);
