@@ -127,7 +127,7 @@ async function main() {
     for (const step of STEPS.filter((s, i) => !grep || i === 0 || new RegExp(grep).test(s.name))) {
       const s0 = Date.now();
       try {
-        await step.run({ page, artifacts: ARTIFACTS });
+        await step.run({ page, artifacts: ARTIFACTS, userSettings: path.join(ud, 'User/settings.json') });
         passed++;
         console.log(`  ✔ ${step.name} (${Date.now() - s0} ms)`);
       } catch (e) {

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { CHAT_MODEL_STEPS } from './chatModels';
+import { DIAGNOSTICS_STEPS } from './diagnostics';
 import {
   backstopStatus,
   COMPLETE_TIMEOUT_MS,
@@ -20,6 +21,8 @@ import {
 export interface E2eContext {
   page: Page;
   artifacts: string;
+  /** The user settings file of the running code-server (a step may change settings through it). */
+  userSettings?: string;
 }
 export interface Step {
   name: string;
@@ -119,5 +122,6 @@ export const STEPS: Step[] = [
       await shot(ctx, '06-diagnostics-settings');
     },
   },
+  ...DIAGNOSTICS_STEPS,
   ...CHAT_MODEL_STEPS,
 ];
