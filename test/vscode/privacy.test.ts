@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'mocha';
 import * as vscode from 'vscode';
-import type { CompleteResult } from '../../protocol';
-import { cfg, editorWith, useChain, type Env } from './env';
+import { methods, type CompleteResult } from '../../protocol';
+import { cfg, editorWith, ok, useChain, type Env } from './env';
 import { FAKE_TEXT } from './fakeCloud';
 import { nextEvent, waitFor } from './waitFor';
 
@@ -122,6 +122,36 @@ export function registerPrivacyTests(env: Env): void {
       assert.equal(env.fake.calls('deny').length, denied, 'the main chain was not used for chat');
     } finally {
       await cfg().update('chat.chain', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('spend: a provider past its budget brings one warning and is skipped with reason "budget"', async () => {
+    await useChain(env, CHAIN);
+    await ok(
+      env.api.request(methods.setConfig, {
+        prices: { 'fake/ok': { inputPerMTok: 1000, outputPerMTok: 1000 } },
+        budgets: [{ provider: 'fake', period: 'day', usd: 0.000001 }],
+      }),
+    );
+    try {
+      await fileEditor('spend.js', 'const x = ');
+      const first = await complete();
+      assert.equal(first?.modelUsed, 'fake/ok', 'within budget the chain runs as configured');
+      const warning = await env.ui.until('the budget warning', () =>
+        env.ui.messages.find((m) => m.level === 'warning' && m.text.startsWith('Backstop: fake has used')),
+      );
+      assert.match(warning.text, /daily budget; it is skipped until/);
+      const second = await complete();
+      assert.equal(second?.modelUsed, 'local/tiny');
+      const skipped = second.attempts.find((a) => a.model === 'fake/ok');
+      assert.match(skipped?.message ?? '', /^budget: fake spent/);
+      assert.equal(
+        env.ui.messages.filter((m) => m.text.startsWith('Backstop: fake has used')).length,
+        1,
+        'one warning per budget state and period',
+      );
+    } finally {
+      await ok(env.api.request(methods.setConfig, { budgets: [] }));
     }
   });
 }
