@@ -1,6 +1,6 @@
 // The ONE function that renders daemon health into the status bar (rust-analyzer's pattern).
 // Pure: takes everything it shows as input, returns text/tooltip/colour; statusBar.ts applies it.
-import { humanWait, relativeTime } from '../protocol/humanTime';
+import { humanDuration, humanWait, relativeTime } from '../protocol/humanTime';
 import type { HealthFactor, HealthLevel, LastFallback, Status } from '../protocol/types';
 
 export type DaemonState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
@@ -137,9 +137,9 @@ export function issue19Lines(s: Status, input: Pick<StatusViewInput, 'localOnly'
   const purposes = Object.entries(s.purposes ?? {}).filter(([, p]) => p.budgetMs !== null || p.requests > 0);
   if (purposes.length) {
     const line = ([name, p]: (typeof purposes)[number]) => {
-      const budget = p.budgetMs === null ? 'no budget' : `budget ${p.budgetMs} ms`;
+      const budget = p.budgetMs === null ? 'no budget' : `budget ${humanDuration(p.budgetMs)}`;
       const held = p.withinBudget === undefined ? '' : `, ${Math.round(100 * p.withinBudget)} % within`;
-      const p95 = p.p95FirstTokenMs === undefined ? '' : `, p95 first token ${p.p95FirstTokenMs} ms`;
+      const p95 = p.p95FirstTokenMs === undefined ? '' : `, p95 first token ${humanDuration(p.p95FirstTokenMs)}`;
       return `- ${md(name)}: ${p.chain.map(code).join(' → ') || '_main chain_'} — ${budget}${held}${p95}`;
     };
     out.push(`Purposes:\n\n${purposes.map(line).join('\n')}`);
@@ -204,8 +204,15 @@ export function clock(ms: number): string {
 
 /** Escape Markdown so daemon-provided text cannot inject links or formatting. */
 export function md(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
+  // A URL would be auto-linked with its escapes inside it ("…:9\\)"): it goes in a code span instead.
+  return text
+    .split(URL_IN_TEXT)
+    .map((part, i) => (i % 2 === 1 ? code(part) : part.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`)))
+    .join('');
 }
+
+/** http(s) URLs, captured (so split keeps them at the odd indexes); a closing bracket is not part of one. */
+const URL_IN_TEXT = /(https?:\/\/[^\s)\]]+)/;
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;

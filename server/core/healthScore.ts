@@ -150,6 +150,10 @@ export function computeHealth(inputs: HealthInputs): {
   let score = totalW > 0 ? Math.round(factors.reduce((s, f) => s + f.score * f.weight, 0) / totalW) : 0;
   // Nothing in the chain can answer: that is poor, however healthy the rest looks.
   if (!known.some(isAvailable)) score = Math.min(score, LEVEL_THRESHOLDS.fair - 1);
+  // The primary down or failing: every request falls back. Degraded (fair) at best, so the item says so.
+  const first = standingOf(primary?.m);
+  if (chain.length > 0 && (first === 'unavailable' || first === 'failing'))
+    score = Math.min(score, LEVEL_THRESHOLDS.good - 1);
   // Every model reachable but none tried: no request has shown whether the chain answers, so the
   // level says so instead of "excellent".
   const allUntested = chain.length > 0 && chain.every((c) => c.m && isAvailable(c.m) && untested(c.m));

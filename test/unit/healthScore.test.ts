@@ -186,6 +186,16 @@ test('issue 17: primary and first fallback failing (cooldowns over) while the la
   );
 });
 
+test('issue 17: a primary that cannot be called while the fallback answers everything is fair at best', () => {
+  const a = model('cloud/gpt-x', { availability: 'unreachable', reason: 'network: connection refused' });
+  const b = model('local/tiny', fits(0.1), { successCount: 20 });
+  const h = computeHealth({ chain: [a.id, b.id], models: [a, b], system: system(8), recentSuccessRate: 1 });
+  assert.equal(h.level, 'fair', `${h.score}`);
+  // The same models the other way round: the primary answers, the fallback is down: no cap.
+  const ok = computeHealth({ chain: [b.id, a.id], models: [a, b], system: system(8), recentSuccessRate: 1 });
+  assert.ok(ok.score >= 60, `${ok.score}`);
+});
+
 test('issue 17: a skipped model says when it is tried again in words, never an ISO time', () => {
   const until = new Date(1_000_000 + 280_000).toISOString();
   const a = model(

@@ -219,3 +219,17 @@ test('no raw milliseconds or ISO times in the tooltip (issue 17)', () => {
   assert.match(v.tooltip, /2 min 5 s ago/);
   assert.match(v.tooltip, /server error: HTTP 503/);
 });
+
+test('a URL in daemon text stays readable (a code span, no escapes inside a link)', () => {
+  const out = md('offline: connection refused (http://127.0.0.1:9)');
+  assert.equal(out, 'offline: connection refused \\(`http://127.0.0.1:9`\\)');
+});
+
+test('purpose budgets and first-token times read in s, never raw ms over a second', () => {
+  const purposes = {
+    complete: { chain: ['local/tiny'], budgetMs: 2_500, requests: 3, withinBudget: 1, p95FirstTokenMs: 9_904 },
+  };
+  const v = renderStatus({ daemon: 'running', status: status({ purposes } as Partial<Status>), busy: 0, nowMs: NOW });
+  assert.match(v.tooltip, /budget 2\.5 s, 100 % within, p95 first token 9\.9 s/);
+  for (const re of RAW_TIME) assert.doesNotMatch(v.tooltip, re);
+});
