@@ -112,23 +112,38 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
       tick();
       p.onToolCallDelta?.(delta);
     };
+    /**
+     * The idle deadline is one timer, not one per delta: a delta only notes its time, and the timer,
+     * when it fires, waits again for what is left of the quiet period if something came meanwhile.
+     */
+    let lastDeltaAt = start;
+    const onIdle = () => {
+      timers.delete(idleTimer);
+      if (ended) return;
+      const quiet = clock.now() - lastDeltaAt;
+      if (quiet < limits.idleMs) {
+        idleTimer = clock.setTimeout(onIdle, limits.idleMs - quiet);
+        timers.add(idleTimer);
+        return;
+      }
+      deadline(
+        'stream_interrupted',
+        `stream stalled: no data for ${humanDuration(limits.idleMs)} after ${deltas} deltas (idleTimeoutMs)`,
+      );
+    };
     /** Something arrived: the first-token deadline is met and the idle deadline starts over. */
     const tick = () => {
       deltas++;
+      lastDeltaAt = clock.now();
       if (ttftMs === undefined) {
-        ttftMs = clock.now() - start;
+        ttftMs = lastDeltaAt - start;
         clock.clearTimeout(firstTokenTimer);
         timers.delete(firstTokenTimer);
       }
-      if (idleTimer !== undefined) {
-        clock.clearTimeout(idleTimer);
-        timers.delete(idleTimer);
+      if (idleTimer === undefined) {
+        idleTimer = clock.setTimeout(onIdle, limits.idleMs);
+        timers.add(idleTimer);
       }
-      idleTimer = arm(
-        limits.idleMs,
-        'stream_interrupted',
-        () => `stream stalled: no data for ${humanDuration(limits.idleMs)} after ${deltas} deltas (idleTimeoutMs)`,
-      );
     };
 
     let call: Promise<GenerateResult>;
