@@ -238,13 +238,25 @@ describe('fuzz: HTTP gateway bodies', () => {
 });
 
 describe('gateway: a request no model of the chain can hold', () => {
-  it("max_tokens beyond every context is the caller's 4xx, not a 500", async () => {
-    const r = await fetch(`http://127.0.0.1:${info.httpPort}/v1/completions`, {
+  const post = (body: unknown) =>
+    fetch(`http://127.0.0.1:${info.httpPort}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${info.token}` },
-      body: JSON.stringify({ model: 'backstop', prompt: 'hi', max_tokens: 8193 }),
+      body: JSON.stringify(body),
     });
-    assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${await r.text()}`);
+
+  it("a prompt beyond every context is the caller's 4xx, not a 500", async () => {
+    // ~12,000 tokens by the 4-characters estimate, against contexts of 8,192: nothing can make it fit.
+    const r = await post({ model: 'backstop', prompt: 'word '.repeat(9_600), max_tokens: 16 });
+    assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${(await r.text()).slice(0, 500)}`);
+  });
+
+  it('max_tokens beyond the context is lowered to what fits (autoSwitch), and the trace says so', async () => {
+    const r = await post({ model: 'backstop', prompt: 'hi', max_tokens: 8193 });
+    const text = await r.text();
+    assert.equal(r.status, 200, text.slice(0, 500));
+    const body = JSON.parse(text) as { backstop: { attempts: { message?: string }[] } };
+    assert.match(body.backstop.attempts.at(-1)?.message ?? '', /maxTokens lowered from 8193/);
   });
 });
 
