@@ -268,7 +268,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
   /** One round of requests for the full picture; sections the daemon lacks say so instead of failing the view. */
   private async sendSnapshot(): Promise<void> {
     const c = this.ctx;
-    const [status, health, system, models, stats, history, config, monitor] = await Promise.all([
+    const [status, health, system, models, stats, history, config, monitor, usage] = await Promise.all([
       c.call(methods.status),
       c.call(methods.health),
       c.call(methods.system),
@@ -277,6 +277,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       c.call(methods.events, {}),
       c.call(methods.getConfig),
       c.call(methods.monitor, { action: 'get' }),
+      c.call(methods.usage),
     ]);
     const unavailable: Snapshot['unavailable'] = {};
     const note = (s: Section, r: { ok: boolean; failure?: DaemonFailure }): void => {
@@ -303,6 +304,7 @@ export class DiagnosticsPanel implements vscode.Disposable {
       ...(system.ok ? { system: system.value } : {}),
       ...(models.ok ? { models: models.value.models } : {}),
       ...(stats.ok ? { stats: stats.value } : {}),
+      ...(usage.ok ? { usage: usage.value } : {}),
       ...(history.ok ? { history: history.value.events } : {}),
       ...(config.ok && models.ok ? { configured: configuredModels(config.value, models.value.models) } : {}),
     };

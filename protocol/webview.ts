@@ -12,6 +12,7 @@ import type {
   ModelInfo,
   MonitorSample,
   Stats,
+  UsageReport,
   Status,
   SystemSnapshot,
 } from './types';
@@ -83,6 +84,8 @@ export interface Snapshot {
   system?: SystemSnapshot;
   models?: ModelInfo[];
   stats?: Stats;
+  /** Tokens and spend per model, budgets, dollars per day (backstop/usage): the spend chart. */
+  usage?: UsageReport;
   /** The daemon's event history (fallbacks and failed requests), newest first. */
   history?: HistoryEvent[];
   /**

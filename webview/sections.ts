@@ -10,6 +10,7 @@ import type {
   MonitorSample,
 } from '../protocol/types';
 import { barChart, lineChart } from './charts';
+import { spendBlock } from './spend';
 import { ago, bytes, h, modelId, ms, time, words } from './dom';
 import {
   MONITOR_DURATION_LIMITS_S,
@@ -207,6 +208,7 @@ export function health(st: ViewState): HTMLElement[] {
           ),
         )
       : null,
+    spendBlock(st.snapshot?.usage),
   ]);
 }
 

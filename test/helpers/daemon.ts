@@ -1,5 +1,5 @@
 // Spawn the BUILT daemon (dist/cli.js) and talk to it over its real transports.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,18 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
       await exited;
     },
   };
+}
+
+/**
+ * Run the built CLI to the end without blocking this process (a fault server living here must keep
+ * answering): its exit code and output.
+ */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** `serve --stdio` with a JSON-RPC connection over its stdin/stdout (LSP framing). */

@@ -4,7 +4,6 @@
 // fault server (the "cloud") receives not one generation request; a cloud-only chain must fail with
 // the guard's own error. A control request without the guard proves the cloud was reachable.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +12,7 @@ import type { Attempt, CompleteResult } from '../../protocol/types';
 import { ensureFixtureModel } from '../fixtures/genGguf';
 import { startFaultServer, type FaultServer } from '../fixtures/faultServer';
 import {
-  CLI,
+  runCli,
   spawnCli,
   spawnStdio,
   tmpDir,
@@ -66,13 +65,7 @@ function assertLocalAnswer(r: CompleteResult, label: string, cloudConsidered = t
   for (const a of cloud) assert.deepEqual([a.outcome, a.message], ['skipped', PRIVACY_SKIP], `${label}: ${a.model}`);
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 async function waitForLocal(list: () => Promise<{ models: { id: string }[] }>): Promise<void> {
   const t0 = Date.now();

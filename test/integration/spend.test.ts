@@ -3,21 +3,14 @@
 // budget skipped with reason "budget" while the chain answers from the next, `cheapest` ordering by
 // expected cost, and the ledger surviving a daemon restart.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { methods } from '../../protocol/index';
 import type { CompleteResult, Status, UsageReport } from '../../protocol/types';
 import { startFaultServer, type FaultServer } from '../fixtures/faultServer';
-import { CLI, spawnCli, tmpDir, waitForDaemonFile, writeConfig, type Spawned } from '../helpers/daemon';
+import { runCli, spawnCli, tmpDir, waitForDaemonFile, writeConfig, type Spawned } from '../helpers/daemon';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 describe('spend, budgets and the cheapest strategy', () => {
   let fault: FaultServer;

@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'mocha';
 import * as vscode from 'vscode';
+import type { DiagnosticsPanel } from '../../client/webviewPanel';
 import { methods, type CompleteResult } from '../../protocol';
+import type { Snapshot, ToWebview } from '../../protocol/webview';
 import { cfg, editorWith, ok, useChain, type Env } from './env';
 import { FAKE_TEXT } from './fakeCloud';
 import { nextEvent, waitFor } from './waitFor';
@@ -153,5 +155,21 @@ export function registerPrivacyTests(env: Env): void {
     } finally {
       await ok(env.api.request(methods.setConfig, { budgets: [] }));
     }
+  });
+
+  test('spend: the diagnostics view gets the usage for its spend chart', async () => {
+    // A fresh panel: its script sends "ready" once loaded, and the snapshot answers it.
+    await vscode.window.tabGroups.close(
+      vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Backstop Diagnostics'),
+    );
+    const panel = await vscode.commands.executeCommand<DiagnosticsPanel>('backstop.showDiagnostics');
+    assert.ok(panel, 'backstop.showDiagnostics returns its panel');
+    const posted = await nextEvent('a snapshot', panel.onDidPost, (m) => m.type === 'snapshot');
+    const snapshot = (posted as Extract<ToWebview, { type: 'snapshot' }>).snapshot as Snapshot;
+    const row = snapshot.usage?.day.rows.find((r) => r.model === 'fake/ok');
+    assert.ok(row && row.usd > 0 && row.requests >= 1, JSON.stringify(snapshot.usage));
+    assert.ok((snapshot.usage?.history.length ?? 0) >= 1, 'dollars per day for the chart');
   });
 }
