@@ -54,13 +54,15 @@ export class Lane {
   /** Why `adjusted` was applied, when the trace should say so (a lowered maxTokens). */
   private adjustedWhy: string | undefined;
 
+  private readonly onParentAbort = (): void => this.ctl.abort(this.parent.reason);
+
   constructor(
     private readonly ctx: LaneContext,
     readonly model: string,
-    parent: AbortSignal,
+    private readonly parent: AbortSignal,
   ) {
     if (parent.aborted) this.ctl.abort(parent.reason);
-    else parent.addEventListener('abort', () => this.ctl.abort(parent.reason), { once: true, signal: this.ctl.signal });
+    else parent.addEventListener('abort', this.onParentAbort, { once: true });
   }
 
   abort(reason: string): void {
@@ -68,6 +70,15 @@ export class Lane {
   }
 
   async run(): Promise<LaneOutcome> {
+    try {
+      return await this.runLane();
+    } finally {
+      // A lane that is done no longer follows the request: nothing is left to abort when it ends.
+      this.parent.removeEventListener('abort', this.onParentAbort);
+    }
+  }
+
+  private async runLane(): Promise<LaneOutcome> {
     const { deps } = this.ctx;
     const resolved = deps.resolve(this.model);
     if (!resolved)
