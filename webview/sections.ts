@@ -10,7 +10,7 @@ import type {
   MonitorSample,
 } from '../protocol/types';
 import { barChart, lineChart } from './charts';
-import { spendBlock } from './spend';
+import { purposesBlock, spendBlock } from './spend';
 import { ago, bytes, h, modelId, ms, time, words } from './dom';
 import {
   MONITOR_DURATION_LIMITS_S,
@@ -208,6 +208,7 @@ export function health(st: ViewState): HTMLElement[] {
           ),
         )
       : null,
+    purposesBlock(st.snapshot?.status),
     spendBlock(st.snapshot?.usage),
   ]);
 }

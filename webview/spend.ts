@@ -1,6 +1,7 @@
-// The spend chart of the diagnostics view (issue 19): dollars per UTC day over the kept days, and each
-// budget's share used this period. Rendered from Snapshot.usage (backstop/usage); nothing without it.
-import type { UsageReport } from '../protocol/types';
+// The issue-19 blocks of the diagnostics view: the spend chart (dollars per UTC day over the kept days,
+// each budget's share used this period, from Snapshot.usage) and each purpose's chain and whether its
+// latency budget holds (from Status.purposes). Nothing without their data.
+import type { Status, UsageReport } from '../protocol/types';
 import { barChart } from './charts';
 import { h } from './dom';
 
@@ -37,5 +38,47 @@ export function spendBlock(usage: UsageReport | undefined): HTMLElement | null {
           'bar-b',
         )
       : null,
+  );
+}
+
+/** Each purpose: its chain, its budget, the share of recent requests within it and the p95 first token. */
+export function purposesBlock(status: Status | undefined): HTMLElement | null {
+  const purposes = Object.entries(status?.purposes ?? {});
+  if (purposes.length === 0) return null;
+  const row = ([name, p]: (typeof purposes)[number]): HTMLElement =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, name),
+      h('td', {}, p.chain.join(' → ') || 'the main chain'),
+      h('td', { class: 'nowrap' }, p.budgetMs === null ? 'none' : `${p.budgetMs} ms`),
+      h('td', { class: 'nowrap' }, String(p.requests)),
+      h('td', { class: 'nowrap' }, p.withinBudget === undefined ? '—' : `${Math.round(p.withinBudget * 100)} %`),
+      h('td', { class: 'nowrap' }, p.p95FirstTokenMs === undefined ? '—' : `${p.p95FirstTokenMs} ms`),
+    );
+  return h(
+    'div',
+    { id: 'purposes' },
+    h('h3', {}, 'Purposes'),
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'data', id: 'purposes-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Purpose', 'Chain', 'Latency budget', 'Recent requests', 'Within budget', 'p95 first token'].map((t) =>
+              h('th', {}, t),
+            ),
+          ),
+        ),
+        h('tbody', {}, purposes.map(row)),
+      ),
+    ),
   );
 }

@@ -157,7 +157,7 @@ export function registerPrivacyTests(env: Env): void {
     }
   });
 
-  test('spend: the diagnostics view gets the usage for its spend chart', async () => {
+  test('spend: the diagnostics view gets the usage for its spend chart and each purpose', async () => {
     // A fresh panel: its script sends "ready" once loaded, and the snapshot answers it.
     await vscode.window.tabGroups.close(
       vscode.window.tabGroups.all
@@ -171,5 +171,7 @@ export function registerPrivacyTests(env: Env): void {
     const row = snapshot.usage?.day.rows.find((r) => r.model === 'fake/ok');
     assert.ok(row && row.usd > 0 && row.requests >= 1, JSON.stringify(snapshot.usage));
     assert.ok((snapshot.usage?.history.length ?? 0) >= 1, 'dollars per day for the chart');
+    assert.equal(snapshot.status?.purposes?.inline.budgetMs, 400, 'each purpose and its budget for the view');
+    assert.ok((snapshot.status?.purposes?.complete.requests ?? 0) >= 1, 'Backstop: Complete ran in this suite');
   });
 }
