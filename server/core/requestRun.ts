@@ -75,7 +75,14 @@ export class RequestRun implements LaneContext {
     );
     try {
       const strategy = this.req.strategy ?? this.cfg.strategy;
-      const order = orderChain(strategy, this.chain, this.deps.health, this.deps.random);
+      const cost = this.deps.cost;
+      const order = orderChain(
+        strategy,
+        this.chain,
+        this.deps.health,
+        this.deps.random,
+        cost ? (m) => cost(m, this.req) : undefined,
+      );
       const won = await this.race(orderForBudget(order, this.deps.health, this.req.budgetMs), strategy === 'fastest');
       return this.result(won);
     } finally {
@@ -144,13 +151,13 @@ export class RequestRun implements LaneContext {
         });
         continue;
       }
-      const offline = r && this.deps.unavailable?.(r);
-      if (offline) {
+      const off = r && this.deps.unavailable?.(r);
+      if (off) {
         this.record({
           model: m,
           outcome: 'skipped',
-          failure: 'network',
-          message: offline,
+          failure: off.kind,
+          message: off.message,
           latencyMs: 0,
           retry: 0,
           startedAtMs: 0,
