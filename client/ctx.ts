@@ -45,7 +45,7 @@ export class Ctx implements vscode.Disposable {
   /** Machine settings written where a remote window ignores them. */
   readonly remoteSettings: RemoteSettingsHint;
   /** The Get Started walkthrough's steps, completed from what really happened. */
-  readonly walkthrough = new Walkthrough();
+  readonly walkthrough: Walkthrough;
   private _lastTrace: { trace: RequestTrace; uri: vscode.Uri } | undefined;
   private client: DaemonConnection | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -99,6 +99,7 @@ export class Ctx implements vscode.Disposable {
     this.settings = new DaemonSettings(this);
     this.attempts = new AttemptsView();
     this.remoteSettings = new RemoteSettingsHint(this);
+    this.walkthrough = new Walkthrough(extension.extension.id);
     this.disposables.push(
       this.attempts,
       this.remoteSettings,

@@ -13,6 +13,12 @@ export const WALKTHROUGH_KEYS = {
   drillPassed: 'backstop.walkthrough.drillPassed',
 } as const;
 export type WalkthroughStep = keyof typeof WALKTHROUGH_KEYS;
+/** The step ids in package.json's walkthrough, by what completes them. */
+const STEP_IDS: Record<WalkthroughStep, string> = {
+  providerReady: 'addProvider',
+  chainReady: 'chooseChain',
+  drillPassed: 'failoverDrill',
+};
 
 /** Pure: which steps a status proves done. A provider counts once one of its models can be called. */
 export function stepsDone(s: Status): Partial<Record<WalkthroughStep, true>> {
@@ -25,11 +31,19 @@ export function stepsDone(s: Status): Partial<Record<WalkthroughStep, true>> {
 export class Walkthrough {
   private readonly done = new Set<WalkthroughStep>();
 
+  /** `extensionId`: "<publisher>.<name>", the first part of a walkthrough step's full id. */
+  constructor(private readonly extensionId: string) {}
+
   /** Set the step's context key (once: a step done stays done, as VS Code keeps it checked). */
   mark(step: WalkthroughStep): void {
     if (this.done.has(step)) return;
     this.done.add(step);
     void vscode.commands.executeCommand('setContext', WALKTHROUGH_KEYS[step], true);
+    // VS Code creates its walkthrough service only when something needs it, and a context key already
+    // true when it registers the steps never completes one: tell it directly too (the workbench's own
+    // command; where it does not exist, the context key and the completion events remain).
+    const id = `${this.extensionId}#${WALKTHROUGH_ID.split('#')[1] ?? ''}#${STEP_IDS[step]}`;
+    vscode.commands.executeCommand('welcome.markStepComplete', id).then(undefined, () => undefined);
   }
 
   onStatus(s: Status): void {
