@@ -4,6 +4,7 @@
 // receives nothing; a file outside the globs still reaches the cloud (the control).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'mocha';
@@ -173,5 +174,35 @@ export function registerPrivacyTests(env: Env): void {
     assert.ok((snapshot.usage?.history.length ?? 0) >= 1, 'dollars per day for the chart');
     assert.equal(snapshot.status?.purposes?.inline.budgetMs, 400, 'each purpose and its budget for the view');
     assert.ok((snapshot.status?.purposes?.complete.requests ?? 0) >= 1, 'Backstop: Complete ran in this suite');
+  });
+
+  test('offline: a cloud host that refuses connections is skipped and named in the status tooltip', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const before = cfg().inspect('providers')?.globalValue;
+    const list = Array.isArray(before) ? before : [];
+    const gone = { id: 'gone', type: 'openai-compatible', baseUrl: `http://127.0.0.1:${port}/v1`, models: ['m'] };
+    const applied = nextEvent('the refusing provider accepted', env.api.onConfigApplied, (c) =>
+      JSON.stringify(c).includes(`127.0.0.1:${port}`),
+    );
+    await cfg().update('providers', [...list, gone], vscode.ConfigurationTarget.Global);
+    await applied;
+    try {
+      await useChain(env, ['gone/m', 'local/tiny']);
+      await fileEditor('offline.js', 'let y = ');
+      const first = await complete();
+      assert.equal(first?.modelUsed, 'local/tiny');
+      await waitFor('the offline host in the tooltip', [env.api.onDidChangeStatus], () =>
+        env.api.statusBarTooltip.includes(`Offline hosts: \`http://127.0.0.1:${port}\``),
+      );
+      const second = await complete();
+      const skipped = second?.attempts.find((a) => a.model === 'gone/m');
+      assert.equal(skipped?.outcome, 'skipped', 'from the second request on, no call');
+      assert.match(skipped?.message ?? '', /^offline: connection refused/);
+    } finally {
+      await cfg().update('providers', before, vscode.ConfigurationTarget.Global);
+    }
   });
 }
