@@ -71,8 +71,8 @@ async function main() {
       'extensions.ignoreRecommendations': true,
       'update.mode': 'none',
       'telemetry.telemetryLevel': 'off',
-      // On: VS Code's own model UI (Language Models view, Chat picker) lists the Backstop models.
-      'chat.disableAIFeatures': false,
+      // Off until the chat steps (test/e2e/chatModels.ts) turn it on: the Chat view takes the focus.
+      'chat.disableAIFeatures': true,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       ...machine,
     }),

@@ -3,6 +3,7 @@
 // vscode.lm.registerLanguageModelChatProvider; the Chat view's model picker (code-server, VS Code 1.139)
 // offers the chain without any sign-in. Screenshots: 20-vscode-language-models, 21-chat-model-picker.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { E2eContext, Step } from './steps';
 import { runCommand, UI_TIMEOUT_MS } from './workbench';
@@ -11,11 +12,30 @@ async function shot(ctx: E2eContext, name: string): Promise<void> {
   await ctx.page.screenshot({ path: path.join(ctx.artifacts, `${name}.png`) });
 }
 
+/**
+ * Chat is off in the rest of the run (its view takes the focus the other steps need): turn it on in the
+ * user settings, as a person would, for these last steps.
+ */
+async function enableChat(ctx: E2eContext): Promise<void> {
+  assert.ok(ctx.userSettings, 'the harness passes the user settings file');
+  const s = JSON.parse(fs.readFileSync(ctx.userSettings, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(ctx.userSettings, JSON.stringify({ ...s, 'chat.disableAIFeatures': false }));
+  // Chat's commands and views register at startup: reload the window, then wait for Backstop's models.
+  await ctx.page.waitForTimeout(1000);
+  await ctx.page.reload();
+  await ctx.page.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT_MS });
+  await ctx.page
+    .locator('#workbench\\.parts\\.statusbar [aria-label^="Backstop"]')
+    .first()
+    .waitFor({ timeout: UI_TIMEOUT_MS });
+}
+
 export const CHAT_MODEL_STEPS: Step[] = [
   {
     name: "the Chat view's model picker lists the Backstop chain with its health, no sign-in needed",
     async run(ctx) {
       const { page } = ctx;
+      await enableChat(ctx);
       await runCommand(page, 'Chat: Open Chat');
       const picker = page.locator('.action-label.model-picker-split, [aria-label^="Models"]').first();
       await picker.waitFor({ timeout: UI_TIMEOUT_MS });
