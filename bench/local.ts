@@ -77,7 +77,12 @@ export async function measureLocal(runs: number, maxTokens: number): Promise<Loc
   }
 }
 
-export const localRatio = (r: LocalResult): number => (100 * median(r.backstop)) / median(r.direct);
+/**
+ * Through Backstop as % of direct: the median of the ratios of each interleaved pair, so a machine whose
+ * speed drifts during the runs (other work on shared cores) compares runs made side by side.
+ */
+export const localRatio = (r: LocalResult): number =>
+  100 * median(r.backstop.map((b, i) => b / (r.direct[i] ?? NaN)).filter((x) => Number.isFinite(x)));
 
 function startDirect(opts: Record<string, unknown>): Promise<{ run(): Promise<LocalRun>; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(
