@@ -8,6 +8,7 @@ import { registerClientCommands } from './cli/commands';
 import { registerDecisionCommands } from './cli/decisionCommands';
 import { registerOpsCommands } from './cli/opsCommands';
 import { registerUsageCommand } from './cli/usageCommand';
+import { registerKeysCommand } from './cli/keysCommand';
 import { VERSION } from './app/version';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './cli/exitCodes';
 import { usageExitCodes } from './cli/flags';
@@ -31,8 +32,12 @@ program
   .option('--stdio', 'serve JSON-RPC (LSP framing) on stdin/stdout')
   .addOption(new Option('--node-ipc', 'serve over the node IPC channel (used by VS Code)'))
   .addOption(new Option('--clientProcessId <pid>', 'VS Code client process id').hideHelp())
-  .option('--ws <port>', 'serve JSON-RPC over WebSocket on 127.0.0.1:<port> (0 = free port)', port)
-  .option('--http <port>', 'serve the OpenAI-compatible gateway and /rpc on 127.0.0.1:<port> (0 = free port)', port)
+  .option('--ws <port>', 'serve JSON-RPC over WebSocket on <host>:<port> (0 = free port)', port)
+  .option('--http <port>', 'serve the OpenAI-compatible gateway and /rpc on <host>:<port> (0 = free port)', port)
+  .option(
+    '--host <addr>',
+    'address for --ws and --http (default 127.0.0.1); beyond loopback it needs API keys (backstop keys add)',
+  )
   .option('--config <file>', 'configuration file (JSON with comments, or YAML)')
   .option('--state-dir <dir>', 'where state, benchmarks and daemon.json live')
   .action(
@@ -41,6 +46,7 @@ program
       nodeIpc?: boolean;
       ws?: number;
       http?: number;
+      host?: string;
       config?: string;
       stateDir?: string;
     }) => {
@@ -55,6 +61,7 @@ program
           ipc,
           ...(o.ws !== undefined ? { wsPort: o.ws } : {}),
           ...(o.http !== undefined ? { httpPort: o.http } : {}),
+          ...(o.host !== undefined ? { host: o.host } : {}),
           ...(o.config ? { configFile: o.config } : {}),
           ...(o.stateDir ? { stateDir: o.stateDir } : {}),
         });
@@ -84,6 +91,7 @@ registerClientCommands(program);
 registerDecisionCommands(program);
 registerOpsCommands(program);
 registerUsageCommand(program);
+registerKeysCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`backstop: ${(e as Error).message}\n`);

@@ -17,7 +17,8 @@ import { HandlerTable } from '../rpc/handlerTable';
 import { Services } from './services';
 import { createUseCases } from '../usecases';
 import { FileStore } from '../store/fileStore';
-import { loadOrCreateToken } from '../transports/auth';
+import { boundHostNames, isLoopbackAddress, loadOrCreateToken } from '../transports/auth';
+import { KEYS_FILE, KeyRing } from '../state/apiKeys';
 import { startHttpServer } from '../transports/httpServer';
 import { VERSION } from './version';
 
@@ -64,6 +65,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
 
   const token = loadOrCreateToken(stateDir);
   const host = opts.host ?? '127.0.0.1';
+  const shared = sharedListener(host, stateDir, logger, opts.wsPort !== undefined || opts.httpPort !== undefined);
   const closers: (() => Promise<void>)[] = [];
   let wsPort: number | undefined;
   let httpPort: number | undefined;
@@ -72,6 +74,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       removeDaemonFile(stateDir);
+      shared?.keys.close();
       await Promise.allSettled(closers.map((c) => c()));
       await services.stop();
       store.flush();
@@ -91,6 +94,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
         token,
         allowedOrigins: () => state.config.server.allowedOrigins,
         allowedHosts: () => state.config.server.allowedHosts,
+        ...(shared ? { sharedHostNames: shared.hostNames } : {}),
         maxBytes: () => state.config.server.maxMessageBytes,
       },
       logger,
@@ -102,7 +106,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     const http = await startHttpServer(
       table,
       { services, completions: usecases.completions },
-      { port: opts.httpPort, host, token },
+      { port: opts.httpPort, host, token, ...(shared ? { shared } : {}) },
       logger,
     );
     httpPort = http.port;
@@ -153,6 +157,30 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     ...(wsPort !== undefined ? { wsPort } : {}),
     ...(httpPort !== undefined ? { httpPort } : {}),
   };
+}
+
+/**
+ * A listener on a non-loopback address is a team service: it needs per-user API keys (refused without
+ * any, before anything listens) and follows keys.json so a revoked key is refused at once.
+ */
+function sharedListener(host: string, stateDir: string, logger: DaemonLogger, listens: boolean) {
+  if (!listens || isLoopbackAddress(host)) return undefined;
+  let keys: KeyRing;
+  try {
+    keys = new KeyRing(stateDir, logger);
+  } catch (e) {
+    throw new ConfigError(`cannot serve on ${host}: ${(e as Error).message}`);
+  }
+  if (keys.size === 0)
+    throw new ConfigError(
+      `serving on ${host} (not loopback) needs per-user API keys, and ${path.join(stateDir, KEYS_FILE)} has none: ` +
+        `issue one with "backstop keys add NAME --state-dir ${stateDir}", or serve on 127.0.0.1`,
+    );
+  keys.watch();
+  logger.info(
+    `serving beyond loopback on ${host}: ${keys.size} API key(s); the daemon token works from this machine only`,
+  );
+  return { keys, hostNames: boundHostNames(host) };
 }
 
 /** VS Code passes its settings as initializationOptions: { config?: Partial<Config> }. */

@@ -1,12 +1,24 @@
 // Who may talk to the network listeners: a Host naming this machine's loopback listener (so a
 // DNS-rebinding page cannot reach it under its own name), a bearer token (constant-time compare) and,
 // when a browser sends an Origin, only allow-listed origins — so a web page cannot drive the daemon.
+// Served beyond loopback (`serve --host`), per-user API keys open the gateway and the daemon token
+// works only from this machine.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 
-export type AuthResult = { ok: true } | { ok: false; status: 401 | 403 | 421; reason: string };
+/** `key`: the name of the API key that authenticated the request (absent for the daemon token). */
+export type AuthResult = { ok: true; key?: string } | { ok: false; status: 401 | 403 | 421; reason: string };
+
+/** Who may call: the daemon token, and on a shared gateway the API keys (name by presented key). */
+export interface Credentials {
+  token: string;
+  /** When set, the listener is reachable beyond loopback: the token only from this machine, else a key. */
+  keys?: { lookup(key: string): string | undefined };
+}
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 
@@ -20,7 +32,12 @@ export function parseHost(host: string): { name: string; port: string } | undefi
  * Defence in depth against DNS rebinding: the Host must be 127.0.0.1, localhost or [::1] with the
  * bound port, or match an entry of server.allowedHosts ("name" on any port, "name:port" exactly).
  */
-export function checkHost(req: IncomingMessage, boundPort: number, allowedHosts: readonly string[]): AuthResult {
+export function checkHost(
+  req: IncomingMessage,
+  boundPort: number,
+  allowedHosts: readonly string[],
+  boundNames: readonly string[] = [],
+): AuthResult {
   const raw = req.headers.host;
   const hint = `connect to 127.0.0.1:${boundPort}, localhost:${boundPort} or [::1]:${boundPort}, or add the host to server.allowedHosts`;
   if (!raw) return { ok: false, status: 421, reason: `misdirected request: no Host header; ${hint}` };
@@ -33,7 +50,8 @@ export function checkHost(req: IncomingMessage, boundPort: number, allowedHosts:
   if (!h) return refused;
   // A Host without a port means the scheme's default (80 for http / ws).
   const port = h.port === '' ? '80' : String(Number(h.port));
-  if (LOOPBACK_HOSTS.includes(h.name) && port === String(boundPort)) return { ok: true };
+  if ((LOOPBACK_HOSTS.includes(h.name) || boundNames.includes(h.name)) && port === String(boundPort))
+    return { ok: true };
   for (const entry of allowedHosts) {
     const a = parseHost(entry);
     if (a && a.name === h.name && (a.port === '' || String(Number(a.port)) === port)) return { ok: true };
@@ -41,7 +59,7 @@ export function checkHost(req: IncomingMessage, boundPort: number, allowedHosts:
   return refused;
 }
 
-export function checkRequest(req: IncomingMessage, token: string, allowedOrigins: readonly string[]): AuthResult {
+export function checkRequest(req: IncomingMessage, creds: Credentials, allowedOrigins: readonly string[]): AuthResult {
   const origin = req.headers.origin;
   if (origin !== undefined && !allowedOrigins.includes(origin)) {
     const reason = `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins to permit it`;
@@ -52,15 +70,43 @@ export function checkRequest(req: IncomingMessage, token: string, allowedOrigins
   // Anthropic's clients (Claude Code, older SDKs) send the key as x-api-key instead.
   const apiKey = req.headers['x-api-key'];
   const given = m?.[1] ?? (typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined);
+  const where = creds.keys
+    ? 'an API key from "backstop keys add NAME" (or, on this machine, the token from daemon.json in the state dir)'
+    : 'the token from daemon.json in the state dir';
   if (!given) {
-    const reason =
-      'missing bearer token: send "Authorization: Bearer <token>" or "x-api-key: <token>" (the token is in daemon.json in the state dir)';
+    const reason = `missing bearer token: send "Authorization: Bearer <token>" or "x-api-key: <token>" with ${where}`;
     return { ok: false, status: 401, reason };
   }
-  if (!safeEqual(given, token)) {
-    return { ok: false, status: 401, reason: 'wrong bearer token: use the token from daemon.json in the state dir' };
-  }
-  return { ok: true };
+  const name = creds.keys?.lookup(given);
+  if (name !== undefined) return { ok: true, key: name };
+  if (safeEqual(given, creds.token) && (!creds.keys || isLocalPeer(req.socket.remoteAddress))) return { ok: true };
+  return { ok: false, status: 401, reason: `wrong bearer token (or a revoked key): use ${where}` };
+}
+
+/** Whether a peer address is this machine: loopback, or one of its own interface addresses. */
+export function isLocalPeer(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isLoopbackAddress(a)) return true;
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === a));
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine can reach. */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return net.isIPv4(h) && h.startsWith('127.');
+}
+
+/**
+ * The Host names that reach a listener bound to `host`, beyond the loopback ones: the address itself,
+ * or for a wildcard (0.0.0.0, ::) every address of this machine and its host name.
+ */
+export function boundHostNames(host: string): string[] {
+  const bracket = (a: string) => (net.isIPv6(a) ? `[${a.toLowerCase()}]` : a.toLowerCase());
+  if (host !== '0.0.0.0' && host !== '::') return [bracket(host.replace(/^\[(.*)\]$/, '$1'))];
+  const addrs = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((i) => bracket(i.address)));
+  return [...new Set([...addrs, os.hostname().toLowerCase()])];
 }
 
 /** The token's digest, computed once per token rather than on every request. */

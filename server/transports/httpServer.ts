@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/types';
 import { handleGateway, type GatewayDeps } from '../gateway/router';
-import { checkHost, checkRequest } from './auth';
+import { checkHost, checkRequest, type Credentials } from './auth';
 import { openAiError, readBody, sendJson } from './httpIo';
 import { httpRpc } from './httpRpc';
 import type { Table } from './serveTable';
@@ -13,6 +13,8 @@ export interface HttpOptions {
   port: number;
   host: string;
   token: string;
+  /** Served beyond loopback: the API keys, and the Host names (besides loopback) that reach this listener. */
+  shared?: { keys: NonNullable<Credentials['keys']>; hostNames: readonly string[] };
 }
 
 export async function startHttpServer(
@@ -23,6 +25,17 @@ export async function startHttpServer(
 ): Promise<{ port: number; close(): Promise<void> }> {
   const s = gateway.services;
   const rpc = httpRpc(table, () => s.state.config.server.maxMessageBytes, logger);
+  const creds: Credentials = { token: opts.token, ...(opts.shared ? { keys: opts.shared.keys } : {}) };
+  /** A shared gateway logs each request with the name of the key that made it (never the key). */
+  const accessLog = (req: http.IncomingMessage, res: http.ServerResponse, route: string, key: string | undefined) => {
+    const t0 = performance.now();
+    const who = key !== undefined ? `key "${key}"` : 'daemon token';
+    res.once('finish', () =>
+      logger.info(
+        `gateway: ${who} ${req.method} ${route} → ${res.statusCode} in ${Math.round(performance.now() - t0)} ms`,
+      ),
+    );
+  };
   const server = http.createServer((req, res) => {
     void route(req, res).catch((e: unknown) => {
       logger.error(`http ${req.method} ${req.url}: ${(e as Error).message}`);
@@ -31,16 +44,25 @@ export async function startHttpServer(
   });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const host = checkHost(req, boundPort, s.state.config.server.allowedHosts ?? []);
+    const host = checkHost(req, boundPort, s.state.config.server.allowedHosts ?? [], opts.shared?.hostNames);
     if (!host.ok) return sendJson(res, 421, openAiError(host.reason, 'invalid_request_error', 'misdirected_request'));
-    const auth = checkRequest(req, opts.token, s.state.config.server.allowedOrigins);
+    const auth = checkRequest(req, creds, s.state.config.server.allowedOrigins);
     if (!auth.ok) {
       const [type, code] =
         auth.status === 401 ? ['invalid_request_error', 'invalid_api_key'] : ['permission_error', 'origin_not_allowed'];
+      if (opts.shared)
+        logger.info(
+          `gateway: ${req.method} ${req.url?.split('?')[0]} from ${req.socket.remoteAddress} refused (${auth.status})`,
+        );
       return sendJson(res, auth.status, openAiError(auth.reason, type, code));
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (opts.shared) accessLog(req, res, url.pathname, auth.key);
     if (url.pathname === '/rpc') {
+      if (auth.key !== undefined) {
+        const rpcNeedsToken = `key "${auth.key}" opens the gateway (/v1/…); JSON-RPC at /rpc needs the daemon token, on this machine`;
+        return sendJson(res, 403, openAiError(rpcNeedsToken, 'permission_error', 'key_not_allowed'));
+      }
       if (req.method !== 'POST') {
         const usePost = openAiError(
           'use POST /rpc with a JSON-RPC message',

@@ -16,10 +16,13 @@ export interface WsOptions {
   allowedOrigins: () => readonly string[];
   /** Hosts accepted besides loopback with the bound port (server.allowedHosts). */
   allowedHosts?: () => readonly string[];
+  /** Bound beyond loopback: the Host names that reach it; the daemon token then works only from this machine. */
+  sharedHostNames?: readonly string[];
   maxBytes: () => number;
 }
 
 let nextPeer = 0;
+const NO_KEYS = { lookup: () => undefined };
 const STATUS_TEXT = { 401: 'Unauthorized', 403: 'Forbidden', 421: 'Misdirected Request' } as const;
 
 export async function startWsServer(
@@ -40,8 +43,10 @@ export async function startWsServer(
     // Node drops its own error handler on an upgraded socket: without one, a client resetting the
     // connection during a refusal would be an unhandled 'error' and end the daemon.
     socket.on('error', (e) => logger.debug(`websocket upgrade socket: ${e.message}`));
-    const host = checkHost(req, port, opts.allowedHosts?.() ?? []);
-    const auth = host.ok ? checkRequest(req, opts.token, opts.allowedOrigins()) : host;
+    const host = checkHost(req, port, opts.allowedHosts?.() ?? [], opts.sharedHostNames);
+    // JSON-RPC drives the whole daemon: API keys, made for the gateway, never open it (no key matches).
+    const creds = opts.sharedHostNames ? { token: opts.token, keys: NO_KEYS } : { token: opts.token };
+    const auth = host.ok ? checkRequest(req, creds, opts.allowedOrigins()) : host;
     if (!auth.ok) {
       logger.warn(`websocket refused (${auth.status}): ${auth.reason}`);
       const status = `${auth.status} ${STATUS_TEXT[auth.status]}`;

@@ -28,7 +28,7 @@ function readmeCommands(): string[] {
   const section = readme.split(/^## The CLI$/m)[1]?.split(/^## /m)[0] ?? '';
   const names: string[] = [];
   for (const row of section.split('\n').filter((l) => l.startsWith('| `backstop ')))
-    for (const m of row.split('|')[1]!.matchAll(/`backstop ([a-z-]+)(?: (set|show)\b)?/g))
+    for (const m of row.split('|')[1]!.matchAll(/`backstop ([a-z-]+)(?: (set|show|add|list|revoke)\b)?/g))
       names.push(m[2] ? `${m[1]} ${m[2]}` : m[1]!);
   return names;
 }
@@ -139,6 +139,20 @@ describe('the README CLI table, command by command', () => {
     usage: {
       args: ['usage'],
       check: (j) => assert.ok((j as { day: { rows: unknown[] } }).day.rows.length >= 1, 'complete ran before'),
+    },
+    // Each pass issues the key, lists it and revokes it, so the next pass can issue it again.
+    'keys add': { args: ['keys', 'add', 'ci-user'], check: (j) => assert.match((j as { key: string }).key, /^bsk_/) },
+    'keys list': {
+      args: ['keys', 'list'],
+      check: (j) =>
+        assert.deepEqual(
+          (j as { keys: { name: string }[] }).keys.map((k) => k.name),
+          ['ci-user'],
+        ),
+    },
+    'keys revoke': {
+      args: ['keys', 'revoke', 'ci-user'],
+      check: (j) => assert.equal((j as { revoked: string }).revoked, 'ci-user'),
     },
   };
 
