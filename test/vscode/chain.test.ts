@@ -81,7 +81,7 @@ export function registerChainTests(env: Env): void {
     env.ui.pick((items) => {
       assert.deepEqual(
         items.map((i) => i.label),
-        ['sequential', 'fastest', 'load_balanced'],
+        ['sequential', 'fastest', 'load_balanced', 'cheapest'],
       );
       assert.equal(items.find((i) => i.description === 'current')?.label, 'fastest');
       assert.ok(
