@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { CHAT_MODEL_STEPS } from './chatModels';
+import { STATUS_STEPS } from './statusItem';
 import { DIAGNOSTICS_STEPS } from './diagnostics';
 import {
   backstopStatus,
@@ -68,7 +69,11 @@ export const STEPS: Step[] = [
       const toast = notification(page, /answered by local\/tiny/);
       await toast.waitFor({ timeout: COMPLETE_TIMEOUT_MS });
       const text = await toast.innerText();
-      assert.match(text, /cloud\/gpt-x failed/, `the notification names the failed primary: ${text}`);
+      assert.match(
+        text,
+        /cloud\/gpt-x: (could not be reached|skipped)/,
+        `the notification names the failed primary: ${text}`,
+      );
       await page.waitForFunction(
         (b) => {
           const el = document.querySelector('.editor-instance .monaco-editor .view-lines') as HTMLElement | null;
@@ -124,4 +129,6 @@ export const STEPS: Step[] = [
   },
   ...DIAGNOSTICS_STEPS,
   ...CHAT_MODEL_STEPS,
+  // Last: they change the chain and the user settings.
+  ...STATUS_STEPS,
 ];
