@@ -41,6 +41,7 @@ import { SYSTEM_FIRST_SNAPSHOT_DELAY_MS, SystemMonitor } from '../system/systemS
 import { VERSION } from './version';
 import { TeamState } from '../shared/teamState';
 import { RateLimiter } from '../shared/rateLimiter';
+import { SharedSpend } from '../shared/sharedSpend';
 
 /** Cloud providers without maxConcurrency: generous, the provider's own limits answer with 429. */
 export const DEFAULT_CLOUD_CONCURRENCY = 16;
@@ -70,6 +71,7 @@ export class Services {
   readonly offline: OfflineMonitor;
   /** Tokens and dollars per provider and model, budgets, expected costs (issue 19). */
   readonly spend: SpendTracker;
+  private readonly sharedSpend: SharedSpend;
   /** Whether each purpose's latency budget holds (recent first-token times). */
   readonly purposeStats = new PurposeStats();
   readonly benchmarks: BenchmarkStore;
@@ -114,11 +116,19 @@ export class Services {
       },
     });
     this.stats = new StatsRecorder(store);
+    this.sharedSpend = new SharedSpend({
+      client: () => this.team.client(),
+      configured: () => state.config.state.redis !== undefined,
+      reportError: (e) => this.team.reportError(e),
+      now: () => clock.now(),
+      budgeted: () => [...new Set(state.config.budgets.map((b) => b.provider))],
+    });
     this.spend = new SpendTracker(
       clock,
       () => state.config,
       (id) => this.registry.resolve(id),
       store,
+      this.sharedSpend,
     );
     this.events = new EventHistory(store);
     this.waits = new WaitEstimator({ clock });
@@ -244,6 +254,7 @@ export class Services {
     // until then snapshot() answers from node:os.
     this.system.startAfter(SYSTEM_FIRST_SNAPSHOT_DELAY_MS);
     this.catalog.start();
+    this.sharedSpend.start();
     await this.catalog.rescan();
     // Once the cloud listings are in too (they share the calls start() began): one summary line.
     void this.catalog.cloud.refresh().then(() => this.log.info(this.startupSummary()));
@@ -273,6 +284,7 @@ export class Services {
     if (this.queueBroadcast) clearImmediate(this.queueBroadcast);
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     this.offline.dispose();
+    this.sharedSpend.stop();
     await this.registry.dispose();
     await this.team.close();
   }

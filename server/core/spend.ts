@@ -106,6 +106,9 @@ export function periodEnd(period: Period, ms: number): number {
 
 type Rows = Record<string, UsageRow>;
 
+/** The team's spend of a provider in the current period, when shared (undefined: this daemon alone). */
+export type TeamSpend = (provider: string, period: Period) => { usd: number; tokens: number } | undefined;
+
 interface LedgerData {
   version: 1;
   days: Record<string, Rows>;
@@ -159,11 +162,22 @@ export class SpendLedger {
       });
   }
 
-  budgetStates(budgets: readonly Budget[], ms: number): BudgetState[] {
+  /**
+   * Each budget with what is spent: this ledger's rows, or the team's total when `team` knows it (shared
+   * counters on Redis) and it is larger — the team's counters only start when sharing does.
+   */
+  budgetStates(budgets: readonly Budget[], ms: number, team?: TeamSpend): BudgetState[] {
     return budgets.map((b) => {
       const rows = this.rows(b.period, ms).filter((r) => r.provider === b.provider);
-      const spentUsd = rows.reduce((n, r) => n + r.usd, 0);
-      const spentTokens = rows.reduce((n, r) => n + r.inputTokens + r.outputTokens, 0);
+      const shared = team?.(b.provider, b.period);
+      const spentUsd = Math.max(
+        rows.reduce((n, r) => n + r.usd, 0),
+        shared?.usd ?? 0,
+      );
+      const spentTokens = Math.max(
+        rows.reduce((n, r) => n + r.inputTokens + r.outputTokens, 0),
+        shared?.tokens ?? 0,
+      );
       const share = Math.max(
         b.usd === undefined ? 0 : b.usd === 0 ? Infinity : spentUsd / b.usd,
         b.tokens === undefined ? 0 : b.tokens === 0 ? Infinity : spentTokens / b.tokens,
@@ -181,10 +195,11 @@ export class SpendLedger {
   }
 
   /** Why `provider` may not be called now ("budget: …"), or undefined. */
-  blocked(provider: string, budgets: readonly Budget[], ms: number): string | undefined {
+  blocked(provider: string, budgets: readonly Budget[], ms: number, team?: TeamSpend): string | undefined {
     const over = this.budgetStates(
       budgets.filter((b) => b.provider === provider),
       ms,
+      team,
     ).find((s) => s.exceeded);
     if (!over) return undefined;
     const spent =

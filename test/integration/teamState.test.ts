@@ -20,6 +20,14 @@ let daemons: GatewayDaemon[] = [];
 interface CompleteResult {
   modelUsed: string;
 }
+interface CompleteUsage {
+  modelUsed: string;
+  usage: { promptTokens: number; completionTokens: number };
+  attempts: { model: string; outcome: string; message?: string }[];
+}
+interface Status {
+  budgets?: { provider: string; spentTokens: number; spentUsd: number; exceeded: boolean }[];
+}
 interface Health {
   perModel: Record<string, { state: string }>;
 }
@@ -53,6 +61,13 @@ describe('team state on Redis: three daemons', { timeout: 90_000 }, () => {
       providers: [
         { id: 'fault', type: 'openai-compatible', baseUrl: `${fault.url}/v1` },
         { id: 'limited', type: 'openai-compatible', baseUrl: `${fault.url}/v1`, rateLimit: { requestsPerMinute: RPM } },
+        { id: 'spent', type: 'openai-compatible', baseUrl: `${fault.url}/v1` },
+        { id: 'capped', type: 'openai-compatible', baseUrl: `${fault.url}/v1` },
+      ],
+      prices: { 'spent/ok+spend': { inputPerMTok: 1000, outputPerMTok: 2000 } },
+      budgets: [
+        { provider: 'spent', period: 'day', tokens: 1_000_000 },
+        { provider: 'capped', period: 'month', tokens: 1 },
       ],
       maxRetries: 0,
       circuit: { failureThreshold: 2, cooldownMs: COOLDOWN_MS, maxCooldownMs: 2 * COOLDOWN_MS },
@@ -120,6 +135,61 @@ describe('team state on Redis: three daemons', { timeout: 90_000 }, () => {
       assert.ok(r.modelUsed === model || r.modelUsed === OK);
     }
     assert.equal(fault.attemptsFor(`${FAULT_MODELS.ok}+rpm`).length, RPM);
+  });
+
+  it('spend counters add up across the three daemons, and a budget used up in one stops the others', async () => {
+    const model = `spent/${FAULT_MODELS.ok}+spend`;
+    let tokens = 0;
+    let usd = 0;
+    for (let i = 0; i < 6; i++) {
+      const r = await daemons[i % 3]!.rpc<CompleteUsage>('backstop/complete', {
+        prompt: `hi ${i}`,
+        chain: [model],
+        maxTokens: 4,
+      });
+      assert.equal(r.modelUsed, model);
+      tokens += r.usage.promptTokens + r.usage.completionTokens;
+      usd += (r.usage.promptTokens * 1000 + r.usage.completionTokens * 2000) / 1e6;
+    }
+    const spentOf = async (d: GatewayDaemon) =>
+      (await d.rpc<Status>('backstop/status')).budgets?.find((b) => b.provider === 'spent');
+    const t = await until(
+      'every daemon reports the team total',
+      async () => (await Promise.all(daemons.map(spentOf))).every((b) => b?.spentTokens === tokens),
+      5000,
+      50,
+    );
+    for (const d of daemons) assert.ok(Math.abs((await spentOf(d))!.spentUsd - usd) < 1e-9);
+    console.log(
+      `# spend: ${tokens} tokens ($${usd.toFixed(4)}) over 6 requests in three daemons, seen by all ${t.toFixed(0)} ms after the last`,
+    );
+
+    // One request in a uses up capped's budget (1 token a month); b and c then skip capped without a call.
+    const capped = `capped/${FAULT_MODELS.ok}+cap`;
+    const [a, b, c] = daemons as [GatewayDaemon, GatewayDaemon, GatewayDaemon];
+    assert.equal((await complete(a, [capped, OK])).modelUsed, capped);
+    const cappedOf = async (d: GatewayDaemon) =>
+      (await d.rpc<Status>('backstop/status')).budgets?.find((x) => x.provider === 'capped');
+    await until(
+      'b and c see the budget used up',
+      async () => !!(await cappedOf(b))?.exceeded && !!(await cappedOf(c))?.exceeded,
+      5000,
+      50,
+    );
+    const calls = fault.attemptsFor(`${FAULT_MODELS.ok}+cap`).length;
+    for (const d of [b, c]) {
+      const r = await d.rpc<CompleteUsage>('backstop/complete', { prompt: 'hi', chain: [capped, OK], maxTokens: 4 });
+      assert.equal(r.modelUsed, OK);
+      assert.match(
+        r.attempts.find((x) => x.model === capped)?.message ?? '',
+        /^budget: capped used \d+ of its 1 tokens/,
+      );
+    }
+    assert.equal(
+      fault.attemptsFor(`${FAULT_MODELS.ok}+cap`).length,
+      calls,
+      'no call to the capped provider from b or c',
+    );
   });
 
   it('Redis killed mid-run: every request answered; state resynchronised when it returns', async () => {
