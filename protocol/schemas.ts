@@ -149,6 +149,12 @@ export const CompleteParams = z
      */
     localOnly: z.boolean().optional(),
     /**
+     * The caller allows dropping the oldest turns of `messages` (never a system message or the last
+     * user turn) when the conversation does not fit a model's context even with a smaller maxTokens;
+     * the attempt trace says how many were dropped. Gateway: header `x-backstop-trim-prompt: true`.
+     */
+    trimPrompt: z.boolean().optional(),
+    /**
      * The caller asked for a text completion (OpenAI's /v1/completions): OpenAI-compatible upstreams are
      * asked on their /completions endpoint first, and in chat form when they have none.
      */

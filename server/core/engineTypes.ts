@@ -44,6 +44,8 @@ export interface Adjustments {
   contextSize?: number;
   gpuLayers?: number;
   maxTokens?: number;
+  /** Oldest conversation turns left out to fit the context (the caller allowed it: trimPrompt). */
+  droppedTurns?: number;
 }
 
 export interface PlanContext {

@@ -1,13 +1,19 @@
 // One model's part of a request: ask health for admission, take a queue slot, run the attempt,
 // tell health the verdict, and apply the retry policy — until the model answers, the policy says
 // "next model", or the lane is stopped (request cancelled or past its deadline, race lost).
-import type { Attempt, FailureKind } from '../../protocol/types';
+import type { Attempt, ChatMessage, FailureKind } from '../../protocol/types';
 import { runAttempt, type AttemptOutcome } from './attempt';
 import { COUNTS_AGAINST_MODEL } from './circuit';
 import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engineTypes';
 import { decideRetry } from './retryPolicy';
 import type { StreamGate } from './streamGate';
-import { DEFAULT_COMPLETION_TOKENS, fitFimToContext, unmetNeed, type RequestNeeds } from './requirements';
+import {
+  DEFAULT_COMPLETION_TOKENS,
+  fitFimToContext,
+  trimConversation,
+  unmetNeed,
+  type RequestNeeds,
+} from './requirements';
 import { PRIVACY_SKIP, privacyForbids } from './privacy';
 import { PASS_THROUGH_FIELDS, sleep, type GenerateRequest, type GenerateResult } from './types';
 
@@ -53,6 +59,8 @@ export class Lane {
   private adjusted: Adjustments | undefined;
   /** Why `adjusted` was applied, when the trace should say so (a lowered maxTokens). */
   private adjustedWhy: string | undefined;
+  /** The conversation without its oldest turns, when the caller allowed trimming (trimPrompt). */
+  private trimmed: ChatMessage[] | undefined;
 
   private readonly onParentAbort = (): void => this.ctl.abort(this.parent.reason);
 
@@ -90,7 +98,7 @@ export class Lane {
     let unmet = unmetNeed(this.ctx.needs, resolved, { checkContext });
     // Only the context is short: autoSwitch may lower maxTokens to what fits before moving on.
     if (unmet && checkContext && !unmetNeed(this.ctx.needs, resolved, { checkContext: false })) {
-      if (this.fitAnswer(resolved, unmet)) unmet = undefined;
+      if (this.fitAnswer(resolved, unmet) || this.fitPrompt(resolved, unmet)) unmet = undefined;
     }
     if (unmet) return this.skip('unsupported', unmet, 0);
     const fail = this.ctx.req.forceFail;
@@ -234,6 +242,21 @@ export class Lane {
     return true;
   }
 
+  /** The caller allows trimming (trimPrompt): leave out the oldest turns until the conversation fits. */
+  private fitPrompt(resolved: ResolvedModel, why: string): boolean {
+    const req = this.ctx.req;
+    if (!req.trimPrompt || !req.messages || resolved.contextLength === undefined) return false;
+    const t = trimConversation(req, resolved.contextLength);
+    if (!t) return false;
+    this.trimmed = t.messages;
+    this.adjusted = { ...this.adjusted, droppedTurns: t.droppedTurns };
+    const turns = t.droppedTurns === 1 ? 'turn' : 'turns';
+    this.adjustedWhy =
+      `left out the ${t.droppedTurns} oldest ${turns} of the conversation (about ${t.droppedTokens} tokens) to fit ` +
+      `${this.model}'s context of ${resolved.contextLength} tokens (${why})`;
+    return true;
+  }
+
   private async attempt(resolved: ResolvedModel, release: () => void): Promise<AttemptOutcome> {
     const { deps, cfg, gate } = this.ctx;
     const ch = gate.open(this.model);
@@ -243,7 +266,7 @@ export class Lane {
       o = await runAttempt({
         clock: deps.clock,
         provider: resolved.provider,
-        request: toGenerateRequest(this.ctx.req, resolved, this.adjusted, this.ctx.upstreamStream),
+        request: toGenerateRequest(this.ctx.req, resolved, this.adjusted, this.ctx.upstreamStream, this.trimmed),
         signal: this.ctl.signal,
         // A local model's first token includes loading it from disk and evaluating the prompt on the
         // CPU: only the attempt deadline applies there, not the cloud-oriented first-token one.
@@ -307,10 +330,12 @@ function toGenerateRequest(
   model: ResolvedModel,
   adj: Adjustments | undefined,
   stream: boolean,
+  trimmed?: ChatMessage[],
 ): GenerateRequest {
   const g: GenerateRequest = { model: model.name };
   if (!stream) g.stream = false;
   for (const key of PASS_THROUGH_FIELDS) if (req[key] !== undefined) Object.assign(g, { [key]: req[key] });
+  if (trimmed) g.messages = trimmed;
   if (adj?.contextSize !== undefined) g.contextSize = adj.contextSize;
   if (adj?.gpuLayers !== undefined) g.gpuLayers = adj.gpuLayers;
   if (req.maxTokens !== undefined)

@@ -59,6 +59,29 @@ export function estimateContextTokens(req: {
   return Math.ceil(chars / CHARS_PER_TOKEN) + (req.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
 }
 
+/**
+ * The conversation cut to fit a context of `contextLength` tokens by leaving out whole turns from the
+ * oldest (a turn starts at a user message and holds the answers and tool results that follow it, so a
+ * tool call never loses its result). System messages and the last turn always stay. Undefined when
+ * there is nothing to leave out or even the last turn alone does not fit.
+ */
+export function trimConversation(
+  req: { messages?: readonly ChatMessage[] | undefined; tools?: readonly unknown[] | undefined; maxTokens?: number },
+  contextLength: number,
+): { messages: ChatMessage[]; droppedTurns: number; droppedTokens: number } | undefined {
+  const msgs = req.messages ?? [];
+  const starts = msgs.flatMap((m, i) => (m.role === 'user' ? [i] : []));
+  const all = estimateContextTokens(req);
+  for (let k = 1; k < starts.length; k++) {
+    const from = starts[k]!;
+    const kept = msgs.filter((m, i) => m.role === 'system' || i >= from);
+    const need = estimateContextTokens({ ...req, messages: kept });
+    if (need + CONTEXT_MARGIN_TOKENS <= contextLength)
+      return { messages: kept, droppedTurns: k, droppedTokens: all - need };
+  }
+  return undefined;
+}
+
 /** Fewest answer tokens worth lowering maxTokens to; with less room the engine moves to the next model. */
 export const MIN_FITTED_ANSWER_TOKENS = 16;
 

@@ -1,15 +1,18 @@
 // What a gateway request says about itself in headers rather than in the body, so that any OpenAI or
-// Anthropic client can set it without a new field: `x-backstop-local-only: true` (the privacy guard)
-// and `x-backstop-purpose: inline|complete|chat|gateway` (which purpose's chain and latency budget).
+// Anthropic client can set it without a new field: `x-backstop-local-only: true` (the privacy guard),
+// `x-backstop-purpose: inline|complete|chat|gateway` (which purpose's chain and latency budget) and
+// `x-backstop-trim-prompt: true` (the oldest turns may be left out to fit a model's context).
 import type http from 'node:http';
 import { PURPOSES, type Purpose } from '../../protocol/enums';
 
 export const LOCAL_ONLY_HEADER = 'x-backstop-local-only';
 export const PURPOSE_HEADER = 'x-backstop-purpose';
+export const TRIM_PROMPT_HEADER = 'x-backstop-trim-prompt';
 
 export interface GatewayContext {
   purpose: Purpose;
   localOnly?: true;
+  trimPrompt?: true;
 }
 
 export type GatewayContextResult = { ok: true; value: GatewayContext } | { ok: false; message: string };
@@ -20,12 +23,15 @@ const FALSE = new Set(['false', '0', 'no', '']);
 /** The headers as request fields; an unreadable value is an error that names the header and the values it takes. */
 export function gatewayContext(headers: http.IncomingHttpHeaders): GatewayContextResult {
   const value: GatewayContext = { purpose: 'gateway' };
-  const local = single(headers[LOCAL_ONLY_HEADER]);
-  if (local !== undefined) {
-    const v = local.trim().toLowerCase();
-    if (TRUE.has(v)) value.localOnly = true;
-    else if (!FALSE.has(v))
-      return { ok: false, message: `header ${LOCAL_ONLY_HEADER}: "${clip(local)}" is not true or false` };
+  for (const [name, key] of [
+    [LOCAL_ONLY_HEADER, 'localOnly'],
+    [TRIM_PROMPT_HEADER, 'trimPrompt'],
+  ] as const) {
+    const raw = single(headers[name]);
+    if (raw === undefined) continue;
+    const v = raw.trim().toLowerCase();
+    if (TRUE.has(v)) value[key] = true;
+    else if (!FALSE.has(v)) return { ok: false, message: `header ${name}: "${clip(raw)}" is not true or false` };
   }
   const purpose = single(headers[PURPOSE_HEADER]);
   if (purpose !== undefined) {

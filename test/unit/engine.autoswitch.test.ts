@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCodes } from '../../protocol/errors';
 import { EngineError, type PlanContext } from '../../server/core/engine';
-import { maxTokensToFit } from '../../server/core/requirements';
+import type { ChatMessage } from '../../protocol/types';
+import { maxTokensToFit, trimConversation } from '../../server/core/requirements';
 import { fail, ok, setupEngine } from '../helpers/fakeProvider';
 
 /** The daemon's context_overflow adjustment (Services.adjustFor): the maxTokens that fits a known context. */
@@ -123,5 +124,66 @@ describe('queue errors', () => {
     assert.ok(o.e instanceof EngineError);
     assert.equal(o.e.code, ErrorCodes.QueueFull);
     assert.equal(h.provider.callsTo('only').length, 0);
+  });
+});
+
+describe('trimPrompt: the caller allows leaving out the oldest turns to fit a context (issue 18)', () => {
+  const turn = (n: number): ChatMessage[] => [
+    { role: 'user', content: `question ${n} ${'q'.repeat(400)}` },
+    { role: 'assistant', content: `answer ${n} ${'a'.repeat(400)}` },
+  ];
+  // ≈ 200 tokens a turn; the last user turn ≈ 100 tokens; the system prompt ≈ 25.
+  const messages: ChatMessage[] = [
+    { role: 'system', content: 's'.repeat(100) },
+    ...turn(1),
+    ...turn(2),
+    ...turn(3),
+    { role: 'user', content: `last ${'l'.repeat(400)}` },
+  ];
+
+  it('with trimPrompt, the oldest turns go (system prompt and last turn stay) and the trace says how many', async () => {
+    const contexts = { small: 600, big: 100_000 };
+    const h = setupEngine({ contexts, adjust: fitAdjust(contexts) });
+    h.provider.script('small', ok('fits'));
+    const o = await h.run(['small', 'big'], { messages, maxTokens: 200, trimPrompt: true });
+    assert.ok(o.ok, String(!o.ok && o.e));
+    assert.equal(o.r.modelUsed, 'fake/small');
+    const sent = h.provider.callsTo('small')[0]!.request.messages!;
+    assert.equal(sent[0]?.role, 'system');
+    assert.equal(sent.at(-1), messages.at(-1));
+    assert.ok(sent.length < messages.length && sent.length >= 2, `${sent.length} messages sent`);
+    // Whole turns only: every answer kept still follows its question.
+    for (let i = 1; i < sent.length - 1; i++)
+      if (sent[i]!.role === 'assistant') assert.equal(sent[i - 1]!.role, 'user');
+    const a = o.r.attempts[0]!;
+    assert.equal(a.adjustments?.droppedTurns, (messages.length - sent.length) / 2);
+    assert.match(a.message ?? '', /left out the \d+ oldest turns? of the conversation .* fake\/small's context of 600/);
+    assert.equal(h.provider.callsTo('big').length, 0);
+  });
+
+  it('without trimPrompt the conversation is never cut: the next model serves it whole', async () => {
+    const contexts = { small: 600, big: 100_000 };
+    const h = setupEngine({ contexts, adjust: fitAdjust(contexts) });
+    h.provider.script('big', ok('whole'));
+    const o = await h.run(['small', 'big'], { messages, maxTokens: 200 });
+    assert.ok(o.ok);
+    assert.equal(o.r.modelUsed, 'fake/big');
+    assert.deepEqual(h.provider.callsTo('big')[0]!.request.messages, messages);
+  });
+
+  it('trimConversation keeps tool calls with their results, and gives up when the last turn alone is too big', () => {
+    const withTools: ChatMessage[] = [
+      { role: 'user', content: 'u'.repeat(800) },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 't', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'c1', content: 'r'.repeat(800) },
+      { role: 'user', content: 'next' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c2', name: 't', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'c2', content: 'ok' },
+    ];
+    const t = trimConversation({ messages: withTools, maxTokens: 16 }, 100);
+    assert.deepEqual(t?.messages, withTools.slice(3));
+    assert.equal(t?.droppedTurns, 1);
+    assert.equal(trimConversation({ messages: withTools, maxTokens: 16 }, 40), undefined);
+    assert.equal(trimConversation({ messages: [{ role: 'user', content: 'x'.repeat(9000) }] }, 100), undefined);
   });
 });

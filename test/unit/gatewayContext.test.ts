@@ -17,6 +17,17 @@ describe('gateway request headers', () => {
       assert.deepEqual(gatewayContext({ 'x-backstop-local-only': v }), { ok: true, value: { purpose: 'gateway' } });
   });
 
+  it('x-backstop-trim-prompt: true lets the engine leave out the oldest turns; a bad value names the header', () => {
+    assert.deepEqual(gatewayContext({ 'x-backstop-trim-prompt': 'true', 'x-backstop-local-only': 'yes' }), {
+      ok: true,
+      value: { purpose: 'gateway', localOnly: true, trimPrompt: true },
+    });
+    assert.deepEqual(gatewayContext({ 'x-backstop-trim-prompt': 'maybe' }), {
+      ok: false,
+      message: 'header x-backstop-trim-prompt: "maybe" is not true or false',
+    });
+  });
+
   it('two copies that disagree are refused rather than read as the weaker one', () => {
     const r = gatewayContext({ 'x-backstop-local-only': ['true', 'false'] });
     assert.equal(r.ok, false);
