@@ -20,6 +20,13 @@ const port = (v: string): number => {
   return n;
 };
 
+const hostAddr = (v: string): string => {
+  const h = v.trim().replace(/^\[(.*)\]$/, '$1');
+  if (h === '' || /[\s/]/.test(h))
+    throw new InvalidArgumentError(`"${v}" is not an address: use an IP (0.0.0.0 for every interface) or a host name.`);
+  return h;
+};
+
 const program = usageExitCodes(new Command())
   .name('backstop')
   .description('Keeps AI completions working when a model fails: fallback chains over local GGUF and cloud models.')
@@ -37,6 +44,7 @@ program
   .option(
     '--host <addr>',
     'address for --ws and --http (default 127.0.0.1); beyond loopback it needs API keys (backstop keys add)',
+    hostAddr,
   )
   .option('--config <file>', 'configuration file (JSON with comments, or YAML)')
   .option('--state-dir <dir>', 'where state, benchmarks and daemon.json live')

@@ -66,6 +66,8 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
   const token = loadOrCreateToken(stateDir);
   const host = opts.host ?? '127.0.0.1';
   const shared = sharedListener(host, stateDir, logger, opts.wsPort !== undefined || opts.httpPort !== undefined);
+  // The DNS-rebinding check accepts the address the listeners are bound to (127.0.0.1, localhost, [::1] always).
+  const hostNames = boundHostNames(host);
   const closers: (() => Promise<void>)[] = [];
   let wsPort: number | undefined;
   let httpPort: number | undefined;
@@ -94,7 +96,8 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
         token,
         allowedOrigins: () => state.config.server.allowedOrigins,
         allowedHosts: () => state.config.server.allowedHosts,
-        ...(shared ? { sharedHostNames: shared.hostNames } : {}),
+        hostNames,
+        ...(shared ? { shared: true } : {}),
         maxBytes: () => state.config.server.maxMessageBytes,
       },
       logger,
@@ -106,7 +109,7 @@ export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
     const http = await startHttpServer(
       table,
       { services, completions: usecases.completions },
-      { port: opts.httpPort, host, token, ...(shared ? { shared } : {}) },
+      { port: opts.httpPort, host, token, hostNames, ...(shared ? { shared } : {}) },
       logger,
     );
     httpPort = http.port;
@@ -180,7 +183,7 @@ function sharedListener(host: string, stateDir: string, logger: DaemonLogger, li
   logger.info(
     `serving beyond loopback on ${host}: ${keys.size} API key(s); the daemon token works from this machine only`,
   );
-  return { keys, hostNames: boundHostNames(host) };
+  return { keys };
 }
 
 /** VS Code passes its settings as initializationOptions: { config?: Partial<Config> }. */

@@ -13,8 +13,10 @@ export interface HttpOptions {
   port: number;
   host: string;
   token: string;
-  /** Served beyond loopback: the API keys, and the Host names (besides loopback) that reach this listener. */
-  shared?: { keys: NonNullable<Credentials['keys']>; hostNames: readonly string[] };
+  /** The Host names (besides loopback) that reach this listener: the bound address's. */
+  hostNames?: readonly string[];
+  /** Served beyond loopback: the per-user API keys. */
+  shared?: { keys: NonNullable<Credentials['keys']> };
 }
 
 export async function startHttpServer(
@@ -44,7 +46,7 @@ export async function startHttpServer(
   });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const host = checkHost(req, boundPort, s.state.config.server.allowedHosts ?? [], opts.shared?.hostNames);
+    const host = checkHost(req, boundPort, s.state.config.server.allowedHosts ?? [], opts.hostNames);
     if (!host.ok) return sendJson(res, 421, openAiError(host.reason, 'invalid_request_error', 'misdirected_request'));
     const auth = checkRequest(req, creds, s.state.config.server.allowedOrigins);
     if (!auth.ok) {

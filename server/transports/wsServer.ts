@@ -16,8 +16,10 @@ export interface WsOptions {
   allowedOrigins: () => readonly string[];
   /** Hosts accepted besides loopback with the bound port (server.allowedHosts). */
   allowedHosts?: () => readonly string[];
-  /** Bound beyond loopback: the Host names that reach it; the daemon token then works only from this machine. */
-  sharedHostNames?: readonly string[];
+  /** The Host names (besides loopback) that reach this listener: the bound address's. */
+  hostNames?: readonly string[];
+  /** Bound beyond loopback: the daemon token works only from this machine. */
+  shared?: boolean;
   maxBytes: () => number;
 }
 
@@ -43,9 +45,9 @@ export async function startWsServer(
     // Node drops its own error handler on an upgraded socket: without one, a client resetting the
     // connection during a refusal would be an unhandled 'error' and end the daemon.
     socket.on('error', (e) => logger.debug(`websocket upgrade socket: ${e.message}`));
-    const host = checkHost(req, port, opts.allowedHosts?.() ?? [], opts.sharedHostNames);
+    const host = checkHost(req, port, opts.allowedHosts?.() ?? [], opts.hostNames);
     // JSON-RPC drives the whole daemon: API keys, made for the gateway, never open it (no key matches).
-    const creds = opts.sharedHostNames ? { token: opts.token, keys: NO_KEYS } : { token: opts.token };
+    const creds = opts.shared ? { token: opts.token, keys: NO_KEYS } : { token: opts.token };
     const auth = host.ok ? checkRequest(req, creds, opts.allowedOrigins()) : host;
     if (!auth.ok) {
       logger.warn(`websocket refused (${auth.status}): ${auth.reason}`);

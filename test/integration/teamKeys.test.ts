@@ -84,6 +84,19 @@ describe('gateway as a team service: serve --host with per-user API keys', () =>
     }
   });
 
+  it('a loopback address other than 127.0.0.1 needs no keys, and its Host passes the check', async () => {
+    const d = spawnCli(['serve', '--http', '0', '--host', '127.0.0.2', '--config', cfg, '--state-dir', state]);
+    try {
+      const i = await waitForDaemonFile(state, d);
+      const r = await fetch(`http://127.0.0.2:${i.httpPort}/v1/models`, {
+        headers: { authorization: `Bearer ${i.token}` },
+      });
+      assert.equal(r.status, 200);
+    } finally {
+      await d.kill();
+    }
+  });
+
   it('a key from `keys add` works with the openai SDK on the configured host, and the log names it', async () => {
     await addKey('alice');
     await addKey('bob');
