@@ -289,6 +289,20 @@ describe('queue slots', () => {
 });
 
 describe('exhaustion', () => {
+  it('issue 17: names each model once with its reason in words, even when the provider message repeats the model', async () => {
+    const h = setupEngine({ config: { maxRetries: 1 }, circuit: { failureThreshold: 10 } });
+    h.provider.script('a', fail('rate_limited', { message: 'fake/a: rate limited (HTTP 429): slow down' }));
+    h.provider.script('b', fail('server_error', { message: 'HTTP 503' }));
+    const o = await h.run(['a', 'b']);
+    assert.ok(!o.ok && o.e instanceof EngineError);
+    assert.match(
+      o.e.message,
+      /^No model in the chain could answer: fake\/a \(rate limited \(HTTP 429\): slow down\); fake\/b \(server error: HTTP 503\)\./,
+    );
+    assert.equal(o.e.message.split('fake/a').length, 2, o.e.message);
+    assert.doesNotMatch(o.e.message, /data\.|\d{4,} ?ms|model\(s\)/);
+  });
+
   it('carries the planner plan and every attempt; an empty or unknown chain says what to fix', async () => {
     const plan: FallbackPlan = {
       failure: 'server_error',
