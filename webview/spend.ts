@@ -4,6 +4,7 @@
 import type { Status, UsageReport } from '../protocol/types';
 import { barChart } from './charts';
 import { h } from './dom';
+import { humanDuration } from '../protocol/humanTime';
 
 /** Days shown in the chart (the daemon keeps 31). */
 const CHART_DAYS = 14;
@@ -45,16 +46,22 @@ export function spendBlock(usage: UsageReport | undefined): HTMLElement | null {
 export function purposesBlock(status: Status | undefined): HTMLElement | null {
   const purposes = Object.entries(status?.purposes ?? {});
   if (purposes.length === 0) return null;
+  const recent = (p: (typeof purposes)[number][1]): string => {
+    if (p.requests === 0) return 'no requests yet';
+    const parts = [`${p.requests} request${p.requests === 1 ? '' : 's'}`];
+    if (p.withinBudget !== undefined) parts.push(`${Math.round(p.withinBudget * 100)} % within budget`);
+    if (p.p95FirstTokenMs !== undefined) parts.push(`p95 first token ${humanDuration(p.p95FirstTokenMs)}`);
+    return parts.join(' · ');
+  };
+  // Four columns that fit 600 px: the chain wraps between its models, the figures share one cell.
   const row = ([name, p]: (typeof purposes)[number]): HTMLElement =>
     h(
       'tr',
       {},
       h('th', { scope: 'row' }, name),
       h('td', {}, p.chain.join(' → ') || 'the main chain'),
-      h('td', { class: 'nowrap' }, p.budgetMs === null ? 'none' : `${p.budgetMs} ms`),
-      h('td', { class: 'nowrap' }, String(p.requests)),
-      h('td', { class: 'nowrap' }, p.withinBudget === undefined ? '—' : `${Math.round(p.withinBudget * 100)} %`),
-      h('td', { class: 'nowrap' }, p.p95FirstTokenMs === undefined ? '—' : `${p.p95FirstTokenMs} ms`),
+      h('td', { class: 'nowrap' }, p.budgetMs === null ? 'none' : humanDuration(p.budgetMs)),
+      h('td', {}, recent(p)),
     );
   return h(
     'div',
@@ -72,9 +79,7 @@ export function purposesBlock(status: Status | undefined): HTMLElement | null {
           h(
             'tr',
             {},
-            ['Purpose', 'Chain', 'Latency budget', 'Recent requests', 'Within budget', 'p95 first token'].map((t) =>
-              h('th', {}, t),
-            ),
+            ['Purpose', 'Chain', 'Budget', 'Recent'].map((t) => h('th', {}, t)),
           ),
         ),
         h('tbody', {}, purposes.map(row)),

@@ -28,6 +28,8 @@ async function enableChat(ctx: E2eContext): Promise<void> {
     .locator('#workbench\\.parts\\.statusbar [aria-label^="Backstop"]')
     .first()
     .waitFor({ timeout: UI_TIMEOUT_MS });
+  // Chat and the language model providers register after the window's start: give them a moment.
+  await ctx.page.waitForTimeout(2000);
 }
 
 export const CHAT_MODEL_STEPS: Step[] = [
@@ -39,6 +41,15 @@ export const CHAT_MODEL_STEPS: Step[] = [
       await runCommand(page, 'Chat: Open Chat');
       const picker = page.locator('.action-label.model-picker-split, [aria-label^="Models"]').first();
       await picker.waitFor({ timeout: UI_TIMEOUT_MS });
+      // Until a provider registers models the picker offers a sign-in; then it names the chosen model.
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('.action-label.model-picker-split')].some((e) =>
+            /Backstop/.test(e.getAttribute('aria-label') ?? ''),
+          ),
+        undefined,
+        { timeout: UI_TIMEOUT_MS },
+      );
       await picker.click();
       // The picker's dropdown (an action widget): the chain "Backstop", with its health as detail.
       const menu = page.locator('.context-view .action-widget').first();

@@ -197,14 +197,20 @@ export const STATUS_STEPS: Step[] = [
     async run(ctx) {
       const { page } = ctx;
       assert.ok(ctx.userSettings);
-      const s = JSON.parse(fs.readFileSync(ctx.userSettings, 'utf8')) as Record<string, unknown>;
+      const before = fs.readFileSync(ctx.userSettings, 'utf8');
+      const s = JSON.parse(before) as Record<string, unknown>;
       fs.writeFileSync(ctx.userSettings, JSON.stringify({ ...s, 'backstop.local.modelsDirs': ['~/more-models'] }));
-      const hint = notification(page, /backstop\.local\.modelsDirs.*Remote settings/s);
-      await hint.waitFor({ timeout: UI_TIMEOUT_MS });
-      const text = await hint.innerText();
-      assert.match(text, /Move to Remote Settings/);
-      assert.match(text, /Open Remote Settings/);
-      await shot(ctx, '17-remote-settings-hint');
+      try {
+        const hint = notification(page, /backstop\.local\.modelsDirs.*Remote settings/s);
+        await hint.waitFor({ timeout: UI_TIMEOUT_MS });
+        const text = await hint.innerText();
+        assert.match(text, /Move to Remote Settings/);
+        assert.match(text, /Open Remote Settings/);
+        await shot(ctx, '17-remote-settings-hint');
+      } finally {
+        // The folder does not exist: leave the settings as they were for the steps after this one.
+        fs.writeFileSync(ctx.userSettings, before);
+      }
     },
   },
 ];

@@ -128,7 +128,8 @@ export const STEPS: Step[] = [
     },
   },
   ...DIAGNOSTICS_STEPS,
-  ...CHAT_MODEL_STEPS,
   // Last: they change the chain and the user settings.
   ...STATUS_STEPS,
+  // Last: they turn on VS Code's chat, whose view then takes the focus.
+  ...CHAT_MODEL_STEPS,
 ];

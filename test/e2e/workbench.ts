@@ -14,7 +14,19 @@ export function backstopStatus(page: Page): Locator {
   return statusBar(page).locator('[aria-label^="Backstop: "]').first();
 }
 
+/**
+ * Keys go to the focused element: a webview (the diagnostics view, restored after a reload) keeps them
+ * from the workbench. Blur it so the workbench's own keybindings (F1, Ctrl+P) get them.
+ */
+export async function focusWorkbench(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const active = document.activeElement;
+    if (active instanceof HTMLElement && active.tagName === 'IFRAME') active.blur();
+  });
+}
+
 export async function runCommand(page: Page, title: string): Promise<void> {
+  await focusWorkbench(page);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: UI_TIMEOUT_MS });
@@ -34,6 +46,14 @@ export async function pickQuickItem(page: Page, text: string): Promise<void> {
 }
 
 export async function openFile(page: Page, name: string): Promise<void> {
+  // Already open behind another editor (a webview that keeps the keyboard): its tab brings it forward.
+  const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
+  if ((await tab.count()) > 0) {
+    await tab.click();
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: UI_TIMEOUT_MS });
+    return;
+  }
+  await focusWorkbench(page);
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: UI_TIMEOUT_MS });
