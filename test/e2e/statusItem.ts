@@ -97,6 +97,9 @@ export const STATUS_STEPS: Step[] = [
       const { page } = ctx;
       const calm = await background(page);
       setChain(ctx, ['cloud/gpt-x', 'local/tiny']);
+      // The workspace settings reach the daemon through VS Code's file watcher: let the chain arrive
+      // before the request, or it goes straight to local/tiny without a fallback to report.
+      await page.waitForTimeout(2000);
       await complete(page);
       await notification(page, /answered by local\/tiny/).waitFor({ timeout: COMPLETE_TIMEOUT_MS });
       const l = await label(page, /^Backstop: \d+$/);
