@@ -181,7 +181,7 @@ function main(): void {
     '  build compiles and writes it. The figure is the median of the starts.',
     '- Read absolute figures with the load average above: other work on the 2 cores inflates tails (p99) and',
     '  throughput (the direct arms see the same machine). The latest run had the machine to itself; runs made',
-    "  while other test suites ran (load average 10-13) gave higher tails and 84-119 % for local tokens/s.",
+    '  while other test suites ran (load average 10-13) gave higher tails and 84-119 % for local tokens/s.',
     '- The age comparison (aged against a fresh daemon, interleaved) swung between 76 % and 190 % from run to',
     '  run on 2 shared cores with other test suites running: read it over several runs or with a larger',
     '  `BENCH_ROUNDS`.',
