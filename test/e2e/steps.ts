@@ -50,10 +50,19 @@ export const STEPS: Step[] = [
         undefined,
         { timeout: 60_000 },
       );
-      const label = (await item.getAttribute('aria-label')) ?? '';
-      const score = Number(SCORE.exec(label)?.[1]);
-      assert.ok(score >= 0 && score <= 100, `status bar label "${label}"`);
-      assert.match(await item.innerText(), new RegExp(`\\b${score}\\b`));
+      // The score moves while the first reachability checks land: read the label and the text together.
+      const both = async () => ({
+        label: (await item.getAttribute('aria-label')) ?? '',
+        text: await item.innerText(),
+      });
+      let seen = await both();
+      for (let i = 0; i < 20 && !new RegExp(`\\b${SCORE.exec(seen.label)?.[1]}\\b`).test(seen.text); i++) {
+        await ctx.page.waitForTimeout(250);
+        seen = await both();
+      }
+      const score = Number(SCORE.exec(seen.label)?.[1]);
+      assert.ok(score >= 0 && score <= 100, `status bar label "${seen.label}"`);
+      assert.match(seen.text, new RegExp(`\\b${score}\\b`), `the item shows the score its label names`);
       await shot(ctx, '01-status-bar');
     },
   },
