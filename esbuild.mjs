@@ -39,25 +39,38 @@ if (fs.existsSync('client/extension.ts')) {
   });
 }
 
-contexts.push({
+const server = {
   ...common,
-  entryPoints: {
-    // dist/cli.js is a small loader that runs dist/daemon.js (the daemon and its CLI) with V8's code cache.
-    cli: 'server/cliLoader.ts',
-    daemon: 'server/cli.ts',
-    localWorker: 'server/providers/localWorker.ts',
-    // Native GGUF header reads (discovery, fit estimates), out of the daemon's process.
-    ggufWorker: 'server/native/ggufWorker.ts',
-  },
   outdir: 'dist',
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   external: SERVER_EXTERNALS,
-  banner: { js: '#!/usr/bin/env node' },
   define: { __BACKSTOP_VERSION__: JSON.stringify(pkg.version) },
   // Keep `await import('node-llama-cpp')` a real dynamic import in the cjs bundle.
   supported: { 'dynamic-import': true },
+};
+
+contexts.push({
+  ...server,
+  // dist/cli.js is a small loader that runs dist/daemon.js (the daemon and its CLI) with V8's code cache.
+  entryPoints: { cli: 'server/cliLoader.ts' },
+  banner: { js: '#!/usr/bin/env node' },
+});
+
+contexts.push({
+  ...server,
+  entryPoints: {
+    daemon: 'server/cli.ts',
+    localWorker: 'server/providers/localWorker.ts',
+    // Native GGUF header reads (discovery, fit estimates), out of the daemon's process.
+    ggufWorker: 'server/native/ggufWorker.ts',
+  },
+  // Without comments and indentation the bundle is a third of its size, and pure ASCII: V8 keeps the
+  // source of every script for its lifetime, one byte per character only when no character is outside
+  // Latin-1 (a comment's "—" doubled it). Smaller to read, compile and keep: idle RSS and cold start
+  // (issue 21). Names stay, so stack traces and profiles still read; the source map maps lines back.
+  minifyWhitespace: true,
 });
 
 if (fs.existsSync('webview/main.ts')) {
@@ -82,5 +95,19 @@ if (watch) {
   await Promise.all(built.map((c) => c.rebuild()));
   await Promise.all(built.map((c) => c.dispose()));
   if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  assertAscii('dist/daemon.js');
   console.log(`esbuild: built ${built.length} contexts${production ? ' (production)' : ''}`);
+}
+
+/** A character outside ASCII makes V8 keep the whole bundle's source at two bytes per character. */
+function assertAscii(file) {
+  if (!fs.existsSync(file)) return;
+  const text = fs.readFileSync(file, 'latin1');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at === -1) return;
+  const line = text.slice(0, at).split('\n').length;
+  throw new Error(
+    `${file}:${line}: a character outside ASCII (${JSON.stringify(text.slice(Math.max(0, at - 40), at + 20))}): ` +
+      'escape it in the source (\\uXXXX), so V8 keeps the bundle at one byte per character',
+  );
 }

@@ -153,23 +153,39 @@ function track(child: ChildProcess): Proc {
   };
 }
 
-/** The fault server in its own process (bench/upstream.ts). */
-export async function startUpstream(): Promise<Proc & { port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'upstream.ts')], {
+/** A bench/*.ts script in its own process, once it printed its first line (one JSON object). */
+async function startScript<T>(what: string, script: string, args: string[] = []): Promise<Proc & { first: T }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p = track(child);
-  const url = await new Promise<string>((resolve, reject) => {
+  const first = await new Promise<T>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+      if (out.includes('\n') && line) resolve(JSON.parse(line) as T);
     });
-    child.once('exit', (code) => reject(new Error(`upstream exited ${code ?? '?'}: ${p.stderr()}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited ${code ?? '?'}: ${p.stderr()}`)));
   });
-  return { ...p, port: Number(new URL(url).port) };
+  return { ...p, first };
+}
+
+/** The fault server in its own process (bench/upstream.ts). */
+export async function startUpstream(): Promise<Proc & { port: number }> {
+  const p = await startScript<{ url: string }>('upstream', 'upstream.ts');
+  return { ...p, port: Number(new URL(p.first.url).port) };
+}
+
+/** The bare node:http proxy (bench/bareProxy.ts) in its own process, in front of the upstream. */
+export async function startBareProxy(upstreamPort: number): Promise<Proc & { port: number }> {
+  const p = await startScript<{ port: number }>('bare proxy', 'bareProxy.ts', [String(upstreamPort)]);
+  return { ...p, port: p.first.port };
+}
+
+export function bareTarget(port: number): Target {
+  return { name: 'bare', port, path: '/v1/chat/completions', model: 'backstop', headers: {} };
 }
 
 export function benchConfig(upstreamPort: number): Record<string, unknown> {

@@ -95,6 +95,7 @@ function main(): void {
       series: [
         { name: 'direct', color: '#1f77b4', points: pct(s.direct) },
         { name: 'direct (noise floor)', color: '#9ecae1', points: pct(s.directB) },
+        ...(s.bare ? [{ name: 'bare Node proxy', color: '#7f7f7f', points: pct(s.bare) }] : []),
         { name: 'through Backstop', color: '#d62728', points: pct(s.gateway) },
       ],
     });
@@ -109,6 +110,15 @@ function main(): void {
       xTicks: r.series.throughput.map((t) => t.concurrency),
       series: [
         { name: 'direct', color: '#1f77b4', points: r.series.throughput.map((t) => [t.concurrency, t.direct]) },
+        ...(r.series.throughput.every((t) => t.bare !== undefined)
+          ? [
+              {
+                name: 'bare Node proxy',
+                color: '#7f7f7f',
+                points: r.series.throughput.map((t): [number, number] => [t.concurrency, t.bare ?? NaN]),
+              },
+            ]
+          : []),
         {
           name: 'through Backstop',
           color: '#d62728',

@@ -7,7 +7,8 @@
 // BENCH_SEQ (300 one-at-a-time requests per arm), BENCH_BATCH (600 requests per arm and round under
 // load), BENCH_CPU_PROF=<dir> (run the main daemon under --cpu-prof, profile written there on exit),
 // BENCH_NO_WRITE=1 (print only), BENCH_LOCAL_RUNS (9 measured generations per arm; 0 skips the local
-// figure), BENCH_NO_VSCODE=1 (skips the extension-host activation figure).
+// figure), BENCH_NO_VSCODE=1 (skips the extension-host activation figure), BENCH_WARMUP (3000 requests of
+// each kind per arm before the latency figures).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,8 +30,10 @@ import {
   rssMiB,
   type Sample,
   sleep,
+  startBareProxy,
   startDaemon,
   startUpstream,
+  bareTarget,
   type Target,
 } from './lib';
 import { localRatio, measureLocal, type LocalResult } from './local';
@@ -46,9 +49,16 @@ const SEQ = env('BENCH_SEQ', 300);
 const BATCH = env('BENCH_BATCH', 600);
 const COLD_REPS = env('BENCH_COLD_REPS', 5);
 const LOCAL_RUNS = process.env.BENCH_LOCAL_RUNS === '0' ? 0 : env('BENCH_LOCAL_RUNS', 9);
+const WARMUP = env('BENCH_WARMUP', 3000);
 const LOCAL_MAX_TOKENS = 128;
-/** Idle RSS is read this long after start: after the daemon's first system snapshot (2 s). */
-const IDLE_RSS_AFTER_MS = 3000;
+/** RSS during startup: read this long after start, after the daemon's first system snapshot (2 s). */
+const STARTUP_RSS_AFTER_MS = 3000;
+/**
+ * Idle RSS: read once the daemon has sat idle this long after start. V8 gives back the young generation
+ * it grew while starting (or under load) only once allocation has calmed down for some seconds; the
+ * RSS of a daemon that waits for work is this settled one. The same wait applies after the age run.
+ */
+const SETTLED_RSS_AFTER_MS = 12_000;
 
 export interface Figure {
   id: string;
@@ -69,11 +79,11 @@ export interface Results {
   figures: Figure[];
   series: {
     /** Percentiles 0…100 of whole-answer latency, ms, one at a time and at 8 concurrent. */
-    latency1: Record<'direct' | 'directB' | 'gateway', number[]>;
-    latency8: Record<'direct' | 'directB' | 'gateway', number[]>;
-    firstToken1: Record<'direct' | 'directB' | 'gateway', number[]>;
-    /** req/s by concurrency, non-streamed. */
-    throughput: { concurrency: number; direct: number; gateway: number }[];
+    latency1: Record<'direct' | 'directB' | 'gateway', number[]> & { bare?: number[] };
+    latency8: Record<'direct' | 'directB' | 'gateway', number[]> & { bare?: number[] };
+    firstToken1: Record<'direct' | 'directB' | 'gateway', number[]> & { bare?: number[] };
+    /** req/s by concurrency, non-streamed (bare: the bare node:http proxy, bench/bareProxy.ts). */
+    throughput: { concurrency: number; direct: number; gateway: number; bare?: number }[];
     /** The age run: requests served so far, RSS (MiB), req/s of the chunk. */
     age: { requests: number; rssMiB: number; rps: number }[];
     coldStart: { nodeMs: number[]; daemonMs: number[] };
@@ -145,10 +155,12 @@ function log(s: string): void {
 
 async function main(): Promise<void> {
   const upstream = await startUpstream();
+  const bareProxy = await startBareProxy(upstream.port);
   const daemons: Daemon[] = [];
   try {
     const direct = directTarget(upstream.port);
     const directB = directTarget(upstream.port, 'directB');
+    const bare = bareTarget(bareProxy.port);
     // Warm the upstream and the client.
     await load(direct, false, 8, 300);
     await load(direct, true, 8, 300);
@@ -170,23 +182,31 @@ async function main(): Promise<void> {
     const profDir = process.env.BENCH_CPU_PROF;
     const a = await startDaemon(upstream.port, profDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {});
     daemons.push(a);
-    await sleep(IDLE_RSS_AFTER_MS);
+    const startedAt = performance.now();
+    await sleep(STARTUP_RSS_AFTER_MS);
+    const startupRss = rssMiB(a.pid);
+    await sleep(SETTLED_RSS_AFTER_MS - (performance.now() - startedAt));
     const idleRss = rssMiB(a.pid);
     const gw = gatewayTarget(a);
     let served = 0;
-    await load(gw, false, 8, 300);
-    await load(gw, true, 8, 300);
-    served += 600;
+    // Every arm warmed alike: the latency figures are those of a daemon that has been serving (its
+    // request path compiled by V8's optimising tier), not of its first requests.
+    log(`warm-up: ${WARMUP} requests of each kind per arm`);
+    for (const t of [direct, bare, gw]) {
+      await load(t, false, 8, WARMUP);
+      await load(t, true, 8, WARMUP);
+    }
+    served += 2 * WARMUP;
 
     log('one at a time');
-    const s1 = [arm(direct), arm(gw), arm(directB)];
+    const s1 = [arm(direct), arm(gw), arm(directB), arm(bare)];
     await sequential(s1, false, SEQ);
-    const f1 = [arm(direct), arm(gw), arm(directB)];
+    const f1 = [arm(direct), arm(gw), arm(directB), arm(bare)];
     await sequential(f1, true, SEQ);
     served += 2 * SEQ;
 
     log('8 concurrent');
-    const c8 = [arm(direct), arm(gw), arm(directB)];
+    const c8 = [arm(direct), arm(gw), arm(directB), arm(bare)];
     await concurrent(c8, false, 8, BATCH);
     served += ROUNDS * BATCH;
 
@@ -200,9 +220,9 @@ async function main(): Promise<void> {
       cpu += cpuSeconds(a.pid) - c0;
       cpuCount += BATCH;
     };
-    const c32 = [arm(direct), arm(gw), arm(directB)];
+    const c32 = [arm(direct), arm(gw), arm(directB), arm(bare)];
     await concurrent(c32, false, 32, BATCH, measureCpu);
-    const c32s = [arm(direct), arm(gw), arm(directB)];
+    const c32s = [arm(direct), arm(gw), arm(directB), arm(bare)];
     await concurrent(c32s, true, 32, BATCH);
     served += 2 * ROUNDS * BATCH;
 
@@ -217,7 +237,11 @@ async function main(): Promise<void> {
       age.push({ requests: served, rssMiB: round(rssMiB(a.pid), 1), rps: round(r.rps, 1) });
     }
     await sleep(1000);
+    const agedRssNow = rssMiB(a.pid);
+    const agedAt = performance.now();
+    await sleep(SETTLED_RSS_AFTER_MS - (performance.now() - agedAt));
     const agedRss = rssMiB(a.pid);
+    age.push({ requests: served, rssMiB: round(agedRss, 1), rps: NaN });
 
     log('aged against fresh');
     const b = await startDaemon(upstream.port);
@@ -250,13 +274,48 @@ async function main(): Promise<void> {
       ft50 = added(f1, 0.5, ftl);
     const ms = (x: number): string => `${round(x, 2)} ms`;
     const noise = (o: { noise: number }, direct: number): string => `noise floor ${ms(o.noise)}; direct ${ms(direct)}`;
+    /** What the bare node:http proxy adds at the same quantile: the floor of any Node proxy here. */
+    const bareAdds = (arms: Arm[], p: number, f = lat): string =>
+      `; bare Node proxy adds ${ms(q(arms[3]!, p, f) - q(arms[0]!, p, f))}`;
     const coldNode = median(nodeMs),
       coldDaemon = median(daemonMs);
     const figures: Figure[] = [
-      fig('added1p50', 'added latency, 1 at a time, p50', l1p50.v, 'ms', 'le', 0.5, noise(l1p50, q(s1[0]!, 0.5))),
-      fig('added1p99', 'added latency, 1 at a time, p99', l1p99.v, 'ms', 'le', 3, noise(l1p99, q(s1[0]!, 0.99))),
-      fig('added8p50', 'added latency, 8 concurrent, p50', l8p50.v, 'ms', 'le', 1, noise(l8p50, q(c8[0]!, 0.5))),
-      fig('added8p99', 'added latency, 8 concurrent, p99', l8p99.v, 'ms', 'le', 6, noise(l8p99, q(c8[0]!, 0.99))),
+      fig(
+        'added1p50',
+        'added latency, 1 at a time, p50',
+        l1p50.v,
+        'ms',
+        'le',
+        0.5,
+        noise(l1p50, q(s1[0]!, 0.5)) + bareAdds(s1, 0.5),
+      ),
+      fig(
+        'added1p99',
+        'added latency, 1 at a time, p99',
+        l1p99.v,
+        'ms',
+        'le',
+        3,
+        noise(l1p99, q(s1[0]!, 0.99)) + bareAdds(s1, 0.99),
+      ),
+      fig(
+        'added8p50',
+        'added latency, 8 concurrent, p50',
+        l8p50.v,
+        'ms',
+        'le',
+        1,
+        noise(l8p50, q(c8[0]!, 0.5)) + bareAdds(c8, 0.5),
+      ),
+      fig(
+        'added8p99',
+        'added latency, 8 concurrent, p99',
+        l8p99.v,
+        'ms',
+        'le',
+        6,
+        noise(l8p99, q(c8[0]!, 0.99)) + bareAdds(c8, 0.99),
+      ),
       fig(
         'tput32',
         'throughput, 32 concurrent, non-streamed, % of direct',
@@ -264,7 +323,8 @@ async function main(): Promise<void> {
         '%',
         'ge',
         40,
-        `${round(rps(c32[1]!), 0)} vs ${round(rps(c32[0]!), 0)} req/s; direct B ${round(rps(c32[2]!), 0)}`,
+        `${round(rps(c32[1]!), 0)} vs ${round(rps(c32[0]!), 0)} req/s; direct B ${round(rps(c32[2]!), 0)}; ` +
+          `bare Node proxy ${round(rps(c32[3]!), 0)} req/s, ${round((100 * rps(c32[3]!)) / rps(c32[0]!), 1)} %`,
       ),
       fig(
         'tput32s',
@@ -273,7 +333,8 @@ async function main(): Promise<void> {
         '%',
         'ge',
         40,
-        `${round(rps(c32s[1]!), 0)} vs ${round(rps(c32s[0]!), 0)} req/s; direct B ${round(rps(c32s[2]!), 0)}`,
+        `${round(rps(c32s[1]!), 0)} vs ${round(rps(c32s[0]!), 0)} req/s; direct B ${round(rps(c32s[2]!), 0)}; ` +
+          `bare Node proxy ${round((100 * rps(c32s[3]!)) / rps(c32s[0]!), 1)} %`,
       ),
       fig(
         'ttft50',
@@ -282,7 +343,7 @@ async function main(): Promise<void> {
         'ms',
         'le',
         1,
-        noise(ft50, q(f1[0]!, 0.5, ftl)),
+        noise(ft50, q(f1[0]!, 0.5, ftl)) + bareAdds(f1, 0.5, ftl),
       ),
       fig(
         'cold',
@@ -300,7 +361,8 @@ async function main(): Promise<void> {
         'MiB',
         'le',
         70,
-        `main daemon, ${IDLE_RSS_AFTER_MS / 1000} s after start (after its first system snapshot), before any request`,
+        `main daemon, idle ${SETTLED_RSS_AFTER_MS / 1000} s after start, before any request; ` +
+          `${round(startupRss, 1)} MiB at ${STARTUP_RSS_AFTER_MS / 1000} s (after its first system snapshot)`,
       ),
       fig(
         'rssGrowth',
@@ -309,7 +371,8 @@ async function main(): Promise<void> {
         'MiB',
         'le',
         30,
-        `${round(agedRss, 1)} MiB after the age run vs ${round(idleRss, 1)} MiB idle`,
+        `${round(agedRss, 1)} MiB idle ${SETTLED_RSS_AFTER_MS / 1000} s after the age run vs ${round(idleRss, 1)} MiB ` +
+          `idle at start; ${round(agedRssNow, 1)} MiB 1 s after the run`,
       ),
       fig(
         'cpu1k',
@@ -369,6 +432,7 @@ async function main(): Promise<void> {
       direct: percentiles(f(arms[0]!)),
       gateway: percentiles(f(arms[1]!)),
       directB: percentiles(f(arms[2]!)),
+      bare: percentiles(f(arms[3]!)),
     });
     const results: Results = {
       at: new Date().toISOString(),
@@ -385,9 +449,16 @@ async function main(): Promise<void> {
         latency8: pick(c8),
         firstToken1: pick(f1, ftl),
         throughput: [
-          { concurrency: 1, direct: round(rps(s1[0]!), 1), gateway: round(rps(s1[1]!), 1) },
-          { concurrency: 8, direct: round(rps(c8[0]!), 1), gateway: round(rps(c8[1]!), 1) },
-          { concurrency: 32, direct: round(rps(c32[0]!), 1), gateway: round(rps(c32[1]!), 1) },
+          ...[
+            [1, s1],
+            [8, c8],
+            [32, c32],
+          ].map(([concurrency, arms]) => ({
+            concurrency: concurrency as number,
+            direct: round(rps((arms as Arm[])[0]!), 1),
+            gateway: round(rps((arms as Arm[])[1]!), 1),
+            bare: round(rps((arms as Arm[])[3]!), 1),
+          })),
         ],
         age,
         coldStart: { nodeMs: nodeMs.map((x) => round(x, 1)), daemonMs: daemonMs.map((x) => round(x, 1)) },
@@ -406,6 +477,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const d of daemons) await d.stop();
+    await bareProxy.stop();
     await upstream.stop();
   }
 }

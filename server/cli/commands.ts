@@ -1,7 +1,7 @@
 // The CLI's client commands: status, models, complete, bench, chain set, doctor. Each has --json.
-import Table from 'cli-table3';
+import { newTable } from './table';
 import type { Command } from 'commander';
-import ora from 'ora';
+import { startSpinner } from './spinner';
 import { methods } from '../../protocol/index';
 import type { BenchmarkResult, CompleteResult, ModelInfo } from '../../protocol/types';
 import { EXIT_CANCELLED, EXIT_ERROR, EXIT_EXHAUSTED, EXIT_OK, EXIT_USAGE } from './exitCodes';
@@ -62,10 +62,7 @@ export function registerClientCommands(program: Command): void {
               ? [o.model, ...status.chain.filter((m) => m !== o.model)]
               : undefined;
           const streamId = o.stream ? `cli-${process.pid}` : undefined;
-          const spinner =
-            !o.json && !o.stream && process.stderr.isTTY
-              ? ora({ text: 'completing…', stream: process.stderr }).start()
-              : undefined;
+          const spinner = !o.json && !o.stream && process.stderr.isTTY ? await startSpinner('completing…') : undefined;
           if (streamId) {
             c.onNotification(methods.stream, (d) => {
               if (d.streamId !== streamId) return;
@@ -127,8 +124,7 @@ export function registerClientCommands(program: Command): void {
     .option('--prompt-tokens <n>', 'prompt length in tokens', intFlag(1, 8192))
     .action((models: string[], o: Common & { repetitions?: number; maxTokens?: number; promptTokens?: number }) =>
       run(o, async (c) => {
-        const spinner =
-          !o.json && process.stderr.isTTY ? ora({ text: 'benchmarking…', stream: process.stderr }).start() : undefined;
+        const spinner = !o.json && process.stderr.isTTY ? await startSpinner('benchmarking…') : undefined;
         c.onNotification(methods.benchmarkProgress, (p) => {
           if (spinner) spinner.text = `benchmarking ${p.model} (${p.done}/${p.total})`;
           else if (!o.json) process.stderr.write(`benchmark ${p.model}: ${p.done}/${p.total}\n`);
@@ -210,7 +206,7 @@ export function registerClientCommands(program: Command): void {
 }
 
 function modelsTable(models: ModelInfo[]): string {
-  const t = new Table({
+  const t = newTable({
     head: ['model', 'kind', 'availability', 'ctx', 'size', 'quant', 'fit', 'circuit', 'tok/s', 'TTFT ms'],
     style: { head: [], border: [] },
   });
@@ -236,7 +232,7 @@ function modelsTable(models: ModelInfo[]): string {
 }
 
 export function benchTable(results: BenchmarkResult[]): string {
-  const t = new Table({
+  const t = newTable({
     head: ['model', 'ok', 'TTFT ms', 'pp tok/s', 'tg tok/s', 'peak RSS', 'runs'],
     style: { head: [], border: [] },
   });

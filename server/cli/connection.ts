@@ -13,7 +13,6 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import type { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import WebSocket from 'ws';
 import type { Config } from '../../protocol/config';
 import { ErrorCodes } from '../../protocol/errors';
 import { benchmark, complete, download } from '../../protocol/methods';
@@ -26,6 +25,7 @@ import { RpcError } from '../rpc/rpcError';
 import { memoryPair } from '../transports/frames';
 import { serveConnection } from '../transports/serveTable';
 import { wsClientChannel } from '../transports/wsChannel';
+import { wsModule } from '../transports/wsModule';
 import { EXIT_CANCELLED } from './exitCodes';
 
 /** How long a request waits for its answer before the CLI cancels it and gives up. */
@@ -141,7 +141,7 @@ function errorText(e: unknown): string {
 
 /** A daemon listening on WebSocket at 127.0.0.1:port. */
 export async function wsConnection(port: number, token: string, timeoutMs?: number): Promise<Conn> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, {
+  const ws = new (wsModule().WebSocket)(`ws://127.0.0.1:${port}`, {
     headers: { authorization: `Bearer ${token}` },
     handshakeTimeout: SOCKET_TIMEOUT_MS,
   });

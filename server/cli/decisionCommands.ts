@@ -1,7 +1,7 @@
 // The decision commands: `suggest MODEL` (ranked alternatives with reasons), `plan MODEL --failure KIND`
 // (what to do when it fails that way) and `wait MODEL` (how long a new request would wait). Tables by
 // default, the daemon's own answer with --json.
-import Table from 'cli-table3';
+import { newTable } from './table';
 import { type Command, Option } from 'commander';
 import { CAPABILITIES, FAILURE_KINDS, PRIORITIES, type Capability, type FailureKind } from '../../protocol/enums';
 import { humanDuration } from '../../protocol/humanTime';
@@ -42,7 +42,7 @@ const waitText = (ms: number | undefined) => (ms === undefined ? '' : ms === 0 ?
 
 export function suggestionsTable(list: Suggestion[]): string {
   if (list.length === 0) return 'No other model is known: add models to the configuration.';
-  const t = new Table({ head: ['model', 'score', 'ready', 'quality', 'wait', 'why'], style: { head: [], border: [] } });
+  const t = newTable({ head: ['model', 'score', 'ready', 'quality', 'wait', 'why'], style: { head: [], border: [] } });
   for (const s of list)
     t.push([
       s.model,
@@ -56,7 +56,7 @@ export function suggestionsTable(list: Suggestion[]): string {
 }
 
 export function planText(model: string, plan: FallbackPlan): string {
-  const t = new Table({
+  const t = newTable({
     head: ['', 'option', 'model', 'confidence', 'wait', 'what to do'],
     style: { head: [], border: [] },
     colWidths: [3, 22, 30, 12, 10, 70],

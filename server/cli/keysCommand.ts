@@ -1,7 +1,7 @@
 // `backstop keys add NAME | list | revoke NAME`: the per-user API keys of a gateway served beyond this
 // machine (`serve --host`). They live hashed in <stateDir>/keys.json; no daemon is needed, and a running
 // one follows the file, so a revoked key is refused at once.
-import Table from 'cli-table3';
+import { newTable } from './table';
 import type { Command } from 'commander';
 import { relativeIso } from '../../protocol/humanTime';
 import { addKey, readKeys, revokeKey, type ApiKeyEntry } from '../state/apiKeys';
@@ -21,7 +21,7 @@ const withKeysOptions = (c: Command): Command =>
 
 function keysTable(keys: readonly ApiKeyEntry[], now = Date.now()): string {
   if (keys.length === 0) return 'No API keys: issue one with "backstop keys add NAME".';
-  const t = new Table({ head: ['name', 'key starts', 'created'], style: { head: [], border: [] } });
+  const t = newTable({ head: ['name', 'key starts', 'created'], style: { head: [], border: [] } });
   for (const k of keys) t.push([k.name, `${k.hint}…`, relativeIso(k.createdAt, now) ?? k.createdAt]);
   return t.toString();
 }

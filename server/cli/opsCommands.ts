@@ -1,8 +1,8 @@
 // The operations commands: `queue [--cancel ID]`, `download MODEL` (with progress), `monitor [--seconds N]`
 // (a live table, one row a sample) and `stats`. Tables by default, the daemon's own answer with --json.
-import Table from 'cli-table3';
+import { newTable } from './table';
 import type { Command } from 'commander';
-import ora from 'ora';
+import { startSpinner } from './spinner';
 import { humanDuration, relativeIso } from '../../protocol/humanTime';
 import { methods } from '../../protocol/index';
 import type { DownloadResult, MonitorSample, QueueItem, Stats } from '../../protocol/types';
@@ -20,7 +20,7 @@ const PROGRESS_STEP_PERCENT = 10;
 
 export function queueTable(items: QueueItem[], now = Date.now()): string {
   if (items.length === 0) return 'The queue is empty: no request is waiting.';
-  const t = new Table({
+  const t = newTable({
     head: ['#', 'id', 'model', 'priority', 'waiting since', 'expected wait'],
     style: { head: [], border: [] },
   });
@@ -37,7 +37,7 @@ export function queueTable(items: QueueItem[], now = Date.now()): string {
 }
 
 export function statsText(s: Stats): string {
-  const t = new Table({ head: ['model', 'answers', 'share'], style: { head: [], border: [] } });
+  const t = newTable({ head: ['model', 'answers', 'share'], style: { head: [], border: [] } });
   const used = Object.entries(s.modelsUsed).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const answered = used.reduce((n, [, c]) => n + c, 0);
   for (const [m, n] of used) t.push([m, n, answered ? `${Math.round((n / answered) * 100)} %` : '']);
@@ -119,10 +119,7 @@ export function registerOpsCommands(program: Command): void {
       .argument('<model>', 'model id'),
   ).action((model: string, o: Common) =>
     run(o, async (c) => {
-      const spinner =
-        !o.json && process.stderr.isTTY
-          ? ora({ text: `downloading ${model}…`, stream: process.stderr }).start()
-          : undefined;
+      const spinner = !o.json && process.stderr.isTTY ? await startSpinner(`downloading ${model}…`) : undefined;
       let lastStep = -1;
       c.onNotification(methods.downloadProgress, (p) => {
         if (p.model !== model || o.json) return;

@@ -1,6 +1,6 @@
 // `backstop usage`: tokens and spend per provider and model for today and this month (UTC), and each
 // budget with how much of it is used. A table by default, the daemon's backstop/usage answer with --json.
-import Table from 'cli-table3';
+import { newTable } from './table';
 import type { Command } from 'commander';
 import { methods } from '../../protocol/index';
 import type { BudgetState, UsageReport, UsageRow } from '../../protocol/types';
@@ -11,7 +11,7 @@ const usd = (x: number): string => `$${x < 0.01 && x > 0 ? x.toFixed(4) : x.toFi
 
 function rowsTable(title: string, rows: UsageRow[]): string {
   if (rows.length === 0) return `${title}: no answered request yet.`;
-  const t = new Table({
+  const t = newTable({
     head: ['provider', 'model', 'requests', 'input tokens', 'output tokens', 'spend'],
     style: { head: [], border: [] },
   });

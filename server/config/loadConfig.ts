@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
-import { parseDocument } from 'yaml';
 import { type Config, type ConfigIssue, formatIssues, validateConfig } from '../../protocol/config';
 import { expandHome } from '../state/paths';
 
@@ -19,6 +18,9 @@ export function parseConfigText(text: string, file: string): unknown {
   let value: unknown;
   try {
     // Warnings (a collection used as a key is stringified) would go to stderr: the schema judges.
+    // yaml is loaded by the first YAML file: most configs are JSON (issue 21: startup, RSS).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: esbuild bundles it, runs it here
+    const { parseDocument } = require('yaml') as typeof import('yaml');
     const doc = parseDocument(text, { logLevel: 'error' });
     if (doc.errors.length > 0) throw doc.errors[0]!;
     // An empty document (nothing, or only comments) is not a configuration either.

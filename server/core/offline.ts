@@ -144,24 +144,43 @@ export class OfflineTracker {
   }
 }
 
+/**
+ * Every attempt asks for its provider's origin: parsed once per base URL (a URL parse per request was
+ * a measurable part of the gateway's CPU, issue 21). Bounded: cleared when it holds this many.
+ */
+const ORIGIN_CACHE_MAX = 256;
+const origins = new Map<string, string | undefined>();
+const loopbacks = new Map<string, boolean>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= ORIGIN_CACHE_MAX) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
 /** The origin of a provider base URL ("https://api.openai.com"), or undefined for a bad URL. */
 export function originOf(url: string): string | undefined {
+  if (origins.has(url)) return origins.get(url);
+  let origin: string | undefined;
   try {
-    return new URL(url).origin;
+    origin = new URL(url).origin;
   } catch {
-    return undefined;
+    origin = undefined;
   }
+  return remember(origins, url, origin);
 }
 
 /** Loopback hosts stay reachable with the network down: a network failure elsewhere says nothing about them. */
 export function isLoopback(origin: string): boolean {
+  const known = loopbacks.get(origin);
+  if (known !== undefined) return known;
   let host: string;
   try {
     host = new URL(origin).hostname;
   } catch {
-    return false;
+    return remember(loopbacks, origin, false);
   }
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  return remember(loopbacks, origin, host === 'localhost' || host === '[::1]' || /^127\./.test(host));
 }
 
 /** The system error code at the end of a provider's network error message: "… (ENETUNREACH)". */

@@ -93,8 +93,29 @@ export function costOf(price: Price, inputTokens: number, outputTokens: number):
   return (inputTokens * price.inputPerMTok + outputTokens * price.outputPerMTok) / 1_000_000;
 }
 
-export const dayKey = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-export const monthKey = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
+/** A period's key, remembered with the span it covers: every answered request asks (issue 21). */
+interface KeySpan {
+  from: number;
+  to: number;
+  key: string;
+}
+let daySpan: KeySpan = { from: 0, to: 0, key: '' };
+let monthSpan: KeySpan = { from: 0, to: 0, key: '' };
+
+export const dayKey = (ms: number): string => {
+  if (ms >= daySpan.from && ms < daySpan.to) return daySpan.key;
+  const d = new Date(ms);
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  daySpan = { from, to: periodEnd('day', ms), key: d.toISOString().slice(0, 10) };
+  return daySpan.key;
+};
+export const monthKey = (ms: number): string => {
+  if (ms >= monthSpan.from && ms < monthSpan.to) return monthSpan.key;
+  const d = new Date(ms);
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  monthSpan = { from, to: periodEnd('month', ms), key: d.toISOString().slice(0, 7) };
+  return monthSpan.key;
+};
 
 /** The start of the next UTC day or month after `ms`. */
 export function periodEnd(period: Period, ms: number): number {
@@ -211,7 +232,9 @@ export class SpendLedger {
 }
 
 function prune(table: Record<string, Rows>, keep: number): void {
-  const keys = Object.keys(table).sort();
+  const keys = Object.keys(table);
+  if (keys.length <= keep) return;
+  keys.sort();
   for (const k of keys.slice(0, Math.max(0, keys.length - keep))) delete table[k];
 }
 

@@ -36,6 +36,8 @@ export interface CloudModelCatalogDeps {
 
 export class CloudModelCatalog {
   private readonly entries = new Map<string, CloudModelsEntry>();
+  /** Each listing's models by name; a new listing is a new entry, so an index never goes stale. */
+  private readonly indexes = new WeakMap<CloudModelsEntry, Map<string, ProviderModel>>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
@@ -62,6 +64,18 @@ export class CloudModelCatalog {
   }
 
   /** The cached list (possibly stale: a refresh is then started in the background). */
+  /** One listed model by name, through an index made once per listing (every request asks, issue 21). */
+  model(providerId: string, name: string): ProviderModel | undefined {
+    const entry = this.get(providerId);
+    if (!entry) return undefined;
+    let index = this.indexes.get(entry);
+    if (!index) {
+      index = new Map(entry.models.map((m) => [m.name, m]));
+      this.indexes.set(entry, index);
+    }
+    return index.get(name);
+  }
+
   get(providerId: string): CloudModelsEntry | undefined {
     const entry = this.entries.get(providerId);
     if (entry && this.isStale(providerId)) {
@@ -96,7 +110,11 @@ export class CloudModelCatalog {
       const list = p.listModels ? p.listModels(ac.signal) : Promise.resolve([]);
       // Race the signal too: a provider that ignores it must still not hang discovery.
       const models = await Promise.race([list, abortPromise(ac.signal)]);
-      next = { models: [...models].sort((a, b) => a.name.localeCompare(b.name)), at: this.clock.now() };
+      // By code unit, not localeCompare: a collator pages ICU data into an idle daemon (issue 21).
+      next = {
+        models: [...models].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+        at: this.clock.now(),
+      };
     } catch (e) {
       const error = classify(e, ac.signal.aborted);
       this.logger.warn(`models of provider ${p.id} unavailable (${error.kind}): ${error.message}`);

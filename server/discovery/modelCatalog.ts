@@ -143,7 +143,7 @@ export class ModelCatalog {
   }
 
   cloudContextLength(providerId: string, name: string): number | undefined {
-    return this.cloud.get(providerId)?.models.find((m) => m.name === name)?.contextLength;
+    return this.cloud.model(providerId, name)?.contextLength;
   }
 
   fit(id: string): ModelFit | undefined {
@@ -156,7 +156,7 @@ export class ModelCatalog {
     if (!p) return undefined;
     const over = p.modelInfo?.[name]?.capabilities;
     if (p.type === 'local') return over ?? this.localEntry(providerId, name)?.capabilities;
-    const listed = this.cloud.get(providerId)?.models.find((m) => m.name === name)?.capabilities;
+    const listed = this.cloud.model(providerId, name)?.capabilities;
     return cloudCapabilities(p.type, name, over ?? listed);
   }
 
@@ -172,7 +172,7 @@ export class ModelCatalog {
       for (const name of names) {
         const id = discoveredModelId(p.id, name, (why) => this.skipOnce(p.id, name, why));
         if (id === undefined) continue;
-        const lm = listed?.models.find((m) => m.name === name);
+        const lm = this.cloud.model(p.id, name);
         const over = p.modelInfo?.[name];
         const caps = cloudCapabilities(p.type, name, over?.capabilities ?? lm?.capabilities);
         const availability: Availability =
@@ -292,12 +292,23 @@ export class ModelCatalog {
   }
 }
 
+/** What the family tables say of a (wire format, name): asked for every request (issue 21), pure. */
+const inferred = new Map<string, Capability[]>();
+const MAX_INFERRED = 4096;
+
 /**
  * A cloud model's capabilities: what the configuration (`modelInfo`) or the provider's listing says,
  * else its family's, limited to what the wire format can carry.
  */
 export function cloudCapabilities(type: CloudProviderType, name: string, stated?: readonly Capability[]): Capability[] {
   if (stated) return [...stated];
-  const carried = new Set(WIRE_FORMATS[type].capabilities);
-  return familyCapabilities(name).filter((c) => carried.has(c));
+  const key = `${type}\0${name}`;
+  let caps = inferred.get(key);
+  if (caps === undefined) {
+    const carried = new Set(WIRE_FORMATS[type].capabilities);
+    caps = familyCapabilities(name).filter((c) => carried.has(c));
+    if (inferred.size >= MAX_INFERRED) inferred.clear();
+    inferred.set(key, caps);
+  }
+  return [...caps];
 }

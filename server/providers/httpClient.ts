@@ -6,6 +6,7 @@
 // the background so the connection goes back to the pool.
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 
 /** A lingering body (no end after a complete answer) is dropped after this long. */
 const LINGER_MS = 2_000;
@@ -49,21 +50,27 @@ export class BadUrlError extends Error {}
  * reason; the caller classifies. A reset is never retried here: the engine is the only retry loop.
  */
 export function wireRequest(url: string, init: WireRequest, signal: AbortSignal): Promise<WireResponse> {
-  let u: URL;
+  let target: Target;
   try {
-    u = parsed(url);
+    target = parsed(url);
   } catch {
     return Promise.reject(new BadUrlError(`invalid URL "${url}"`));
   }
-  const protocol = u.protocol;
+  const protocol = target.protocol;
   if (protocol !== 'http:' && protocol !== 'https:')
     return Promise.reject(new BadUrlError(`unsupported URL scheme "${protocol}" in "${url}": use http or https`));
+  if (signal.aborted) return Promise.reject(signal.reason as unknown);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-    const req = clients[protocol].request(u, { method: init.method, headers, agent: agents[protocol], signal }, (res) =>
-      resolve(wireResponse(u.href, res)),
-    );
+    const options = { ...target.options, method: init.method, headers, agent: agents[protocol] };
+    const req = clients[protocol].request(options, (res) => resolve(wireResponse(target.href, res)));
+    // The signal is followed here rather than through the `signal` option (whose end-of-stream
+    // plumbing cost more than the rest of the call): an abort destroys the request, and with it a body
+    // being read; the listener goes when the request closes.
+    const onAbort = (): void => void req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => signal.removeEventListener('abort', onAbort));
     // `on`, not `once`: an abort while the rest of a body drains (see release) errors the request again,
     // and an 'error' nobody listens to would crash the daemon.
     req.on('error', (e) => reject(signal.aborted ? (signal.reason as unknown) : e));
@@ -71,18 +78,26 @@ export function wireRequest(url: string, init: WireRequest, signal: AbortSignal)
   });
 }
 
-/** Every request of a provider goes to the same few URLs: parse each once (node:http only reads it). */
-const urls = new Map<string, URL>();
+/** A URL as node:http reads it, made once per URL. */
+interface Target {
+  protocol: string;
+  href: string;
+  options: http.RequestOptions;
+}
+
+/** Every request of a provider goes to the same few URLs: parse each once. */
+const urls = new Map<string, Target>();
 const MAX_CACHED_URLS = 256;
 
-function parsed(url: string): URL {
-  let u = urls.get(url);
-  if (u === undefined) {
-    u = new URL(url);
+function parsed(url: string): Target {
+  let t = urls.get(url);
+  if (t === undefined) {
+    const u = new URL(url);
+    t = { protocol: u.protocol, href: u.href, options: urlToHttpOptions(u) };
     if (urls.size >= MAX_CACHED_URLS) urls.clear();
-    urls.set(url, u);
+    urls.set(url, t);
   }
-  return u;
+  return t;
 }
 
 function wireResponse(url: string, res: http.IncomingMessage): WireResponse {

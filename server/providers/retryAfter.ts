@@ -66,7 +66,8 @@ const DURATION_UNIT_MS: Record<string, number> = {
 
 /** "6m0s" → 360000, "1.5s" → 1500, "250ms" → 250; undefined if not a duration. */
 export function parseDurationMs(s: string): number | undefined {
-  const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/gy;
+  // \u00b5 is µ, escaped: the daemon's bundle stays pure ASCII (see esbuild.mjs).
+  const re = /(\d+(?:\.\d+)?)(ms|us|\u00b5s|ns|h|m|s)/gy;
   let total = 0;
   let matched = 0;
   for (let m = re.exec(s); m !== null; m = re.exec(s)) {

@@ -2,7 +2,8 @@
 // the environment), commands that fail at once while disconnected (never queued behind an outage),
 // a timeout on every command, and reconnection in the background.
 import fs from 'node:fs';
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { RedisStateConfig } from '../../protocol/config';
 
 /** Reconnect quickly after a blip, then every 2 s while Redis stays away. */
@@ -43,6 +44,11 @@ export function redisWhere(cfg: RedisStateConfig): string {
   }
 }
 
+/** ioredis, loaded with the first connection: a daemon without `state.redis` never loads it (issue 21). */
+let RedisClient: typeof Redis | undefined;
+
 export function connectRedis(cfg: RedisStateConfig): Redis {
-  return new Redis(cfg.url, redisOptions(cfg));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load: esbuild bundles it and runs it here
+  RedisClient ??= (require('ioredis') as { default: typeof Redis }).default;
+  return new RedisClient(cfg.url, redisOptions(cfg));
 }

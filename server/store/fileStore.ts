@@ -34,9 +34,17 @@ export class FileStore implements Store {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
+  /** Keys already checked and their files: a write per answered request asks (issue 21). */
+  private readonly files = new Map<string, string>();
+
   private file(key: string): string {
-    if (!KEY_RE.test(key)) throw new Error(`invalid store key "${key}"`);
-    return path.join(this.dir, `${key}.json`);
+    let f = this.files.get(key);
+    if (f === undefined) {
+      if (!KEY_RE.test(key)) throw new Error(`invalid store key "${key}"`);
+      f = path.join(this.dir, `${key}.json`);
+      this.files.set(key, f);
+    }
+    return f;
   }
 
   read<T>(key: string): T | undefined {

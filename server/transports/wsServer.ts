@@ -2,12 +2,13 @@
 // the upgrade, oversized and malformed frames answered with an error — the daemon keeps serving.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../core/types';
 import type { PeerSet } from '../rpc/handlerTable';
 import { checkHost, checkRequest } from './auth';
 import { serveConnection, type Table } from './serveTable';
 import { wsServerChannel } from './wsChannel';
+import { wsModule } from './wsModule';
 
 export interface WsOptions {
   port: number;
@@ -39,7 +40,8 @@ export async function startWsServer(
       .end('Backstop WebSocket endpoint: connect with a WebSocket client\n');
   });
   // ws enforces a hard ceiling; frames between the limit and the ceiling get a JSON-RPC error instead.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBytes() * 2 });
+  // Made (and ws loaded) by the first upgrade.
+  let wss: WebSocketServer | undefined;
 
   server.on('upgrade', (req, socket, head) => {
     // Node drops its own error handler on an upgraded socket: without one, a client resetting the
@@ -55,7 +57,8 @@ export async function startWsServer(
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${auth.reason}\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    const upgrader = (wss ??= new (wsModule().WebSocketServer)({ noServer: true, maxPayload: opts.maxBytes() * 2 }));
+    upgrader.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
   });
 
   function onConnection(ws: WebSocket): void {
@@ -80,8 +83,8 @@ export async function startWsServer(
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close();
+        for (const c of wss?.clients ?? []) c.terminate();
+        wss?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
