@@ -21,6 +21,7 @@ import { boundHostNames, isLoopbackAddress, loadOrCreateToken } from '../transpo
 import { KEYS_FILE, KeyRing } from '../state/apiKeys';
 import { startHttpServer } from '../transports/httpServer';
 import { VERSION } from './version';
+import { capYoungGeneration } from './youngGeneration';
 
 export interface ServeOptions {
   stdio?: boolean;
@@ -49,6 +50,7 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(opts: ServeOptions): Promise<RunningDaemon> {
+  capYoungGeneration();
   const logger = new DaemonLogger(undefined, opts.logToStderr ?? true);
   const config = opts.config ?? (opts.configFile ? loadConfigFile(opts.configFile) : defaultConfig());
   const stateDir = opts.stateDir ?? defaultStateDir();

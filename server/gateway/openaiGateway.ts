@@ -224,6 +224,7 @@ export async function handleOpenAi(
 class SseWriter {
   started = false;
   private corked = false;
+  private sentFirst = false;
   constructor(private readonly res: http.ServerResponse) {}
   start(headers: Record<string, string> = {}): void {
     if (this.started) return;
@@ -237,8 +238,16 @@ class SseWriter {
   }
   data(obj: unknown): void {
     this.start();
-    // Pieces that arrive in one turn of the event loop (several upstream events in one read) leave in
-    // one socket write: the response is corked until the turn ends.
+    const text = `data: ${JSON.stringify(obj)}\n\n`;
+    // The first piece leaves at once, with the headers: the caller's time to first token does not wait
+    // for the rest of an upstream read to be decoded (issue 21).
+    if (!this.sentFirst) {
+      this.sentFirst = true;
+      this.res.write(text);
+      return;
+    }
+    // Later pieces that arrive in one turn of the event loop (several upstream events in one read) leave
+    // in one socket write: the response is corked until the turn ends.
     if (!this.corked) {
       this.corked = true;
       this.res.cork();
@@ -247,7 +256,7 @@ class SseWriter {
         this.res.uncork();
       });
     }
-    this.res.write(`data: ${JSON.stringify(obj)}\n\n`);
+    this.res.write(text);
   }
   done(): void {
     this.res.write('data: [DONE]\n\n');
