@@ -206,9 +206,10 @@ export interface Daemon extends Proc {
 /** `node dist/cli.js serve --http 0 --state-dir <tmp> --config <file>`, as CI runs it. */
 export async function startDaemon(
   upstreamPort: number,
-  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; config?: Record<string, unknown> } = {},
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv; config?: Record<string, unknown>; cli?: string } = {},
 ): Promise<Daemon> {
-  if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `node esbuild.mjs` first');
+  const cli = opts.cli ?? CLI;
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run \`node esbuild.mjs\` first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backstop-bench-'));
   const cfg = path.join(dir, 'config.json');
   fs.writeFileSync(cfg, JSON.stringify(opts.config ?? benchConfig(upstreamPort)));
@@ -216,7 +217,7 @@ export async function startDaemon(
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), CLI, 'serve', '--http', '0', '--state-dir', stateDir, '--config', cfg],
+    [...(opts.nodeArgs ?? []), cli, 'serve', '--http', '0', '--state-dir', stateDir, '--config', cfg],
     { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   const tracked = track(child);

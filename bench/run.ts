@@ -77,7 +77,7 @@ export interface Figure {
 export interface Results {
   at: string;
   machine: { cpus: number; model: string; node: string; loadavg: number[] };
-  settings: { ageRequests: number; rounds: number; seq: number; batch: number };
+  settings: { ageRequests: number; rounds: number; seq: number; batch: number; warmup?: number };
   figures: Figure[];
   series: {
     /** Percentiles 0…100 of whole-answer latency, ms, one at a time and at 8 concurrent. */
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
         node: process.version,
         loadavg: os.loadavg(),
       },
-      settings: { ageRequests: AGE, rounds: ROUNDS, seq: SEQ, batch: BATCH },
+      settings: { ageRequests: AGE, rounds: ROUNDS, seq: SEQ, batch: BATCH, warmup: WARMUP },
       figures,
       series: {
         latency1: pick(s1),

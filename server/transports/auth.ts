@@ -39,15 +39,17 @@ export function checkHost(
   boundNames: readonly string[] = [],
 ): AuthResult {
   const raw = req.headers.host;
-  const hint = `connect to 127.0.0.1:${boundPort}, localhost:${boundPort} or [::1]:${boundPort}, or add the host to server.allowedHosts`;
-  if (!raw) return { ok: false, status: 421, reason: `misdirected request: no Host header; ${hint}` };
-  const h = parseHost(raw);
-  const refused = {
+  // The messages are made only for a refusal: this runs on every request (issue 21).
+  const hint = () =>
+    `connect to 127.0.0.1:${boundPort}, localhost:${boundPort} or [::1]:${boundPort}, or add the host to server.allowedHosts`;
+  if (!raw) return { ok: false, status: 421, reason: `misdirected request: no Host header; ${hint()}` };
+  const refused = (): AuthResult => ({
     ok: false,
     status: 421,
-    reason: `misdirected request: Host ${JSON.stringify(raw)} is not this daemon; ${hint}`,
-  } as const;
-  if (!h) return refused;
+    reason: `misdirected request: Host ${JSON.stringify(raw)} is not this daemon; ${hint()}`,
+  });
+  const h = parseHost(raw);
+  if (!h) return refused();
   // A Host without a port means the scheme's default (80 for http / ws).
   const port = h.port === '' ? '80' : String(Number(h.port));
   if ((LOOPBACK_HOSTS.includes(h.name) || boundNames.includes(h.name)) && port === String(boundPort))
@@ -56,7 +58,7 @@ export function checkHost(
     const a = parseHost(entry);
     if (a && a.name === h.name && (a.port === '' || String(Number(a.port)) === port)) return { ok: true };
   }
-  return refused;
+  return refused();
 }
 
 export function checkRequest(req: IncomingMessage, creds: Credentials, allowedOrigins: readonly string[]): AuthResult {

@@ -10,6 +10,10 @@ import { failedEvent, fellBack } from '../core/eventHistory';
 import { RpcError } from '../rpc/rpcError';
 import type { Services } from '../app/services';
 import { purposeChain } from '../core/purposeStats';
+import type { Config } from '../../protocol/config';
+
+/** Resolved chains kept per configuration. */
+const MAX_RESOLVED_CHAINS = 256;
 
 /** The id a mock answer carries: never a real model, so no caller can mistake it for one. */
 export const MOCK_MODEL = 'backstop/mock';
@@ -32,9 +36,26 @@ export interface CompletionHooks {
 export class CompletionService {
   constructor(private readonly s: Services) {}
 
+  /**
+   * Chains already resolved, per configuration (a new one is a new object: nothing goes stale): every
+   * gateway request resolves its chain (issue 21). Bounded: a client naming many models fills no memory.
+   */
+  private readonly resolved = new WeakMap<object, Map<string, readonly string[]>>();
+
   /** "chain:<name>" entries expand to the named chain from config; duplicates keep their first place. */
   resolveChain(requested: readonly string[] | undefined): string[] {
     const cfg = this.s.state.config;
+    const key = requested && requested.length ? requested.join('\n') : '';
+    let known = this.resolved.get(cfg);
+    if (!known) this.resolved.set(cfg, (known = new Map()));
+    const hit = known.get(key);
+    if (hit) return [...hit];
+    const chain = this.expandChain(cfg, requested);
+    if (known.size < MAX_RESOLVED_CHAINS) known.set(key, chain);
+    return [...chain];
+  }
+
+  private expandChain(cfg: Config, requested: readonly string[] | undefined): string[] {
     const raw = requested && requested.length ? requested : cfg.chain;
     const out: string[] = [];
     for (const id of raw) {
