@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
 const BUNDLE = path.join(__dirname, 'daemon.js');
@@ -73,11 +74,30 @@ function start(): void {
   (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, req, mod, BUNDLE, __dirname);
 }
 
+/**
+ * The V8 flag the daemon changes while it runs (server/app/youngGeneration.ts publishes its value here).
+ * V8 rejects cached data made under other flag values than its own, so the data is made under the
+ * default, as every new process starts: otherwise each start would reject its predecessor's cache.
+ */
+const GROWTH_FACTOR_KEY = Symbol.for('backstop.v8.semiSpaceGrowthFactor');
+const DEFAULT_GROWTH_FACTOR = 2;
+
+function cachedDataUnderDefaultFlags(script: vm.Script): Buffer {
+  const current = (globalThis as Record<symbol, unknown>)[GROWTH_FACTOR_KEY];
+  const changed = typeof current === 'number' && current !== DEFAULT_GROWTH_FACTOR;
+  if (changed) v8.setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
+  try {
+    return script.createCachedData();
+  } finally {
+    if (changed) v8.setFlagsFromString(`--semi-space-growth-factor=${current}`);
+  }
+}
+
 function writeCache(key: Buffer, script: vm.Script): void {
   try {
     fs.mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = `${CACHE_FILE}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
+    fs.writeFileSync(tmp, Buffer.concat([key, cachedDataUnderDefaultFlags(script)]));
     fs.renameSync(tmp, CACHE_FILE);
   } catch {
     // a read-only install: every start compiles, as without the cache

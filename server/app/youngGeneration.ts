@@ -10,6 +10,13 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
+/**
+ * Where the current growth factor is published: V8 rejects a code cache made under other flag values,
+ * so the loader (server/cliLoader.ts) makes its cache under the default, and on exit (when Node ≥ 22
+ * writes its own compile cache) the default is back.
+ */
+export const GROWTH_FACTOR_KEY = Symbol.for('backstop.v8.semiSpaceGrowthFactor');
+
 /** Both semi-spaces together: 2 × 4 MiB. */
 export const YOUNG_GENERATION_CAP_BYTES = 8 * 1024 * 1024;
 const GROWTH_FACTOR = 2; // V8's default
@@ -26,18 +33,34 @@ function newSpaceBytes(): number {
   return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
+/** BACKSTOP_YOUNG_GENERATION_MIB: the cap in MiB (both semi-spaces); 0 leaves V8 to size it alone. */
+export function capFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.BACKSTOP_YOUNG_GENERATION_MIB;
+  if (raw === undefined || raw.trim() === '') return YOUNG_GENERATION_CAP_BYTES;
+  const mib = Number(raw);
+  if (!Number.isFinite(mib) || mib < 0) return YOUNG_GENERATION_CAP_BYTES;
+  return mib === 0 ? undefined : mib * 1024 * 1024;
+}
+
 /** Keep the young generation at or under `capBytes` from now on (once per process). */
-export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP_BYTES): void {
-  if (installed || sizedByUser()) return;
+export function capYoungGeneration(capBytes = capFromEnv()): void {
+  if (installed || capBytes === undefined || sizedByUser()) return;
   installed = true;
   let capped = false;
+  const setFactor = (factor: number): void => {
+    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+    (globalThis as Record<symbol, unknown>)[GROWTH_FACTOR_KEY] = factor;
+  };
   const check = (): void => {
     const atCap = newSpaceBytes() >= capBytes;
     if (atCap === capped) return;
     capped = atCap;
-    v8.setFlagsFromString(`--semi-space-growth-factor=${atCap ? 1 : GROWTH_FACTOR}`);
+    setFactor(atCap ? 1 : GROWTH_FACTOR);
   };
   check();
+  process.once('exit', () => {
+    if (capped) setFactor(GROWTH_FACTOR);
+  });
   // Growth only happens in a collection: look after each one (the entries arrive just after it).
   new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
 }
