@@ -53,3 +53,4 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.once('SIGTERM', () => process.exit(0));
+process.once('SIGINT', () => process.exit(0));
