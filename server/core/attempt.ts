@@ -95,11 +95,17 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
     if (p.signal.aborted) return onParentAbort();
     p.signal.addEventListener('abort', onParentAbort, { once: true });
     arm(limits.attemptMs, 'timeout', () => `no complete answer within ${humanDuration(limits.attemptMs)} (timeoutMs)`);
-    const firstTokenTimer = arm(
-      limits.firstTokenMs,
-      'timeout',
-      () => `no first token within ${humanDuration(limits.firstTokenMs)} (firstTokenTimeoutMs)`,
-    );
+    // A deadline at or past the attempt's can never end it first (a plain, non-streamed call has both
+    // the same): not armed, one timer less per request (issue 21).
+    const firstTokenTimer =
+      limits.firstTokenMs < limits.attemptMs
+        ? arm(
+            limits.firstTokenMs,
+            'timeout',
+            () => `no first token within ${humanDuration(limits.firstTokenMs)} (firstTokenTimeoutMs)`,
+          )
+        : undefined;
+    const idles = limits.idleMs < limits.attemptMs;
 
     const onDelta = (delta: string) => {
       // Late deltas from a provider that kept going after its abort belong to no one.
@@ -137,10 +143,12 @@ export function runAttempt(p: AttemptParams): Promise<AttemptOutcome> {
       lastDeltaAt = clock.now();
       if (ttftMs === undefined) {
         ttftMs = lastDeltaAt - start;
-        clock.clearTimeout(firstTokenTimer);
-        timers.delete(firstTokenTimer);
+        if (firstTokenTimer !== undefined) {
+          clock.clearTimeout(firstTokenTimer);
+          timers.delete(firstTokenTimer);
+        }
       }
-      if (idleTimer === undefined) {
+      if (idles && idleTimer === undefined) {
         idleTimer = clock.setTimeout(onIdle, limits.idleMs);
         timers.add(idleTimer);
       }
