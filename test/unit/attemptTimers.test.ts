@@ -30,41 +30,50 @@ function start(clock: FakeClock, limits: AttemptLimits, deltas = 0) {
   });
 }
 
+/** Starts an attempt, checks the timers armed, lets `afterMs` pass and checks the failure's message. */
+async function endsWith(limits: AttemptLimits, deltas: number, timers: number, afterMs: number, message: RegExp) {
+  const clock = new FakeClock();
+  const outcome = start(clock, limits, deltas);
+  await clock.advance(0);
+  assert.equal(clock.pending(), timers, 'timers armed');
+  await clock.advance(afterMs);
+  const o = await outcome;
+  assert.equal(o.ok, false);
+  assert.match(!o.ok ? o.message : '', message);
+  return clock;
+}
+
 describe('attempt deadlines', () => {
   it('a plain call (all deadlines equal) arms one timer and ends on the attempt deadline', async () => {
-    const clock = new FakeClock();
-    const outcome = start(clock, { attemptMs: 1000, firstTokenMs: 1000, idleMs: 1000 });
-    await clock.advance(0);
-    assert.equal(clock.pending(), 1);
-    await clock.advance(1000);
-    const o = await outcome;
-    assert.equal(o.ok, false);
-    assert.match(!o.ok ? o.message : '', /no complete answer within .* \(timeoutMs\)/);
+    const clock = await endsWith(
+      { attemptMs: 1000, firstTokenMs: 1000, idleMs: 1000 },
+      0,
+      1,
+      1000,
+      /no complete answer within .* \(timeoutMs\)/,
+    );
     assert.equal(clock.pending(), 0);
   });
 
   it('a shorter first-token deadline is armed and ends the attempt first', async () => {
-    const clock = new FakeClock();
-    const outcome = start(clock, { attemptMs: 1000, firstTokenMs: 200, idleMs: 300 });
-    await clock.advance(0);
-    assert.equal(clock.pending(), 2);
-    await clock.advance(200);
-    const o = await outcome;
-    assert.match(!o.ok ? o.message : '', /no first token within .* \(firstTokenTimeoutMs\)/);
+    await endsWith(
+      { attemptMs: 1000, firstTokenMs: 200, idleMs: 300 },
+      0,
+      2,
+      200,
+      /no first token within .* \(firstTokenTimeoutMs\)/,
+    );
   });
 
   it('the idle deadline is armed at the first delta only when shorter than the attempt', async () => {
-    const quiet = new FakeClock();
-    void start(quiet, { attemptMs: 1000, firstTokenMs: 1000, idleMs: 1000 }, 2);
-    await quiet.advance(0);
-    assert.equal(quiet.pending(), 1, 'attempt deadline only');
-
-    const streaming = new FakeClock();
-    const outcome = start(streaming, { attemptMs: 1000, firstTokenMs: 200, idleMs: 300 }, 2);
-    await streaming.advance(0);
-    assert.equal(streaming.pending(), 2, 'attempt and idle deadlines (first-token met)');
-    await streaming.advance(300);
-    const o = await outcome;
-    assert.match(!o.ok ? o.message : '', /stream stalled: no data for .* after 2 deltas/);
+    // Deltas at once: the first-token deadline is met; only a shorter idle deadline joins the attempt's.
+    await endsWith({ attemptMs: 1000, firstTokenMs: 1000, idleMs: 1000 }, 2, 1, 1000, /no complete answer/);
+    await endsWith(
+      { attemptMs: 1000, firstTokenMs: 200, idleMs: 300 },
+      2,
+      2,
+      300,
+      /stream stalled: no data for .* after 2 deltas/,
+    );
   });
 });
