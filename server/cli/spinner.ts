@@ -3,7 +3,15 @@
 // the daemon included (about 6 MiB of resident memory, issue 21).
 import type { Ora } from 'ora';
 
-export async function startSpinner(text: string): Promise<Ora> {
+/**
+ * A spinner on `stream`, or none when the terminal reports no width: a pseudo-terminal of 0 columns
+ * (`script`, some CI runners and containers) makes ora clear lines without end, megabytes a second.
+ */
+export async function startSpinner(
+  text: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): Promise<Ora | undefined> {
+  if (!stream.isTTY || !(stream.columns > 0)) return undefined;
   const { default: ora } = await import('ora');
-  return ora({ text, stream: process.stderr }).start();
+  return ora({ text, stream }).start();
 }
