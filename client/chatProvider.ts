@@ -76,8 +76,9 @@ export class BackstopChatProvider implements vscode.LanguageModelChatProvider<Ba
 
   /** Ask the daemon for its models and named chains, then tell VS Code if what we offer changed. */
   async refresh(): Promise<void> {
-    const [models, config] = await Promise.all([this.ctx.call(methods.models, {}), this.ctx.call(methods.getConfig)]);
-    if (models.ok) this.models = models.value.models;
+    const [models, config] = await Promise.all([this.ctx.fetchModels(), this.ctx.call(methods.getConfig)]);
+    // A modelsChanged may have come after the models answer, before getConfig's: take the newest list.
+    if (models.ok) this.models = this.ctx.models ?? models.value;
     if (config.ok) this.chains = config.value.chains;
     this.update();
   }

@@ -19,6 +19,7 @@ import { AttemptsView } from './attemptsView';
 import { DaemonConnection, InitializeError } from './daemonConnection';
 import { DaemonProcess } from './daemonProcess';
 import { DaemonSettings } from './daemonSettings';
+import { Latest } from './latest';
 import { classifyError, describeFailure, type CallResult, type DaemonFailure } from './rpcErrors';
 import { ApiKeys } from './secrets';
 import { RestartPolicy } from './restartPolicy';
@@ -69,7 +70,9 @@ export class Ctx implements vscode.Disposable {
   /** A restart that is queued but has not begun: later restart requests join it. */
   private queuedRestart: Promise<boolean> | undefined;
 
-  private _status: Status | undefined;
+  /** Status and models as pushed or answered, whichever is newer (see latest.ts). */
+  private readonly statusLatest = new Latest<Status>();
+  private readonly modelsLatest = new Latest<ModelInfo[]>();
   private _lastFallback: LastFallback | undefined;
   private _daemon: DaemonState = 'starting';
   private _daemonDetail: string | undefined;
@@ -121,7 +124,21 @@ export class Ctx implements vscode.Disposable {
   }
 
   get status(): Status | undefined {
-    return this._status;
+    return this.statusLatest.value;
+  }
+  /** The newest list of models the daemon pushed or answered (undefined before the first). */
+  get models(): ModelInfo[] | undefined {
+    return this.modelsLatest.value;
+  }
+
+  /**
+   * Ask the daemon for its models. If a modelsChanged arrived while the question was out, its list is
+   * newer than the answer and is returned instead.
+   */
+  async fetchModels(params: methods.ModelsParams = {}): Promise<CallResult<ModelInfo[]>> {
+    const settle = this.modelsLatest.ask();
+    const r = await this.call(methods.models, params);
+    return r.ok ? { ok: true, value: settle(r.value.models) } : r;
   }
   get lastFallback(): LastFallback | undefined {
     return this._lastFallback;
@@ -331,7 +348,10 @@ export class Ctx implements vscode.Disposable {
     });
     this.disposables.push(
       client,
-      client.onNotification(methods.statusChanged, (s) => this.setStatus(s)),
+      client.onNotification(methods.statusChanged, (s) => {
+        this.statusLatest.push(s);
+        this.showStatus(s);
+      }),
       client.onNotification(methods.fallback, (f) => {
         this._lastFallback = { ...f, at: new Date().toISOString() };
         this.statusBar.update({ lastFallback: this._lastFallback });
@@ -347,7 +367,10 @@ export class Ctx implements vscode.Disposable {
         else this.log.error(text);
         this.logEmitter.fire(m);
       }),
-      client.onNotification(methods.modelsChanged, (p) => this.modelsEmitter.fire(p.models)),
+      client.onNotification(methods.modelsChanged, (p) => {
+        this.modelsLatest.push(p.models);
+        this.modelsEmitter.fire(p.models);
+      }),
       client.onNotification(methods.queueChanged, (p) => this.queueEmitter.fire(p.items)),
       client.onNotification(methods.benchmarkProgress, (p) => this.benchmarkEmitter.fire(p)),
       client.onNotification(methods.stream, (p) => this.streamEmitter.fire(p)),
@@ -360,8 +383,7 @@ export class Ctx implements vscode.Disposable {
     await this.pushAllSecrets();
     this.setDaemon('running');
     // One request for the first picture; from here on notifications keep it current.
-    const r = await this.call(methods.status);
-    if (r.ok) this.setStatus(r.value);
+    await this.fetchStatus();
     void this.remoteSettings.check();
   }
 
@@ -396,8 +418,20 @@ export class Ctx implements vscode.Disposable {
     return `Could not start the daemon: ${message}`;
   }
 
-  private setStatus(s: Status): void {
-    this._status = s;
+  /**
+   * Ask the daemon for its status and show it. A statusChanged that came while the question was out is
+   * newer: it was shown already and is returned instead.
+   */
+  async fetchStatus(): Promise<CallResult<Status>> {
+    const settle = this.statusLatest.ask();
+    const r = await this.call(methods.status);
+    if (!r.ok) return r;
+    const s = settle(r.value);
+    if (s === r.value) this.showStatus(s);
+    return { ok: true, value: s };
+  }
+
+  private showStatus(s: Status): void {
     this.statusBar.update({ status: s });
     this.walkthrough.onStatus(s);
     this.statusEmitter.fire(s);

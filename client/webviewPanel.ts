@@ -269,10 +269,10 @@ export class DiagnosticsPanel implements vscode.Disposable {
   private async sendSnapshot(): Promise<void> {
     const c = this.ctx;
     const [status, health, system, models, stats, history, config, monitor, usage] = await Promise.all([
-      c.call(methods.status),
+      c.fetchStatus(),
       c.call(methods.health),
       c.call(methods.system),
-      c.call(methods.models, {}),
+      c.fetchModels(),
       c.call(methods.stats),
       c.call(methods.events, {}),
       c.call(methods.getConfig),
@@ -299,14 +299,15 @@ export class DiagnosticsPanel implements vscode.Disposable {
         monitorVram: get('monitorVram') !== false,
       },
       unavailable,
-      ...(status.ok ? { status: status.value } : c.status ? { status: c.status } : {}),
+      // Pushes that came while these requests were out are newer than the answers: c.status, c.models.
+      ...(c.status ? { status: c.status } : {}),
       ...(health.ok ? { health: health.value } : {}),
       ...(system.ok ? { system: system.value } : {}),
-      ...(models.ok ? { models: models.value.models } : {}),
+      ...(models.ok ? { models: c.models ?? models.value } : {}),
       ...(stats.ok ? { stats: stats.value } : {}),
       ...(usage.ok ? { usage: usage.value } : {}),
       ...(history.ok ? { history: history.value.events } : {}),
-      ...(config.ok && models.ok ? { configured: configuredModels(config.value, models.value.models) } : {}),
+      ...(config.ok && models.ok ? { configured: configuredModels(config.value, c.models ?? models.value) } : {}),
     };
     this.post({ type: 'snapshot', snapshot });
     // A session that runs on (the view was reloaded meanwhile) is followed again.

@@ -40,8 +40,8 @@ export const editChain =
 /** Returns the edited chain, or undefined when the user cancels. */
 async function editInteractively(ctx: Ctx, chain: string[]): Promise<string[] | undefined> {
   for (;;) {
-    const models = await ctx.call(methods.models, {});
-    const known = new Map((models.ok ? models.value.models : []).map((m) => [m.id, m]));
+    const models = await ctx.fetchModels();
+    const known = new Map((models.ok ? models.value : []).map((m) => [m.id, m]));
     const step = await showChain(chain, known);
     if (step === undefined || step.action === 'cancel') return undefined;
     if (step.action === 'save') return chain;

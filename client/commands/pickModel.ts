@@ -1,7 +1,6 @@
 // Shared: fetch the model list and let the user pick one. Degrades to the chain's ids when the
 // daemon does not implement backstop/models yet.
 import * as vscode from 'vscode';
-import * as methods from '../../protocol/methods';
 import type { ModelInfo } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { describeModel, sortModels } from '../modelItems';
@@ -12,8 +11,8 @@ export interface ModelPick extends vscode.QuickPickItem {
 }
 
 export async function listModels(ctx: Ctx): Promise<{ models: ModelInfo[] | undefined; ids: string[] }> {
-  const r = await ctx.call(methods.models, {});
-  if (r.ok) return { models: r.value.models, ids: r.value.models.map((m) => m.id) };
+  const r = await ctx.fetchModels();
+  if (r.ok) return { models: r.value, ids: r.value.map((m) => m.id) };
   if (r.failure.kind !== 'not_available')
     void vscode.window.showWarningMessage(`Backstop: could not list models. ${describeFailure(r.failure)}`);
   return { models: undefined, ids: [...(ctx.status?.chain ?? [])] };

@@ -1,6 +1,5 @@
 // The small commands: each a factory (ctx) => handler.
 import * as vscode from 'vscode';
-import * as methods from '../../protocol/methods';
 import type { ModelInfo } from '../../protocol/types';
 import type { Ctx } from '../ctx';
 import { describeFailure } from '../rpcErrors';
@@ -10,14 +9,14 @@ export const refreshModels = (ctx: Ctx) => async (): Promise<ModelInfo[] | undef
   vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: 'Backstop: refreshing models' },
     async () => {
-      const r = await ctx.call(methods.models, { refresh: true });
+      const r = await ctx.fetchModels({ refresh: true });
       if (!r.ok) {
         void vscode.window.showWarningMessage(`Backstop: could not refresh models. ${describeFailure(r.failure)}`);
         return undefined;
       }
-      const ready = r.value.models.filter((m) => m.availability === 'ready').length;
-      vscode.window.setStatusBarMessage(`Backstop: ${r.value.models.length} models, ${ready} ready`, 5_000);
-      return r.value.models;
+      const ready = r.value.filter((m) => m.availability === 'ready').length;
+      vscode.window.setStatusBarMessage(`Backstop: ${r.value.length} models, ${ready} ready`, 5_000);
+      return r.value;
     },
   );
 

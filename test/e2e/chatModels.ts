@@ -67,14 +67,15 @@ export const CHAT_MODEL_STEPS: Step[] = [
     async run(ctx) {
       const { page } = ctx;
       await runCommand(page, 'Chat: Manage Language Models');
-      // Row text runs together ("Backstop2KToolsVision"): the chain's row is the one without a model id.
-      const chain = page
-        .locator('.monaco-list-row')
+      // The view's model rows (not the palette's or a menu's). Row text runs together
+      // ("Backstop2KToolsVision"): the chain's row is the one without a model id.
+      const rows = page.locator('.models-model-row');
+      const chain = rows
         .filter({ hasText: /^\s*Backstop/ })
         .filter({ hasNotText: '/' })
         .first();
       await chain.waitFor({ timeout: UI_TIMEOUT_MS });
-      const local = page.locator('.monaco-list-row').filter({ hasText: 'local/tiny' }).first();
+      const local = rows.filter({ hasText: 'local/tiny' }).first();
       await local.waitFor({ timeout: UI_TIMEOUT_MS });
       const chainText = await chain.innerText();
       // The chain [cloud/gpt-x, local/tiny] can call tools and see images (through the cloud model);

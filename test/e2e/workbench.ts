@@ -31,11 +31,21 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ timeout: UI_TIMEOUT_MS });
   await input.fill(`>${title}`);
-  await page
-    .locator('.quick-input-list .monaco-list-row', { hasText: title })
-    .first()
-    .waitFor({ timeout: UI_TIMEOUT_MS });
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: UI_TIMEOUT_MS });
   await page.keyboard.press('Enter');
+  // Enter can land while the list is still being filtered (or in a view that took the keyboard) and run
+  // nothing: then the palette stays open, and clicking the row runs the command.
+  const widget = page.locator('.quick-input-widget');
+  if (
+    await widget.waitFor({ state: 'hidden', timeout: 3_000 }).then(
+      () => false,
+      () => true,
+    )
+  ) {
+    await row.click();
+    await widget.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+  }
 }
 
 /** Pick the row of an open QuickPick that contains `text`. */
