@@ -29,10 +29,47 @@ function workspaceSettings(ctx: E2eContext): string {
   return path.join(ctx.userSettings, '..', '..', '..', 'workspace', '.vscode', 'settings.json');
 }
 
-function setChain(ctx: E2eContext, chain: string[]): void {
+/** Backstop.log of every extension host so far (ud/logs/<session>/exthostN/backstop.backstop/). */
+function extensionLogs(ctx: E2eContext): string[] {
+  assert.ok(ctx.userSettings, 'the harness passes the user settings file');
+  const logs = path.join(ctx.userSettings, '..', '..', 'logs');
+  if (!fs.existsSync(logs)) return [];
+  return (fs.readdirSync(logs, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(path.join('backstop.backstop', 'Backstop.log')))
+    .map((f) => path.join(logs, f));
+}
+
+/** How often the extension has logged that the daemon took a change of `key` ("settings applied: …"). */
+function appliedCount(ctx: E2eContext, key: string): number {
+  const line = new RegExp(`settings applied: .*\\b${key}\\b`, 'g');
+  return extensionLogs(ctx).reduce((n, f) => n + (fs.readFileSync(f, 'utf8').match(line)?.length ?? 0), 0);
+}
+
+/**
+ * Change settings with `write`, then wait until the extension says the daemon took each of `keys`: the
+ * settings file reaches the daemon through VS Code's file watcher, and a request sent before that goes to
+ * the old chain. Waits on what happened, not on a guess of how long it takes.
+ */
+async function applySettings(ctx: E2eContext, keys: string[], write: () => void): Promise<void> {
+  const before = keys.map((k) => appliedCount(ctx, k));
+  write();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const late = keys.filter((k, i) => appliedCount(ctx, k) <= before[i]!);
+    if (!late.length) return;
+    assert.ok(Date.now() < deadline, `the daemon did not take the new ${late.join(', ')} within 30 s (Backstop log)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Set backstop.chain in the workspace settings and wait until the daemon has it. */
+async function setChain(ctx: E2eContext, chain: string[]): Promise<void> {
   const file = workspaceSettings(ctx);
   const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(file, JSON.stringify({ ...s, 'backstop.chain': chain }, null, 2));
+  if (JSON.stringify(s['backstop.chain']) === JSON.stringify(chain)) return;
+  await applySettings(ctx, ['chain'], () =>
+    fs.writeFileSync(file, JSON.stringify({ ...s, 'backstop.chain': chain }, null, 2)),
+  );
 }
 
 async function label(page: Page, re: RegExp, timeout = UI_TIMEOUT_MS): Promise<string> {
@@ -67,8 +104,7 @@ export const STATUS_STEPS: Step[] = [
     async run(ctx) {
       const { page } = ctx;
       // Only the local model: nothing in the chain fails, so this is what healthy looks like.
-      setChain(ctx, ['local/tiny']);
-      await page.waitForTimeout(1500); // the settings file is read and the chain applied
+      await setChain(ctx, ['local/tiny']);
       await complete(page);
       await statusBar(page).locator('.statusbar-item', { hasText: 'answered in' }).first().waitFor({
         timeout: COMPLETE_TIMEOUT_MS,
@@ -96,10 +132,9 @@ export const STATUS_STEPS: Step[] = [
     async run(ctx) {
       const { page } = ctx;
       const calm = await background(page);
-      setChain(ctx, ['cloud/gpt-x', 'local/tiny']);
-      // The workspace settings reach the daemon through VS Code's file watcher: let the chain arrive
-      // before the request, or it goes straight to local/tiny without a fallback to report.
-      await page.waitForTimeout(2000);
+      // The chain must have arrived before the request, or it goes straight to local/tiny without a
+      // fallback to report.
+      await setChain(ctx, ['cloud/gpt-x', 'local/tiny']);
       await complete(page);
       await notification(page, /answered by local\/tiny/).waitFor({ timeout: COMPLETE_TIMEOUT_MS });
       const l = await label(page, /^Backstop: \d+$/);
@@ -135,12 +170,13 @@ export const STATUS_STEPS: Step[] = [
           baseUrl: `${fault.url}/v1`,
           models: ['error-503-always'],
         };
-        fs.writeFileSync(
-          machineFile,
-          JSON.stringify({ ...m, 'backstop.providers': [...(m['backstop.providers'] ?? []), flaky] }),
+        await applySettings(ctx, ['providers'], () =>
+          fs.writeFileSync(
+            machineFile,
+            JSON.stringify({ ...m, 'backstop.providers': [...(m['backstop.providers'] ?? []), flaky] }),
+          ),
         );
-        setChain(ctx, ['flaky/error-503-always']);
-        await page.waitForTimeout(2500); // both settings files are read and applied
+        await setChain(ctx, ['flaky/error-503-always']);
         await complete(page);
         const warning = notification(page, /No model in the chain could answer/);
         const countdown = label(page, /^Backstop: \d+:\d\d$/, COMPLETE_TIMEOUT_MS).then(() =>
@@ -169,8 +205,7 @@ export const STATUS_STEPS: Step[] = [
     name: 'issue 17: the walkthrough, its steps completed by what happened',
     async run(ctx) {
       const { page } = ctx;
-      setChain(ctx, ['cloud/gpt-x', 'local/tiny']);
-      await page.waitForTimeout(1500);
+      await setChain(ctx, ['cloud/gpt-x', 'local/tiny']);
       await runCommand(page, 'Backstop: Run Failover Drill');
       await notification(page, /drill passed/).waitFor({ timeout: COMPLETE_TIMEOUT_MS });
       await runCommand(page, 'Welcome: Open Walkthrough');

@@ -34,18 +34,33 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: UI_TIMEOUT_MS });
   await page.keyboard.press('Enter');
-  // Enter can land while the list is still being filtered (or in a view that took the keyboard) and run
-  // nothing: then the palette stays open, and clicking the row runs the command.
-  const widget = page.locator('.quick-input-widget');
-  if (
-    await widget.waitFor({ state: 'hidden', timeout: 3_000 }).then(
-      () => false,
-      () => true,
-    )
-  ) {
+  // Enter can land while the list is still being filtered and run nothing: then the palette stays open
+  // with our text in it, and clicking the row runs the command. A command that opens its own pick
+  // reuses the widget, with other text in the input.
+  if (!(await paletteLeft(page, `>${title}`, 3_000))) {
     await row.click();
-    await widget.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    if (!(await paletteLeft(page, `>${title}`, UI_TIMEOUT_MS))) throw new Error(`the palette did not run "${title}"`);
   }
+}
+
+/** The palette no longer shows `text`: closed, or reused by the command's own input. */
+function paletteLeft(page: Page, text: string, timeout: number): Promise<boolean> {
+  return page
+    .waitForFunction(
+      (t) => {
+        const w = document.querySelector<HTMLElement>('.quick-input-widget');
+        const input = w?.querySelector<HTMLInputElement>('input');
+        return (
+          !w || getComputedStyle(w).display === 'none' || w.getBoundingClientRect().height === 0 || input?.value !== t
+        );
+      },
+      text,
+      { timeout },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 /** Pick the row of an open QuickPick that contains `text`. */
