@@ -5,6 +5,7 @@
 // without a finish reason is a truncated answer, never a success.
 import { humanDuration } from '../../protocol/humanTime';
 import type { FailureKind, ToolCallDelta } from '../../protocol/types';
+import type { Abortable } from './cancel';
 import {
   ignoredParams,
   isProviderError,
@@ -43,7 +44,7 @@ export interface AttemptParams {
   provider: Provider;
   request: GenerateRequest;
   /** Aborted when the whole request stops or this attempt lost a race; the outcome is then `aborted`. */
-  signal: AbortSignal;
+  signal: Abortable;
   limits: AttemptLimits;
   onDelta?: (delta: string) => void;
   onToolCallDelta?: (delta: ToolCallDelta) => void;

@@ -1,6 +1,7 @@
 // The engine's contract with the daemon: what it wires in (deps, config, events) and what one
 // request carries. Types only, kept out of engine.ts so that requestRun.ts and lane.ts can use them
 // without importing the engine that imports them.
+import type { Abortable } from './cancel';
 import type { Config } from '../../protocol/config';
 import type {
   Attempt,
@@ -68,7 +69,7 @@ export interface EngineDeps {
   acquire?(
     modelId: string,
     priority: Priority,
-    signal: AbortSignal,
+    signal: Abortable,
     opts?: { expectedTokens?: number },
   ): Promise<() => void>;
   /**

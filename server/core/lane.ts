@@ -3,6 +3,7 @@
 // "next model", or the lane is stopped (request cancelled or past its deadline, race lost).
 import type { Attempt, ChatMessage, FailureKind } from '../../protocol/types';
 import { runAttempt, type AttemptOutcome } from './attempt';
+import { Cancel, type Abortable } from './cancel';
 import { COUNTS_AGAINST_MODEL } from './circuit';
 import type { Adjustments, EngineConfig, EngineDeps, EngineRequest, ResolvedModel } from './engineTypes';
 import { decideRetry } from './retryPolicy';
@@ -31,7 +32,7 @@ export interface LaneContext {
   readonly deadlineAt: number;
   record(a: Attempt): void;
   /** A queue slot for the model (a no-op release when there is no queue); rejects when `signal` aborts. */
-  acquire(model: string, signal: AbortSignal): Promise<() => void>;
+  acquire(model: string, signal: Abortable): Promise<() => void>;
   /** Why the whole request stopped, if it did: the outcome its aborted attempts get. */
   stopOutcome(): 'cancelled' | 'timeout' | undefined;
 }
@@ -52,7 +53,9 @@ export type LaneOutcome =
 export const LOST_RACE = 'another model answered first';
 
 export class Lane {
-  private readonly ctl = new AbortController();
+  private readonly ctl = new Cancel();
+  /** Stops following the request (the lane is done). */
+  private readonly unfollow: () => void;
   /** The current attempt has produced a first token (hedging waits for exactly this). */
   firstToken = false;
   /** Planner adjustments applied to this model's later attempts (autoSwitch). */
@@ -62,15 +65,12 @@ export class Lane {
   /** The conversation without its oldest turns, when the caller allowed trimming (trimPrompt). */
   private trimmed: ChatMessage[] | undefined;
 
-  private readonly onParentAbort = (): void => this.ctl.abort(this.parent.reason);
-
   constructor(
     private readonly ctx: LaneContext,
     readonly model: string,
-    private readonly parent: AbortSignal,
+    parent: Abortable,
   ) {
-    if (parent.aborted) this.ctl.abort(parent.reason);
-    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    this.unfollow = this.ctl.follow(parent);
   }
 
   abort(reason: string): void {
@@ -82,7 +82,7 @@ export class Lane {
       return await this.runLane();
     } finally {
       // A lane that is done no longer follows the request: nothing is left to abort when it ends.
-      this.parent.removeEventListener('abort', this.onParentAbort);
+      this.unfollow();
     }
   }
 
@@ -104,7 +104,7 @@ export class Lane {
     const fail = this.ctx.req.forceFail;
     const forced = fail?.models.includes(this.model) ? (fail.kind ?? 'server_error') : undefined;
     for (let retry = 0; ; retry++) {
-      if (this.ctl.signal.aborted) return { type: 'stopped', model: this.model };
+      if (this.ctl.aborted) return { type: 'stopped', model: this.model };
       const off = deps.unavailable?.(resolved);
       if (off) return this.skip(off.kind, off.message, retry);
       const adm = deps.health.admit(this.model);
@@ -132,10 +132,10 @@ export class Lane {
       }
       let release: () => void;
       try {
-        release = await this.ctx.acquire(this.model, this.ctl.signal);
+        release = await this.ctx.acquire(this.model, this.ctl);
       } catch (e) {
         if (adm.probe) deps.health.releaseProbe(this.model);
-        if (this.ctl.signal.aborted) return { type: 'stopped', model: this.model };
+        if (this.ctl.aborted) return { type: 'stopped', model: this.model };
         return this.skip('unknown', `no queue slot: ${e instanceof Error ? e.message : String(e)}`, retry);
       }
       const o = await this.attempt(resolved, release);
@@ -193,7 +193,7 @@ export class Lane {
       if (d.action === 'stop') return { type: 'stopped', model: this.model };
       if (d.action === 'retry') {
         try {
-          await sleep(deps.clock, d.delayMs, this.ctl.signal);
+          await sleep(deps.clock, d.delayMs, this.ctl);
         } catch {
           return { type: 'stopped', model: this.model };
         }
@@ -267,7 +267,7 @@ export class Lane {
         clock: deps.clock,
         provider: resolved.provider,
         request: toGenerateRequest(this.ctx.req, resolved, this.adjusted, this.ctx.upstreamStream, this.trimmed),
-        signal: this.ctl.signal,
+        signal: this.ctl,
         // A local model's first token includes loading it from disk and evaluating the prompt on the
         // CPU: only the attempt deadline applies there, not the cloud-oriented first-token one.
         // A plain (non-streamed) upstream answer has no first token before the whole answer.

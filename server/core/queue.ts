@@ -5,6 +5,7 @@
 // strictly lower: a critical request is never refused while low-priority ones wait.
 import { ErrorCodes } from '../../protocol/errors';
 import { PRIORITIES, type Priority, type QueueItem, type WaitEstimate } from '../../protocol/types';
+import type { Abortable } from './cancel';
 import type { Clock } from './types';
 import { effectiveLevel, type EstimateContext, type QueuedWork, type WaitEstimator } from './waitEstimate';
 
@@ -98,7 +99,7 @@ export class RequestQueue {
 
   /** Resolves with a release() once a slot is free. Calls opts.onQueued(id) synchronously when it
    *  has to wait. Rejects with QueueError: queue_full, timeout (after maxWaitMs) or cancelled. */
-  acquire(model: string, priority: Priority, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
+  acquire(model: string, priority: Priority, signal: Abortable, opts: AcquireOptions = {}): Promise<Release> {
     return new Promise<Release>((resolve, reject) => {
       if (signal.aborted)
         return reject(new QueueError('cancelled', model, `request for ${model} was cancelled before it was queued`));

@@ -5,6 +5,7 @@ import { ErrorCodes } from '../../protocol/errors';
 import type { Attempt, CompleteResult, FailureKind } from '../../protocol/types';
 import type { EngineConfig, EngineDeps, EngineRequest, RunOptions } from './engineTypes';
 import { EngineError } from './engineError';
+import { Cancel, type Abortable } from './cancel';
 import { Lane, LOST_RACE, type LaneContext, type LaneOutcome } from './lane';
 import { contentPolicyMessage, endsRequest } from './retryPolicy';
 import {
@@ -34,7 +35,7 @@ export class RequestRun implements LaneContext {
   readonly startedAt: number;
   readonly deadlineAt: number;
   private readonly attempts: Attempt[] = [];
-  private readonly ctl = new AbortController();
+  private readonly ctl = new Cancel();
   private stopped: 'cancelled' | 'deadline' | undefined;
   private readonly chain: string[];
   private readonly neededTokens: number;
@@ -102,7 +103,7 @@ export class RequestRun implements LaneContext {
     return this.stopped === undefined ? undefined : this.stopped === 'deadline' ? 'timeout' : 'cancelled';
   }
 
-  async acquire(model: string, signal: AbortSignal): Promise<() => void> {
+  async acquire(model: string, signal: Abortable): Promise<() => void> {
     const acquire = this.deps.acquire;
     if (!acquire) return () => {};
     if (this.queue.waiting++ === 0) this.queue.since = this.deps.clock.now();
@@ -203,7 +204,7 @@ export class RequestRun implements LaneContext {
           const model = order[next++] as string;
           if (this.overflow && !this.fits(model)) continue;
           if (after) this.emitFallback(after, model);
-          const lane = new Lane(this, model, this.ctl.signal);
+          const lane = new Lane(this, model, this.ctl);
           running.set(
             lane,
             lane.run().then(
@@ -430,7 +431,7 @@ function lastFailure(
 }
 
 /** Resolve like `p`, or reject as soon as `signal` aborts; a slot granted after that is given back. */
-function untilAborted(p: Promise<() => void>, signal: AbortSignal): Promise<() => void> {
+function untilAborted(p: Promise<() => void>, signal: Abortable): Promise<() => void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       void p.then(

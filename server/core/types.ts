@@ -1,4 +1,5 @@
 // Interfaces through which side effects enter the pure core. Wired in server/app/ (the composition root) only.
+import type { Abortable } from './cancel';
 import type {
   ChatMessage,
   FailureKind,
@@ -18,7 +19,7 @@ export interface Clock {
 }
 
 /** Resolve after `ms` on `clock`; reject with the signal's reason if aborted first. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(clock: Clock, ms: number, signal?: Abortable): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {

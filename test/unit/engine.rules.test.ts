@@ -255,7 +255,8 @@ describe('queue slots', () => {
     const seen: Array<[string, boolean]> = [];
     const h = setupEngine({
       acquire: (clock) => (model, priority, signal) => {
-        seen.push([priority, signal instanceof AbortSignal]);
+        // The lane's cancellation (a Cancel, which the queue reads like an AbortSignal), not yet aborted.
+        seen.push([priority, typeof signal.addEventListener === 'function' && !signal.aborted]);
         return new Promise((resolve) => clock.setTimeout(() => resolve(() => released.push(model)), 1500));
       },
     });
