@@ -106,7 +106,8 @@ export interface EngineRequest extends CompleteParams {
 
 export interface RunOptions {
   requestId: string;
-  signal: AbortSignal;
+  /** The caller's cancellation: an AbortSignal, or a `Cancel` (the gateway's, cheaper). */
+  signal: Abortable;
   /** Streaming callers: every forwarded delta, tagged with the model that produced it. */
   onDelta?: (delta: string, model: string) => void;
   /** Streaming callers: every forwarded piece of a tool call. */

@@ -6,6 +6,7 @@ import type http from 'node:http';
 import { ErrorCodes } from '../../protocol/errors';
 import type { CompleteResult, ToolCallDelta } from '../../protocol/types';
 import { estimateContextTokens } from '../core/requirements';
+import { Cancel } from '../core/cancel';
 import { RpcError, toRpcError } from '../rpc/rpcError';
 import { BodyTooLarge, readBody, sendJson } from '../transports/httpIo';
 import { messagesParams, messagesSchema, stopReason, toolInput, type MessagesRequest } from './anthropicRequest';
@@ -89,7 +90,9 @@ export async function handleMessages(
     );
   }
   const params = { ...messagesParams(body, chain), ...context.value };
-  const ac = new AbortController();
+  // The client's connection: closed before the answer, the request is cancelled (a Cancel: no
+  // AbortController per request, issue 21).
+  const ac = new Cancel();
   res.on('close', () => {
     if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected'));
   });
@@ -97,7 +100,7 @@ export async function handleMessages(
 
   if (!body.stream) {
     try {
-      const r = await completions.complete(params, ac.signal, { upstreamStream: false });
+      const r = await completions.complete(params, ac, { upstreamStream: false });
       return sendJson(res, 200, messageBody(id, r), explainHeaders(r));
     } catch (e) {
       return sendFailure(res, e);
@@ -124,7 +127,7 @@ export async function handleMessages(
   try {
     const r = await completions.complete(
       params,
-      ac.signal,
+      ac,
       mode === 'error'
         ? {
             onDelta: (delta, model) => {

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import { ErrorCodes } from '../../protocol/errors';
 import type { CompleteParams, CompleteResult, ToolCallDelta } from '../../protocol/types';
+import { Cancel } from '../core/cancel';
 import { RpcError, toRpcError } from '../rpc/rpcError';
 import type { GatewayDeps } from './deps';
 import { BodyTooLarge, openAiError, readBody, sendJson } from '../transports/httpIo';
@@ -86,7 +87,9 @@ export async function handleOpenAi(
     ...context.value,
   };
 
-  const ac = new AbortController();
+  // The client's connection: closed before the answer, the request is cancelled (a Cancel: no
+  // AbortController per request, issue 21).
+  const ac = new Cancel();
   res.on('close', () => {
     if (!res.writableEnded) ac.abort(new RpcError(ErrorCodes.RequestCancelled, 'client disconnected'));
   });
@@ -96,7 +99,7 @@ export async function handleOpenAi(
   if (!body.stream) {
     try {
       // The client wants the answer in one piece: so does the upstream (no stream to reassemble).
-      const r = await completions.complete(params, ac.signal, { upstreamStream: false });
+      const r = await completions.complete(params, ac, { upstreamStream: false });
       return sendJson(
         res,
         200,
@@ -159,7 +162,7 @@ export async function handleOpenAi(
   try {
     const r = await completions.complete(
       params,
-      ac.signal,
+      ac,
       mode === 'error'
         ? {
             onDelta: (delta, model) => {

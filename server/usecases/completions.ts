@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { ErrorCodes } from '../../protocol/errors';
 import { isModelId, namedChainOf } from '../../protocol/modelId';
 import type { Attempt, CompleteParams, CompleteResult, FailureKind, ToolCallDelta } from '../../protocol/types';
+import type { Abortable } from '../core/cancel';
 import { isEngineError } from '../core/engine';
 import { failedEvent, fellBack } from '../core/eventHistory';
 import { RpcError } from '../rpc/rpcError';
@@ -85,7 +86,7 @@ export class CompletionService {
   }
 
   /** `p` is validated already (the handler table or the gateway's own schema did it). */
-  async complete(p: CompleteParams, signal: AbortSignal, hooks: CompletionHooks = {}): Promise<CompleteResult> {
+  async complete(p: CompleteParams, signal: Abortable, hooks: CompletionHooks = {}): Promise<CompleteResult> {
     const s = this.s;
     const cfg = s.state.config;
     const chain = this.resolveChain(p.chain ?? purposeChain(cfg, p.purpose));
