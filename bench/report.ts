@@ -70,6 +70,9 @@ export function lineChart(o: { title: string; x: string; y: string; series: Seri
 
 const pct = (q: number[], upTo = 99): [number, number][] => q.slice(0, upTo + 1).map((v, p) => [p, v]);
 
+/** Results files the run-to-run table covers (the chosen one and those before it). */
+const RECENT_RUNS = 5;
+
 function main(): void {
   const dir = path.join(__dirname, 'results');
   const named = process.argv[2];
@@ -145,6 +148,21 @@ function main(): void {
       series: [{ name: 'req/s', color: '#ff7f0e', points: r.series.age.slice(1).map((a) => [a.requests, a.rps]) }],
     }),
   );
+  // Runs on this machine swing (a VM on shared cores): each figure over the last few results files too.
+  const upTo = files.indexOf(path.basename(file));
+  const recent =
+    path.dirname(file) === dir && upTo >= 0
+      ? files
+          .slice(Math.max(0, upTo - RECENT_RUNS + 1), upTo + 1)
+          .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Results)
+      : [r];
+  const spread = r.figures.map((f) => {
+    const seen = recent
+      .map((x) => x.figures.find((g) => g.id === f.id && g.target === f.target))
+      .filter((g): g is Results['figures'][number] => g !== undefined);
+    const values = seen.map((g) => g.measured);
+    return `| ${f.label} | ${Math.min(...values)}–${Math.max(...values)} ${f.unit} | ${seen.filter((g) => g.pass).length} of ${seen.length} | ${values.join(', ')} |`;
+  });
   const rows = r.figures.map(
     (f) =>
       `| ${f.label} | ${f.measured} ${f.unit} | ${f.cmp === 'le' ? '≤' : '≥'} ${f.target} ${f.unit} | ${f.pass ? 'PASS' : '**FALL SHORT**'} | ${f.detail} |`,
@@ -172,6 +190,16 @@ function main(): void {
     '| figure | measured | target (issue 21) | result | detail |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    `### Run to run: the last ${recent.length} runs`,
+    '',
+    `Each figure over the last ${recent.length} results files up to this one (runs of`,
+    `${recent.map((x) => `${x.at.slice(0, 16).replace('T', ' ')}`).join(', ')} UTC), oldest first. The same code on the same machine`,
+    'moves by more than some of the margins: read a single run with this table beside it.',
+    '',
+    '| figure | range | passed | values, oldest first |',
+    '|---|---|---|---|',
+    ...spread,
     '',
     'Extension activation is what the extension reports in a real extension host (code-server, the vscode',
     'test layer running only `test/vscode/activation.test.ts`): loading its bundle (from the first line to',
